@@ -1,0 +1,129 @@
+"""The `newswatch` command: run the monitor once, serve its schedule, check the config."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="newswatch: news monitoring with alerts, on Prefect.", no_args_is_help=True,
+                  add_completion=False)
+err = Console(stderr=True)
+out = Console()
+
+SourcesOpt = Annotated[Path | None, typer.Option("--sources", help="sources.yaml (default: deploy/sources.yaml).")]
+WatchlistOpt = Annotated[Path | None, typer.Option("--watchlist", help="watchlist.yaml (default: deploy/watchlist.yaml).")]
+
+
+def _quiet_prefect() -> None:
+    # Offline machines: Prefect's telemetry would retry (and log) every 10 s.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _preflight(sources_file: Path | None, watchlist_file: Path | None, only: list[str] | None,
+               topics: list[str] | None) -> None:
+    """Fail on bad config or an unusable database before Prefect starts (it takes seconds)."""
+    from storage.db import DatabaseError, get_engine
+    from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
+    from tasks.notify import NotifyConfigError, load_senders
+    from tasks.settings import load_settings
+
+    settings = load_settings()
+    try:
+        select_sources(load_sources(sources_file or settings.sources_file).sources, only)
+        select_topics(load_watchlist(watchlist_file or settings.watchlist_file).topics, topics)
+        if not settings.apprise_secret_block:  # a Secret block needs the Prefect API: checked in the flow
+            load_senders(settings)
+    except (ConfigError, NotifyConfigError) as exc:
+        err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        get_engine(settings.db_url)
+    except DatabaseError as exc:
+        err.print(f"[bold red]database error[/] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+
+
+def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""))
+    for col in ("sources ok", "failed", "entries", "known", "new", "duplicates", "matches", "sent", "send failed", "pending"):
+        table.add_column(col, justify="right")
+    table.add_row(*map(str, (summary.sources_ok, summary.sources_failed, summary.entries_seen, summary.already_known,
+                             summary.new_articles, summary.duplicates, summary.matches, summary.alerts_sent,
+                             summary.alerts_failed, summary.alerts_pending)))
+    out.print(table)
+    for failure in summary.failures:
+        out.print(f"[yellow]source failed[/] {failure}", highlight=False)
+
+
+@app.command()
+def run(
+    sources: SourcesOpt = None,
+    watchlist: WatchlistOpt = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")] = None,
+    notify: Annotated[list[str] | None, typer.Option("--notify", help="Apprise URL; repeat for several.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Match and record, send nothing.")] = False,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only these source names or tags.")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Only these topics.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run the monitor once, in this process, on Prefect's ephemeral API (or PREFECT_API_URL).
+
+    Example: newswatch run --notify 'mailto://user:pass@example.org' --only cambodia
+    """
+    # Secrets travel by environment, never as flow parameters (those are stored by Prefect).
+    if db:
+        os.environ["NEWSWATCH_DATABASE_URL"] = db
+    if notify:
+        os.environ["NEWSWATCH_NOTIFY"] = " ".join(notify)
+    _preflight(sources, watchlist, only, topic)
+    _quiet_prefect()
+    from flows.monitor import monitor
+
+    try:
+        summary = monitor(
+            sources=only or None, topics=topic or None, dry_run=dry_run,
+            sources_file=str(sources) if sources else None, watchlist_file=str(watchlist) if watchlist else None,
+        )
+    except Exception as exc:
+        err.print(f"[bold red]run failed[/] {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        _print_summary(summary)
+
+
+@app.command()
+def check(sources: SourcesOpt = None, watchlist: WatchlistOpt = None) -> None:
+    """Validate sources.yaml, watchlist.yaml, the notifier settings and the database; run nothing."""
+    _preflight(sources, watchlist, None, None)
+    out.print("config ok")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the scheduled deployments to the Prefect server in PREFECT_API_URL (Ctrl-C stops).
+
+    Example: prefect server start & PREFECT_API_URL=http://127.0.0.1:4200/api newswatch serve
+    """
+    _preflight(None, None, None, None)
+    _quiet_prefect()
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            err.print("[yellow]PREFECT_API_URL is not set: deployments go to a temporary server that no UI shows.[/]")
+    from deploy.serve import main
+
+    main()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

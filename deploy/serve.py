@@ -1,0 +1,34 @@
+"""The scheduled deployments, served by a long-running process (`newswatch serve`, or
+`python deploy/serve.py`). The work-pool path is deploy/prefect.yaml."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.monitor import monitor
+from tasks.settings import Settings, load_settings
+
+
+def build_deployments(settings: Settings) -> list[RunnerDeployment]:
+    return [
+        monitor.to_deployment(
+            name="monitor",
+            interval=timedelta(minutes=settings.schedule_minutes),
+            parameters={"dry_run": False},
+            description="Fetch every source, store new articles, match the watchlist, send alerts.",
+            tags=["newswatch"],
+        )
+    ]
+
+
+def main() -> None:
+    # pause_on_shutdown=False: on SIGTERM Prefect would otherwise pause the schedules and skip
+    # every run due while the server is down (upstream #16363, shared NOTES).
+    serve(*build_deployments(load_settings()), pause_on_shutdown=False, limit=4)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Engines for SQLite (a laptop) and PostgreSQL (a team), opened per process from a URL.
+
+Tasks receive the database URL, never an engine or session (Prefect hashes task inputs for
+its cache key and cannot hash an engine), and open the engine here; engines are cached so a
+process keeps one connection pool per database.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlmodel import SQLModel, create_engine
+
+from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or used; the message names it without credentials."""
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people write (postgresql://, postgres://) and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def display_url(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets readers work while a writer writes; the busy timeout makes a second writer
+    # wait instead of failing with "database is locked" (measured: shared NOTES).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _create(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {display_url(url)!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise DatabaseError(f"unsupported database {display_url(url)!r}: use sqlite:/// or postgresql://")
+
+
+def get_engine(url: str) -> Engine:
+    """The process's engine for `url`, with the schema in place."""
+    url = normalize_url(url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create(url)
+            try:
+                SQLModel.metadata.create_all(engine)
+            except SQLAlchemyError as exc:
+                engine.dispose()
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise DatabaseError(f"cannot open database {display_url(url)}: {reason}") from None
+            _engines[url] = engine
+        return engine
+
+
+def dispose_all() -> None:
+    """Close every pool (tests, and before a process forks)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

@@ -1,0 +1,107 @@
+"""Database tables. The database, not the code, enforces what "new" means.
+
+Uniqueness lives in constraints so that two runs at once (two workers, a manual run next to a
+scheduled one) can never store the same article, match or alert twice: inserts use
+ON CONFLICT DO NOTHING and only the rows that were really inserted go downstream.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# Every timestamp is time-zone aware and in UTC (SQLModel refuses naive ones), on both backends.
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    last_fetched_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("canonical_url", name="uq_articles_canonical_url"),
+        UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
+        UniqueConstraint("content_hash", name="uq_articles_content_hash"),
+        Index("ix_articles_unmatched", "matched_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    canonical_url: str = Field(sa_column=Column(Text, nullable=False))
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    guid: str | None = Field(default=None, sa_column=Column(Text))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    published_at: datetime | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+    language: str | None = Field(default=None, max_length=20)
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    # SHA-256 of the normalized text; NULL when the text is too short to identify an article
+    # (two different stories may share a one-line summary).
+    content_hash: str | None = Field(default=None, max_length=64)
+    # How `text` was obtained: "page" (extracted from the article page) or "feed" (the feed's
+    # summary, because the page could not be fetched or extracted); text_note says why.
+    text_origin: str = Field(max_length=10)
+    text_note: str | None = Field(default=None, sa_column=Column(Text))
+    # NULL until the article has been checked against the watchlist. Matching picks up every
+    # unmatched article, so a run that died after storing articles loses none of them.
+    matched_at: datetime | None = None
+
+
+class Match(SQLModel, table=True):
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("topic", "article_id", name="uq_matches_topic_article"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=200, index=True)
+    article_id: int = Field(foreign_key="articles.id", index=True)
+    # The watch terms that fired ("traffick*") and the words they found ("traffickers").
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    words: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hit_sentence: str = Field(sa_column=Column(Text, nullable=False))
+    hit_field: str = Field(max_length=10)  # "title" or "text"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """One row per (topic, article, target): the outbox that delivery works from."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("topic", "article_id", "target", name="uq_alerts_topic_article_target"),
+        Index("ix_alerts_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="matches.id", index=True)
+    topic: str = Field(max_length=200)
+    article_id: int = Field(foreign_key="articles.id")
+    # A stable, secret-free key for the Apprise target (a hash of its URL) and its
+    # privacy-masked form for people: the URL itself may hold a password and never lands here.
+    target: str = Field(max_length=80)
+    target_label: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=12)  # pending | sent | dry_run
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

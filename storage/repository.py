@@ -1,0 +1,297 @@
+"""Reads and writes for the pipeline. Every write that could race another run is an
+INSERT ... ON CONFLICT DO NOTHING or a conditional UPDATE, on SQLite and PostgreSQL alike,
+and returns only what this call really changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Insert
+
+from storage.db import get_engine
+from storage.models import Alert, Article, Match, Source, utcnow
+
+A = Article.__table__  # type: ignore[attr-defined]
+M = Match.__table__  # type: ignore[attr-defined]
+AL = Alert.__table__  # type: ignore[attr-defined]
+S = Source.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An article ready to store (built by the ingest stage)."""
+
+    source_id: int
+    canonical_url: str
+    url: str
+    guid: str | None
+    title: str
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    summary: str | None
+    text: str
+    content_hash: str | None
+    text_origin: str
+    text_note: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    source_name: str
+    source_tags: list[str]
+    url: str
+    title: str
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class MatchRecord:
+    topic: str
+    article_id: int
+    terms: list[str]
+    words: list[str]
+    hit_sentence: str
+    hit_field: str
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AlertToSend:
+    id: int
+    target: str
+    topic: str
+    terms: list[str]
+    words: list[str]
+    hit_sentence: str
+    hit_field: str
+    title: str
+    url: str
+    source_name: str
+    published_at: datetime | None
+    attempts: int
+
+
+@dataclass
+class InsertOutcome:
+    ids: list[int | None] = field(default_factory=list)  # per record: its new id, or None if dropped
+
+    @property
+    def new_ids(self) -> list[int]:
+        return [i for i in self.ids if i is not None]
+
+    @property
+    def conflicts(self) -> int:
+        return self.ids.count(None)
+
+
+def _insert(conn: Connection, table) -> Insert:  # type: ignore[no-untyped-def]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)  # type: ignore[attr-defined, no-any-return]
+
+
+def upsert_sources(db_url: str, sources: Iterable[tuple[str, str, list[str]]]) -> dict[str, int]:
+    """Make sure each (name, url, tags) has a row; returns name -> id. The name is the key."""
+    with get_engine(db_url).begin() as conn:
+        for name, url, tags in sources:
+            stmt = _insert(conn, S).values(name=name, url=url, tags=tags, created_at=utcnow())
+            conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"url": url, "tags": tags}))
+        return {row.name: row.id for row in conn.execute(select(S.c.name, S.c.id))}
+
+
+def known_entries(db_url: str, source_id: int, canonical_urls: Sequence[str], guids: Sequence[str]) -> set[str]:
+    """Which of these canonical URLs (any source) or GUIDs (this source) are stored already."""
+    if not canonical_urls and not guids:
+        return set()
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(
+            select(A.c.canonical_url, A.c.guid).where(
+                or_(
+                    A.c.canonical_url.in_(list(canonical_urls)),
+                    and_(A.c.source_id == source_id, A.c.guid.in_(list(guids))),
+                )
+            )
+        )
+        known: set[str] = set()
+        for url, guid in rows:
+            known.add(url)
+            if guid:
+                known.add(guid)
+        return known
+
+
+def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutcome:
+    """Store the records; a record that collides with a stored article (same canonical URL,
+    same GUID from the same source, or same text) is dropped by the database, not by us."""
+    outcome = InsertOutcome()
+    if not records:
+        return outcome
+    with get_engine(db_url).begin() as conn:
+        for record in records:
+            values = dict(record.__dict__, fetched_at=utcnow())
+            stmt = _insert(conn, A).values(**values).on_conflict_do_nothing().returning(A.c.id)
+            outcome.ids.append(conn.execute(stmt).scalar())
+    return outcome
+
+
+def record_source_result(db_url: str, source_id: int, error: str | None) -> None:
+    now = utcnow()
+    values: dict[str, object] = {"last_fetched_at": now}
+    if error is None:
+        values.update(last_success_at=now, last_error=None, consecutive_failures=0)
+    else:
+        values.update(last_error=error, consecutive_failures=S.c.consecutive_failures + 1)
+    with get_engine(db_url).begin() as conn:
+        conn.execute(update(S).where(S.c.id == source_id).values(**values))
+
+
+def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
+    """Articles not yet checked against the watchlist, oldest first."""
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(
+            select(A, S.c.name.label("source_name"), S.c.tags.label("source_tags"))
+            .join(S, S.c.id == A.c.source_id)
+            .where(A.c.matched_at.is_(None))
+            .order_by(A.c.id)
+            .limit(limit)
+        ).mappings()
+        return [
+            StoredArticle(
+                id=r["id"], source_name=r["source_name"], source_tags=list(r["source_tags"] or []),
+                url=r["url"], title=r["title"], author=r["author"], published_at=r["published_at"],
+                language=r["language"], text=r["text"],
+            )
+            for r in rows
+        ]
+
+
+def save_matches(
+    db_url: str,
+    checked_ids: Sequence[int],
+    matches: Sequence[MatchRecord],
+    targets: Sequence[Target],
+    alert_status: str = "pending",
+) -> list[int]:
+    """In one transaction: store the matches, write one alert per (new match, target) into
+    the outbox, and mark the checked articles as matched. Returns the ids of new matches."""
+    new_ids: list[int] = []
+    now = utcnow()
+    with get_engine(db_url).begin() as conn:
+        for m in matches:
+            stmt = _insert(conn, M).values(
+                topic=m.topic, article_id=m.article_id, terms=m.terms, words=m.words, hit_sentence=m.hit_sentence,
+                hit_field=m.hit_field, created_at=now,
+            )
+            match_id = conn.execute(stmt.on_conflict_do_nothing().returning(M.c.id)).scalar()
+            if match_id is None:
+                continue  # another run matched it first, and wrote its alerts
+            new_ids.append(match_id)
+            for t in targets:
+                alert = _insert(conn, AL).values(
+                    match_id=match_id, topic=m.topic, article_id=m.article_id, target=t.key,
+                    target_label=t.label, status=alert_status, attempts=0, created_at=now,
+                )
+                conn.execute(alert.on_conflict_do_nothing())
+        if checked_ids:
+            conn.execute(update(A).where(A.c.id.in_(list(checked_ids))).values(matched_at=now))
+    return new_ids
+
+
+def claim_pending_alerts(db_url: str, target_keys: Sequence[str], lease: timedelta) -> list[AlertToSend]:
+    """Take pending alerts for these targets. A claim is a conditional UPDATE, so two runs at
+    once never both take the same alert; a claim expires after `lease` if its run died."""
+    now = utcnow()
+    claimed: list[AlertToSend] = []
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        candidates = conn.execute(
+            select(AL.c.id)
+            .where(AL.c.status == "pending", AL.c.target.in_(list(target_keys)))
+            .where(or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now))
+            .order_by(AL.c.id)
+        ).scalars().all()
+    for alert_id in candidates:
+        with engine.begin() as conn:
+            taken = conn.execute(
+                update(AL)
+                .where(AL.c.id == alert_id, AL.c.status == "pending")
+                .where(or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now))
+                .values(claimed_until=now + lease, attempts=AL.c.attempts + 1)
+            ).rowcount
+        if taken == 1:
+            claimed.append(_alert_to_send(engine, alert_id))
+    return claimed
+
+
+def _alert_to_send(engine, alert_id: int) -> AlertToSend:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        r = conn.execute(
+            select(
+                AL.c.id, AL.c.target, AL.c.topic, AL.c.attempts, M.c.terms, M.c.words, M.c.hit_sentence, M.c.hit_field,
+                A.c.title, A.c.url, A.c.published_at, S.c.name.label("source_name"),
+            )
+            .join(M, M.c.id == AL.c.match_id)
+            .join(A, A.c.id == AL.c.article_id)
+            .join(S, S.c.id == A.c.source_id)
+            .where(AL.c.id == alert_id)
+        ).mappings().one()
+    return AlertToSend(
+        id=r["id"], target=r["target"], topic=r["topic"], terms=list(r["terms"]), words=list(r["words"]),
+        hit_sentence=r["hit_sentence"], hit_field=r["hit_field"], title=r["title"], url=r["url"], source_name=r["source_name"],
+        published_at=r["published_at"], attempts=r["attempts"],
+    )
+
+
+def mark_alert(db_url: str, alert_id: int, error: str | None) -> None:
+    """Sent (error is None) or still pending with the reason; the claim is released."""
+    values: dict[str, object] = {"claimed_until": None}
+    if error is None:
+        values.update(status="sent", sent_at=utcnow(), last_error=None)
+    else:
+        values.update(last_error=error[:2000])
+    with get_engine(db_url).begin() as conn:
+        conn.execute(update(AL).where(AL.c.id == alert_id).values(**values))
+
+
+def count_pending_alerts(db_url: str) -> int:
+    with get_engine(db_url).connect() as conn:
+        return len(conn.execute(select(AL.c.id).where(AL.c.status == "pending")).all())
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    topic: str
+    title: str
+    url: str
+    source_name: str
+    published_at: datetime | None
+    hit_sentence: str
+    words: list[str]
+
+
+def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
+    if not match_ids:
+        return []
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(
+            select(M.c.topic, A.c.title, A.c.url, S.c.name, A.c.published_at, M.c.hit_sentence, M.c.words)
+            .join(A, A.c.id == M.c.article_id)
+            .join(S, S.c.id == A.c.source_id)
+            .where(M.c.id.in_(list(match_ids)))
+            .order_by(M.c.topic, A.c.published_at.desc())
+        ).all()
+    return [MatchRow(r[0], r[1], r[2], r[3], r[4], r[5], list(r[6])) for r in rows]

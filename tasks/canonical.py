@@ -1,0 +1,19 @@
+"""Canonical URLs: one article, one URL, whatever tracking decorations a feed adds."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import courlan
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, no default port, no tracking parameters (utm_*, fbclid,
+    gclid, ...), sorted query, no fragment, no trailing slash. courlan does the work."""
+    url = url.strip()
+    try:
+        normalized = courlan.normalize_url(url, trailing_slash=False)
+    except (ValueError, AttributeError):
+        normalized = url
+    parts = urlsplit(normalized)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))

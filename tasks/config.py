@@ -1,0 +1,189 @@
+"""The operator's files: deploy/sources.yaml and deploy/watchlist.yaml.
+
+A bad file stops everything before anything runs, with one message that names the file, the
+line and the field, so an operator can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A config file cannot be used; str() is the message for the operator."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SourceSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    url: str
+    tags: tuple[str, ...] = ()
+    language: str | None = Field(default=None, description="Language of the source's articles, if known.")
+    fetch_pages: bool = Field(default=True, description="Fetch each article page for its full text.")
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"invalid URL {value!r}: expected http:// or https:// with a host")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not t.strip() for t in value):
+            raise ValueError("empty tag")
+        return tuple(t.strip().lower() for t in value)
+
+
+class TopicSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    terms: tuple[str, ...] = Field(min_length=1)
+    exclude: tuple[str, ...] = ()
+
+    @field_validator("terms", "exclude")
+    @classmethod
+    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, term in enumerate(value):
+            if not term.strip().rstrip("*").strip():
+                raise ValueError(f"term {i + 1} is empty")
+            if "*" in term.strip()[:-1]:
+                raise ValueError(f"term {term!r}: '*' is allowed only at the end (a prefix wildcard)")
+        return tuple(t.strip() for t in value)
+
+
+class SourcesFile(_Strict):
+    sources: tuple[SourceSpec, ...] = Field(min_length=1)
+
+
+class Watchlist(_Strict):
+    topics: tuple[TopicSpec, ...] = Field(min_length=1)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _line_index(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map each YAML path (keys and list indexes) to its 1-based line."""
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is None:
+        return lines
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            lines.update(_line_index(value, child))
+            lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(_line_index(item, (*path, i)))
+    return lines
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _load(path: Path, model: type[M]) -> M:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_index(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: YAML error: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with {', '.join(model.model_fields)!s}, got {type(data).__name__}")
+    try:
+        loaded = model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A list whose only item is broken is also "too short": say only what is wrong.
+        real = [e for e in errors if e["type"] != "too_short" or len(errors) == 1]
+        messages = []
+        for err in real:
+            loc = tuple(p for p in err["loc"])
+            line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+            where = f"{path}:{line}" if line else str(path)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "too_short":
+                msg = "must list at least one item"
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key (allowed: {', '.join(_allowed(model, loc))})"
+            messages.append(f"{where}: {_field_name(loc)}: {msg}")
+        raise ConfigError("\n".join(messages)) from None
+    for list_name in model.model_fields:  # names are keys: two items must not share one
+        seen: dict[str, int] = {}
+        for i, item in enumerate(getattr(loaded, list_name)):
+            key = item.name.casefold()
+            if key in seen:
+                line = lines.get((list_name, i, "name"))
+                raise ConfigError(
+                    f"{path}:{line}: {list_name}[{i}].name: duplicate name {item.name!r} "
+                    f"(also {list_name}[{seen[key]}])"
+                )
+            seen[key] = i
+    return loaded
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: type[BaseModel] = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = current.model_fields[part].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            current = inner
+    return list(current.model_fields)
+
+
+def load_sources(path: str | Path) -> SourcesFile:
+    return _load(Path(path), SourcesFile)
+
+
+def load_watchlist(path: str | Path) -> Watchlist:
+    return _load(Path(path), Watchlist)
+
+
+def select_sources(sources: tuple[SourceSpec, ...], wanted: list[str] | None) -> list[SourceSpec]:
+    """Enabled sources whose name or one of whose tags is in `wanted` (all when empty)."""
+    enabled = [s for s in sources if s.enabled]
+    if not wanted:
+        return enabled
+    keys = {w.strip().casefold() for w in wanted}
+    unknown = keys - {s.name.casefold() for s in sources} - {t for s in sources for t in s.tags}
+    if unknown:
+        raise ConfigError(f"unknown source names or tags: {', '.join(sorted(unknown))}")
+    return [s for s in enabled if s.name.casefold() in keys or keys & set(s.tags)]
+
+
+def select_topics(topics: tuple[TopicSpec, ...], wanted: list[str] | None) -> list[TopicSpec]:
+    if not wanted:
+        return list(topics)
+    keys = {w.strip().casefold() for w in wanted}
+    unknown = keys - {t.name.casefold() for t in topics}
+    if unknown:
+        raise ConfigError(f"unknown topics: {', '.join(sorted(unknown))}")
+    return [t for t in topics if t.name.casefold() in keys]

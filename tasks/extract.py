@@ -1,0 +1,73 @@
+"""Main text and metadata of an article page, by trafilatura (the measured leader, see NOTES).
+Any failure gives None: the caller falls back to the feed's summary and says so."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trafilatura
+from lxml.etree import ParserError
+
+from tasks.text import clean
+
+log = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 100
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    title: str | None
+    author: str | None
+    published: datetime | None
+    language: str | None
+
+
+def _language(tree) -> str | None:  # type: ignore[no-untyped-def]
+    for value in (
+        tree.get("lang"),
+        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        *tree.xpath("//meta[@http-equiv='content-language' or @http-equiv='Content-Language']/@content"),
+        *tree.xpath("//meta[@property='og:locale']/@content"),
+    ):
+        if value and value.strip():
+            return value.strip().replace("_", "-").split("-")[0].lower()[:20]
+    return None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def extract(html: bytes, url: str) -> Extracted | None:
+    """The article in `html`, or None when no article text could be found."""
+    try:
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            return None
+        language = _language(tree)
+        doc = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False)
+    except (ValueError, TypeError, ParserError, RecursionError) as exc:
+        log.info("extraction failed for %s: %s", url, exc)
+        return None
+    if doc is None:
+        return None
+    text = clean(doc.text)
+    if len(text) < MIN_TEXT_CHARS:
+        return None
+    return Extracted(
+        text=text,
+        title=clean(doc.title, 1000) or None,
+        author=clean(doc.author, 500) or None,
+        published=_date(doc.date),
+        language=language or (doc.language or None),
+    )

@@ -1,0 +1,67 @@
+"""All of newswatch's settings, read from the environment (prefix NEWSWATCH_) in one place.
+
+Secrets (Apprise URLs, a database password) come from the environment or a Prefect Secret
+block, never from flow parameters, files in git, logs or the database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy"
+HOMEPAGE = "https://github.com/newswatch/newswatch"
+VERSION = "0.1.0"
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "newswatch"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Where the default SQLite file lives.")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL; default: sqlite:///$NEWSWATCH_HOME/newswatch.db"
+    )
+    sources_file: Path = DEPLOY_DIR / "sources.yaml"
+    watchlist_file: Path = DEPLOY_DIR / "watchlist.yaml"
+
+    notify: SecretStr | None = Field(default=None, description="Apprise URLs, comma- or space-separated.")
+    apprise_config: Path | None = Field(default=None, description="An Apprise config file (YAML or text).")
+    apprise_secret_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding Apprise URLs or an Apprise config."
+    )
+
+    user_agent: str = f"newswatch/{VERSION} (+{HOMEPAGE})"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 30.0
+    max_bytes: int = 15 * 1024 * 1024
+
+    batch_size: int = Field(default=25, ge=1, description="Sources per Prefect task.")
+    batch_concurrency: int = Field(default=4, ge=1, description="Batches fetched at once.")
+    fetch_workers: int = Field(default=8, ge=1, description="Concurrent HTTP requests within a batch.")
+    schedule_minutes: int = Field(default=15, ge=1, description="Interval of the scheduled monitor run.")
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url is not None and self.database_url.get_secret_value().strip():
+            return self.database_url.get_secret_value().strip()
+        return f"sqlite:///{self.home.expanduser() / 'newswatch.db'}"
+
+    def notify_urls(self) -> list[str]:
+        if self.notify is None:
+            return []
+        return [u for u in re.split(r"[,\s]+", self.notify.get_secret_value()) if u]
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,43 @@
+"""Text hygiene shared by the stages: clean what we store, normalize what we compare."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# C0/C1 control characters except tab and newline; NUL in particular, which PostgreSQL rejects.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?។៕。！？])\s+|\n+")
+
+# Below this many characters a text does not identify an article (a one-line summary may be
+# shared by two different stories), so it gets no content hash.
+MIN_HASHED_CHARS = 200
+
+
+def clean(text: str | None, limit: int | None = None) -> str:
+    """Remove control characters and collapse runs of spaces; keep paragraph breaks."""
+    if not text:
+        return ""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _SPACES.sub(" ", text)
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    return text[:limit] if limit else text
+
+
+def normalize(text: str) -> str:
+    """The form two copies of one text share: NFKC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def content_hash(text: str) -> str | None:
+    norm = normalize(text)
+    if len(norm) < MIN_HASHED_CHARS:
+        return None
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+PG_ADMIN_URL = os.environ.get("NEWSWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No NEWSWATCH_* setting leaks in from the developer's shell; data goes to tmp."""
+    for key in list(os.environ):
+        if key.startswith("NEWSWATCH_") and key != "NEWSWATCH_TEST_PG":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("NEWSWATCH_HOME", str(tmp_path / "home"))
+    yield
+    from storage.db import dispose_all
+
+    dispose_all()
+
+
+def _pg_available() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_ok() -> bool:
+    ok = _pg_available()
+    if not ok and os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required in CI and does not answer at {PG_ADMIN_URL}")
+    return ok
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_ok: bool) -> Iterator[str]:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    if not pg_ok:
+        pytest.skip(f"PostgreSQL does not answer at {PG_ADMIN_URL}")
+    import psycopg
+
+    name = "nw_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    from storage.db import dispose_all
+
+    dispose_all()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def web() -> Iterator["NewsWeb"]:  # noqa: F821
+    from tests.newsweb import NewsWeb
+
+    with NewsWeb() as w:
+        yield w

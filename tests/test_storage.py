@@ -1,0 +1,96 @@
+"""Storage on SQLite and PostgreSQL: the database decides what is new."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from storage import repository
+from storage.repository import ArticleRecord, MatchRecord, Target
+
+
+def _record(source_id: int, n: int, **kw: object) -> ArticleRecord:
+    values: dict[str, object] = dict(
+        source_id=source_id, canonical_url=f"https://news.example/a/{n}", url=f"https://news.example/a/{n}?x=1",
+        guid=f"g{n}", title=f"Title {n}", author=None, published_at=datetime(2026, 11, 27, 1, 15, tzinfo=UTC),
+        language="en", summary="s", text=f"text {n} " * 40, content_hash=f"{n:064d}", text_origin="page",
+    )
+    values.update(kw)
+    return ArticleRecord(**values)  # type: ignore[arg-type]
+
+
+def test_insert_returns_only_new_rows(db_url: str) -> None:
+    ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", ["x"]), ("B", "https://b.example/rss", [])])
+    a, b = ids["A"], ids["B"]
+    first = repository.insert_articles(db_url, [_record(a, 1), _record(a, 2)])
+    assert len(first.new_ids) == 2 and first.conflicts == 0
+    again = repository.insert_articles(
+        db_url,
+        [
+            _record(a, 1),  # same everything
+            _record(b, 3, canonical_url="https://news.example/a/1"),  # same canonical URL, other source
+            _record(a, 4, guid="g2"),  # same GUID from the same source
+            _record(b, 5, content_hash=f"{1:064d}"),  # same text
+            _record(b, 6, guid="g1"),  # same GUID from another source: a different article
+            _record(a, 7, content_hash=None),
+            _record(a, 8, content_hash=None),  # NULL hashes never collide
+        ],
+    )
+    assert again.ids[:5] == [None, None, None, None, again.ids[4]]
+    assert again.ids[4] is not None and len(again.new_ids) == 3
+
+
+def test_known_entries_by_url_or_guid(db_url: str) -> None:
+    ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", []), ("B", "https://b.example/rss", [])])
+    repository.insert_articles(db_url, [_record(ids["A"], 1)])
+    assert repository.known_entries(db_url, ids["A"], ["https://news.example/a/1"], []) == {"https://news.example/a/1", "g1"}
+    assert "g1" in repository.known_entries(db_url, ids["A"], [], ["g1"])
+    assert repository.known_entries(db_url, ids["B"], [], ["g1"]) == set()
+
+
+def test_matches_alerts_and_claims(db_url: str) -> None:
+    ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
+    art = repository.insert_articles(db_url, [_record(ids["A"], 1), _record(ids["A"], 2)]).new_ids
+    unmatched = repository.unmatched_articles(db_url, 10)
+    assert [u.id for u in unmatched] == art
+    targets = [Target("t1", "json://one"), Target("t2", "json://two")]
+    m = MatchRecord("ht", art[0], ["traffick*"], ["traffickers"], "A sentence.", "text")
+    new = repository.save_matches(db_url, art, [m], targets)
+    assert len(new) == 1
+    assert repository.unmatched_articles(db_url, 10) == []
+    assert repository.save_matches(db_url, art, [m], targets) == []  # a second run adds nothing
+    assert repository.count_pending_alerts(db_url) == 2
+
+    # Two claimers at once: each alert is taken exactly once.
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def claim() -> None:
+        got = repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5))
+        with lock:
+            taken.extend(a.id for a in got)
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == 2 and len(set(taken)) == 2
+    assert repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5)) == []  # leased
+
+    repository.mark_alert(db_url, taken[0], None)
+    repository.mark_alert(db_url, taken[1], "refused")
+    assert repository.count_pending_alerts(db_url) == 1
+    retry = repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5))
+    assert [a.id for a in retry] == [taken[1]] and retry[0].attempts == 2
+    assert retry[0].title == "Title 1" and retry[0].source_name == "A" and retry[0].words == ["traffickers"]
+
+
+def test_text_survives_nul_and_unicode(db_url: str) -> None:
+    from tasks.text import clean
+
+    ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
+    text = clean("ការជួញដូរមនុស្ស\x00 nul\x07 removed " * 20)
+    new = repository.insert_articles(db_url, [_record(ids["A"], 1, text=text, title="ខ្មែរ")]).new_ids
+    stored = repository.unmatched_articles(db_url, 5)
+    assert stored[0].id == new[0] and stored[0].text == text and "\x00" not in stored[0].text
