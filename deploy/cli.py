@@ -12,13 +12,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="newswatch: news monitoring with alerts, on Prefect.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="newswatch: news monitoring with alerts, on Prefect.", no_args_is_help=True, add_completion=False
+)
 err = Console(stderr=True)
 out = Console()
 
 SourcesOpt = Annotated[Path | None, typer.Option("--sources", help="sources.yaml (default: deploy/sources.yaml).")]
-WatchlistOpt = Annotated[Path | None, typer.Option("--watchlist", help="watchlist.yaml (default: deploy/watchlist.yaml).")]
+WatchlistOpt = Annotated[
+    Path | None, typer.Option("--watchlist", help="watchlist.yaml (default: deploy/watchlist.yaml).")
+]
 
 
 def _quiet_prefect() -> None:
@@ -26,8 +29,9 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _preflight(sources_file: Path | None, watchlist_file: Path | None, only: list[str] | None,
-               topics: list[str] | None) -> None:
+def _preflight(
+    sources_file: Path | None, watchlist_file: Path | None, only: list[str] | None, topics: list[str] | None
+) -> None:
     """Fail on bad config or an unusable database before Prefect starts (it takes seconds)."""
     from storage.db import DatabaseError, get_engine
     from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
@@ -52,11 +56,36 @@ def _preflight(sources_file: Path | None, watchlist_file: Path | None, only: lis
 
 def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     table = Table(title="newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""))
-    for col in ("sources ok", "failed", "entries", "known", "new", "duplicates", "matches", "sent", "send failed", "pending"):
+    for col in (
+        "sources ok",
+        "failed",
+        "entries",
+        "known",
+        "new",
+        "duplicates",
+        "matches",
+        "sent",
+        "send failed",
+        "pending",
+    ):
         table.add_column(col, justify="right")
-    table.add_row(*map(str, (summary.sources_ok, summary.sources_failed, summary.entries_seen, summary.already_known,
-                             summary.new_articles, summary.duplicates, summary.matches, summary.alerts_sent,
-                             summary.alerts_failed, summary.alerts_pending)))
+    table.add_row(
+        *map(
+            str,
+            (
+                summary.sources_ok,
+                summary.sources_failed,
+                summary.entries_seen,
+                summary.already_known,
+                summary.new_articles,
+                summary.duplicates,
+                summary.matches,
+                summary.alerts_sent,
+                summary.alerts_failed,
+                summary.alerts_pending,
+            ),
+        )
+    )
     out.print(table)
     for failure in summary.failures:
         out.print(f"[yellow]source failed[/] {failure}", highlight=False)
@@ -66,7 +95,9 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
 def run(
     sources: SourcesOpt = None,
     watchlist: WatchlistOpt = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")
+    ] = None,
     notify: Annotated[list[str] | None, typer.Option("--notify", help="Apprise URL; repeat for several.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Match and record, send nothing.")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="Only these source names or tags.")] = None,
@@ -88,8 +119,11 @@ def run(
 
     try:
         summary = monitor(
-            sources=only or None, topics=topic or None, dry_run=dry_run,
-            sources_file=str(sources) if sources else None, watchlist_file=str(watchlist) if watchlist else None,
+            sources=only or None,
+            topics=topic or None,
+            dry_run=dry_run,
+            sources_file=str(sources) if sources else None,
+            watchlist_file=str(watchlist) if watchlist else None,
         )
     except Exception as exc:
         err.print(f"[bold red]run failed[/] {type(exc).__name__}: {exc}", highlight=False)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
@@ -14,13 +15,16 @@ from tasks.settings import Settings, load_settings
 
 def build_deployments(settings: Settings) -> list[RunnerDeployment]:
     return [
-        monitor.to_deployment(
-            name="monitor",
-            interval=timedelta(minutes=settings.schedule_minutes),
-            parameters={"dry_run": False},
-            description="Fetch every source, store new articles, match the watchlist, send alerts.",
-            tags=["newswatch"],
-        )
+        cast(
+            RunnerDeployment,
+            monitor.to_deployment(
+                name="monitor",
+                interval=timedelta(minutes=settings.schedule_minutes),
+                parameters={"dry_run": False},
+                description="Fetch every source, store new articles, match the watchlist, send alerts.",
+                tags=["newswatch"],
+            ),
+        ),
     ]
 
 

@@ -18,7 +18,8 @@ from tasks.report import RunSummary, publish, summarize
 from tasks.settings import load_settings
 
 
-@flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
+# Prefect's own annotations reject a concrete ThreadPoolTaskRunner here (mypy only).
+@flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)  # type: ignore[arg-type]
 def monitor(
     sources: list[str] | None = None,
     topics: list[str] | None = None,
@@ -66,7 +67,13 @@ def monitor(
     publish(summary, repository.match_rows(db_url, matched.new_match_ids or []))
     logger.info(
         "sources ok %d, failed %d; entries %d, new %d, duplicates %d; matches %d; alerts sent %d, failed %d",
-        summary.sources_ok, summary.sources_failed, summary.entries_seen, summary.new_articles,
-        summary.duplicates, summary.matches, summary.alerts_sent, summary.alerts_failed,
+        summary.sources_ok,
+        summary.sources_failed,
+        summary.entries_seen,
+        summary.new_articles,
+        summary.duplicates,
+        summary.matches,
+        summary.alerts_sent,
+        summary.alerts_failed,
     )
     return summary

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Insert
 
 from storage.db import get_engine
 from storage.models import Alert, Article, Match, Source, utcnow
@@ -99,9 +99,10 @@ class InsertOutcome:
         return self.ids.count(None)
 
 
-def _insert(conn: Connection, table) -> Insert:  # type: ignore[no-untyped-def]
+def _insert(conn: Connection, table: Any) -> Any:
+    """INSERT with the dialect's ON CONFLICT clause available (both dialects spell it alike)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)  # type: ignore[attr-defined, no-any-return]
+    return dialect.insert(table)
 
 
 def upsert_sources(db_url: str, sources: Iterable[tuple[str, str, list[str]]]) -> dict[str, int]:
@@ -171,9 +172,15 @@ def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
         ).mappings()
         return [
             StoredArticle(
-                id=r["id"], source_name=r["source_name"], source_tags=list(r["source_tags"] or []),
-                url=r["url"], title=r["title"], author=r["author"], published_at=r["published_at"],
-                language=r["language"], text=r["text"],
+                id=r["id"],
+                source_name=r["source_name"],
+                source_tags=list(r["source_tags"] or []),
+                url=r["url"],
+                title=r["title"],
+                author=r["author"],
+                published_at=r["published_at"],
+                language=r["language"],
+                text=r["text"],
             )
             for r in rows
         ]
@@ -193,8 +200,13 @@ def save_matches(
     with get_engine(db_url).begin() as conn:
         for m in matches:
             stmt = _insert(conn, M).values(
-                topic=m.topic, article_id=m.article_id, terms=m.terms, words=m.words, hit_sentence=m.hit_sentence,
-                hit_field=m.hit_field, created_at=now,
+                topic=m.topic,
+                article_id=m.article_id,
+                terms=m.terms,
+                words=m.words,
+                hit_sentence=m.hit_sentence,
+                hit_field=m.hit_field,
+                created_at=now,
             )
             match_id = conn.execute(stmt.on_conflict_do_nothing().returning(M.c.id)).scalar()
             if match_id is None:
@@ -202,8 +214,14 @@ def save_matches(
             new_ids.append(match_id)
             for t in targets:
                 alert = _insert(conn, AL).values(
-                    match_id=match_id, topic=m.topic, article_id=m.article_id, target=t.key,
-                    target_label=t.label, status=alert_status, attempts=0, created_at=now,
+                    match_id=match_id,
+                    topic=m.topic,
+                    article_id=m.article_id,
+                    target=t.key,
+                    target_label=t.label,
+                    status=alert_status,
+                    attempts=0,
+                    created_at=now,
                 )
                 conn.execute(alert.on_conflict_do_nothing())
         if checked_ids:
@@ -218,12 +236,16 @@ def claim_pending_alerts(db_url: str, target_keys: Sequence[str], lease: timedel
     claimed: list[AlertToSend] = []
     engine = get_engine(db_url)
     with engine.connect() as conn:
-        candidates = conn.execute(
-            select(AL.c.id)
-            .where(AL.c.status == "pending", AL.c.target.in_(list(target_keys)))
-            .where(or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now))
-            .order_by(AL.c.id)
-        ).scalars().all()
+        candidates = (
+            conn.execute(
+                select(AL.c.id)
+                .where(AL.c.status == "pending", AL.c.target.in_(list(target_keys)))
+                .where(or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now))
+                .order_by(AL.c.id)
+            )
+            .scalars()
+            .all()
+        )
     for alert_id in candidates:
         with engine.begin() as conn:
             taken = conn.execute(
@@ -239,20 +261,43 @@ def claim_pending_alerts(db_url: str, target_keys: Sequence[str], lease: timedel
 
 def _alert_to_send(engine, alert_id: int) -> AlertToSend:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
-        r = conn.execute(
-            select(
-                AL.c.id, AL.c.target, AL.c.topic, AL.c.attempts, M.c.terms, M.c.words, M.c.hit_sentence, M.c.hit_field,
-                A.c.title, A.c.url, A.c.published_at, S.c.name.label("source_name"),
+        r = (
+            conn.execute(
+                select(
+                    AL.c.id,
+                    AL.c.target,
+                    AL.c.topic,
+                    AL.c.attempts,
+                    M.c.terms,
+                    M.c.words,
+                    M.c.hit_sentence,
+                    M.c.hit_field,
+                    A.c.title,
+                    A.c.url,
+                    A.c.published_at,
+                    S.c.name.label("source_name"),
+                )
+                .join(M, M.c.id == AL.c.match_id)
+                .join(A, A.c.id == AL.c.article_id)
+                .join(S, S.c.id == A.c.source_id)
+                .where(AL.c.id == alert_id)
             )
-            .join(M, M.c.id == AL.c.match_id)
-            .join(A, A.c.id == AL.c.article_id)
-            .join(S, S.c.id == A.c.source_id)
-            .where(AL.c.id == alert_id)
-        ).mappings().one()
+            .mappings()
+            .one()
+        )
     return AlertToSend(
-        id=r["id"], target=r["target"], topic=r["topic"], terms=list(r["terms"]), words=list(r["words"]),
-        hit_sentence=r["hit_sentence"], hit_field=r["hit_field"], title=r["title"], url=r["url"], source_name=r["source_name"],
-        published_at=r["published_at"], attempts=r["attempts"],
+        id=r["id"],
+        target=r["target"],
+        topic=r["topic"],
+        terms=list(r["terms"]),
+        words=list(r["words"]),
+        hit_sentence=r["hit_sentence"],
+        hit_field=r["hit_field"],
+        title=r["title"],
+        url=r["url"],
+        source_name=r["source_name"],
+        published_at=r["published_at"],
+        attempts=r["attempts"],
     )
 
 

@@ -114,7 +114,9 @@ def _load(path: Path, model: type[M]) -> M:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{where}: YAML error: {problem}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with {', '.join(model.model_fields)!s}, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping with {', '.join(model.model_fields)!s}, got {type(data).__name__}"
+        )
     try:
         loaded = model.model_validate(data)
     except ValidationError as exc:

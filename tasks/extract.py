@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import trafilatura
 from lxml.etree import ParserError
+from trafilatura.settings import Document
 
 from tasks.text import clean
 
@@ -59,7 +60,7 @@ def extract(html: bytes, url: str) -> Extracted | None:
     except (ValueError, TypeError, ParserError, RecursionError) as exc:
         log.info("extraction failed for %s: %s", url, exc)
         return None
-    if doc is None:
+    if not isinstance(doc, Document):
         return None
     text = clean(doc.text)
     if len(text) < MIN_TEXT_CHARS:

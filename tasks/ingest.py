@@ -45,8 +45,15 @@ class SourceOutcome:
         return self.error is None
 
 
-def _record(entry: FeedEntry, canonical: str, source: SourceSpec, source_id: int, feed: ParsedFeed,
-            policy: FetchPolicy, session: requests.Session) -> ArticleRecord:
+def _record(
+    entry: FeedEntry,
+    canonical: str,
+    source: SourceSpec,
+    source_id: int,
+    feed: ParsedFeed,
+    policy: FetchPolicy,
+    session: requests.Session,
+) -> ArticleRecord:
     page = None
     note = None
     url = entry.url
@@ -97,9 +104,7 @@ def ingest_source(db_url: str, source: SourceSpec, source_id: int, policy: Fetch
         for entry in feed.entries:
             fresh.setdefault(canonical_url(entry.url), entry)  # a feed listing one URL twice
         outcome.duplicates += len(feed.entries) - len(fresh)
-        known = repository.known_entries(
-            db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid]
-        )
+        known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
         records = []
         for canonical, entry in fresh.items():
             if canonical in known or (entry.guid and entry.guid in known):
@@ -126,23 +131,31 @@ def ingest_source(db_url: str, source: SourceSpec, source_id: int, policy: Fetch
     return outcome
 
 
-def ingest(db_url: str, sources: list[SourceSpec], source_ids: dict[str, int], policy: FetchPolicy,
-           workers: int) -> list[SourceOutcome]:
+def ingest(
+    db_url: str, sources: list[SourceSpec], source_ids: dict[str, int], policy: FetchPolicy, workers: int
+) -> list[SourceOutcome]:
     """Several sources at once (I/O bound: threads), results in the order given."""
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
         return list(pool.map(lambda s: ingest_source(db_url, s, source_ids[s.name], policy), sources))
 
 
-@task(name="ingest-sources", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE,
-      task_run_name="ingest-{label}")
-def ingest_batch(db_url: str, sources: list[SourceSpec], source_ids: dict[str, int], policy: FetchPolicy,
-                 workers: int, label: str) -> list[SourceOutcome]:
+@task(name="ingest-sources", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{label}")
+def ingest_batch(
+    db_url: str, sources: list[SourceSpec], source_ids: dict[str, int], policy: FetchPolicy, workers: int, label: str
+) -> list[SourceOutcome]:
     logger = get_run_logger()
     outcomes = ingest(db_url, sources, source_ids, policy, workers)
     for o in outcomes:
         if o.ok:
-            logger.info("%s: %d entries, %d new, %d known, %d duplicates%s", o.name, o.entries, o.new,
-                        o.known, o.duplicates, f" (warning: {o.warning})" if o.warning else "")
+            logger.info(
+                "%s: %d entries, %d new, %d known, %d duplicates%s",
+                o.name,
+                o.entries,
+                o.new,
+                o.known,
+                o.duplicates,
+                f" (warning: {o.warning})" if o.warning else "",
+            )
         else:
             logger.warning("%s: failed: %s", o.name, o.error)
     return outcomes

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from storage import repository
 from storage.repository import MatchRecord, StoredArticle, Target
 from tasks.config import TopicSpec
-from tasks.text import sentences
+from tasks.text import normalize, sentences
 
 # A word character, including combining marks: a term never starts or ends inside a word or
 # a grapheme cluster (Khmer vowel signs and subscripts are marks).
@@ -85,7 +85,10 @@ def match(title: str, text: str, topic: CompiledTopic) -> TopicHit | None:
         return None
     # The hit sentence: the one in the body where most terms fire; the title if none does.
     best: tuple[int, str, int, int] | None = None
+    title_key = normalize(title)
     for sentence in sentences(text):
+        if normalize(sentence) == title_key:
+            continue  # extracted text often repeats the headline: the body explains better
         spans = [m.span() for p in topic.patterns for m in p.finditer(sentence)]
         if spans and (best is None or len(spans) > best[0]):
             first = min(spans)

@@ -4,14 +4,17 @@ returns one falsy result when any fails; shared NOTES)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import apprise
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
 
 from storage.repository import AlertToSend, Target
 from tasks.match import emphasize
@@ -68,7 +71,7 @@ class AppriseSender:
     def send(self, message: Message) -> None:
         one = apprise.Apprise()
         one.add(self._server)
-        with apprise.LogCapture(level=logging.WARNING) as captured:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
             ok = one.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.MARKDOWN)
         if not ok:
             lines = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
@@ -81,7 +84,13 @@ class ConsoleSender:
     target = Target(key="console", label="console (stdout)")
 
     def send(self, message: Message) -> None:
-        print(f"\n=== ALERT: {message.title}\n{message.body}\n", file=sys.stdout, flush=True)
+        text = f"\n=== ALERT: {message.title}\n{message.body}\n"
+        # Straight to stdout (log_prints would turn print() into a log line) and into the run's
+        # log, so a served deployment shows its alerts in the Prefect UI too.
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        with contextlib.suppress(MissingContextError):
+            get_run_logger().info("alert (no notifier configured):%s", text)
 
 
 def _servers_from(source: str, is_config: bool) -> list[apprise.plugins.NotifyBase]:
@@ -94,14 +103,17 @@ def _servers_from(source: str, is_config: bool) -> list[apprise.plugins.NotifyBa
         for url in source.replace(",", " ").split():
             if not collected.add(url):
                 scheme = url.split("://", 1)[0] if "://" in url else "?"
-                raise NotifyConfigError(f"invalid Apprise URL with scheme {scheme!r} (the URL is not shown: it may hold a secret)")
-    return list(collected.servers())
+                raise NotifyConfigError(
+                    f"invalid Apprise URL with scheme {scheme!r} (the URL is not shown: it may hold a secret)"
+                )
+    return list(collected)  # config containers are flattened into their services
 
 
 def _secret_block(name: str) -> str:
     from prefect.blocks.system import Secret
 
-    value = Secret.load(name).get()
+    secret = cast(Secret, Secret.load(name))  # sync context: a Secret, not a coroutine
+    value = secret.get()
     return value if isinstance(value, str) else "\n".join(map(str, value))
 
 

@@ -4,6 +4,7 @@ does not read it) become our own typed entries here, and nowhere else."""
 from __future__ import annotations
 
 import calendar
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,10 +49,8 @@ def plain(html_or_text: str | None, limit: int = MAX_FIELD) -> str:
     if not html_or_text:
         return ""
     if "<" in html_or_text or "&" in html_or_text:
-        try:
+        with contextlib.suppress(ValueError, lxml.etree.ParserError):
             html_or_text = lxml.html.fromstring(f"<div>{html_or_text}</div>").text_content()
-        except (ValueError, lxml.etree.ParserError):
-            pass
     return clean(html_or_text, limit)
 
 
@@ -101,8 +100,12 @@ def _json_feed(body: bytes, base_url: str) -> ParsedFeed:
                 published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
             )
         )
-    return ParsedFeed("json" + str(doc["version"]).rstrip("/").rsplit("/", 1)[-1], plain(str(doc.get("title", ""))),
-                      doc.get("language") if isinstance(doc.get("language"), str) else None, entries)
+    return ParsedFeed(
+        "json" + str(doc["version"]).rstrip("/").rsplit("/", 1)[-1],
+        plain(str(doc.get("title", ""))),
+        doc.get("language") if isinstance(doc.get("language"), str) else None,
+        entries,
+    )
 
 
 def _looks_json(body: bytes, content_type: str) -> bool:

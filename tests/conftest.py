@@ -74,7 +74,7 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture
-def web() -> Iterator["NewsWeb"]:  # noqa: F821
+def web() -> Iterator[NewsWeb]:  # noqa: F821
     from tests.newsweb import NewsWeb
 
     with NewsWeb() as w:

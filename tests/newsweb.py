@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
@@ -55,13 +55,21 @@ class NewsWeb:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def add(self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8", status: int = 200) -> str:
+    def add(
+        self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8", status: int = 200
+    ) -> str:
         self.routes[path] = Route(status, content_type, body.encode() if isinstance(body, str) else body)
         return self.url(path)
 
 
-def article_page(title: str, paragraphs: list[str], site: str, author: str = "Staff Reporter",
-                 published: str = "2026-11-27T08:15:00+07:00", lang: str = "en") -> str:
+def article_page(
+    title: str,
+    paragraphs: list[str],
+    site: str,
+    author: str = "Staff Reporter",
+    published: str = "2026-11-27T08:15:00+07:00",
+    lang: str = "en",
+) -> str:
     """A realistic article page: navigation, related links, share widgets, footer."""
     body = "\n".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     return f"""<!DOCTYPE html>
@@ -84,7 +92,8 @@ def article_page(title: str, paragraphs: list[str], site: str, author: str = "St
 <li><a href="/business/garment-orders">Garment orders slow ahead of holiday season</a></li>
 <li><a href="/sport/football-cup">National team reaches regional cup semi-final</a></li></ul></aside>
 <div class="share">Share on Facebook · Share on X · Share on Telegram · Copy link</div></main>
-<footer><p>© 2026 {escape(site)}. All rights reserved.</p><p><a href="/about">About us</a> · <a href="/contact">Contact</a>
+<footer><p>© 2026 {escape(site)}. All rights reserved.</p><p><a href="/about">About us</a>
+· <a href="/contact">Contact</a>
 · <a href="/privacy">Privacy policy</a> · <a href="/advertise">Advertise with us</a></p>
 <p>Sign up for our newsletter to get the day's top stories in your inbox every morning.</p></footer>
 </body></html>"""
@@ -93,18 +102,20 @@ def article_page(title: str, paragraphs: list[str], site: str, author: str = "St
 def rss(title: str, link: str, items: list[dict[str, str]]) -> str:
     parts = []
     for it in items:
-        guid = f"<guid isPermaLink=\"false\">{escape(it['guid'])}</guid>" if it.get("guid") else ""
+        guid = f'<guid isPermaLink="false">{escape(it["guid"])}</guid>' if it.get("guid") else ""
         parts.append(
             f"<item><title>{escape(it['title'])}</title><link>{escape(it['link'])}</link>{guid}"
             f"<pubDate>{it.get('pubDate', 'Fri, 27 Nov 2026 01:15:00 GMT')}</pubDate>"
             f"<description>{escape(it.get('summary', ''))}</description></item>"
         )
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-            f"<link>{escape(link)}</link><language>en</language>{''.join(parts)}</channel></rss>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+        f"<link>{escape(link)}</link><language>en</language>{''.join(parts)}</channel></rss>"
+    )
 
 
 def rfc822(dt: datetime) -> str:
-    return format_datetime(dt.astimezone(timezone.utc), usegmt=True)
+    return format_datetime(dt.astimezone(UTC), usegmt=True)
 
 
 TRAFFICKING_TITLE = "Officials accused of colluding with human traffickers in Sihanoukville"
@@ -119,31 +130,51 @@ TRAFFICKING_PARAGRAPHS = [
     "protected criminal networks would face prosecution.",
 ]
 UNRELATED = [
-    ("Rice exports rise for a third straight month", [
-        "Cambodia's milled rice exports rose for the third month in a row in October, the Cambodia Rice "
-        "Federation said, driven by strong demand from China and the European Union.",
-        "Exporters shipped more than 60,000 tonnes during the month, an increase of twelve percent compared "
-        "with the same period last year, according to figures released on Monday.",
-    ]),
-    ("Heavy traffic expected as Water Festival returns to the capital", [
-        "City authorities expect heavy traffic along the riverside as hundreds of thousands of visitors "
-        "arrive in Phnom Penh for the three-day Water Festival boat races.",
-        "Police will close several roads near the Royal Palace and urged residents to use public buses, "
-        "which will run extended hours during the celebrations.",
-    ]),
+    (
+        "Rice exports rise for a third straight month",
+        [
+            "Cambodia's milled rice exports rose for the third month in a row in October, the Cambodia Rice "
+            "Federation said, driven by strong demand from China and the European Union.",
+            "Exporters shipped more than 60,000 tonnes during the month, an increase of twelve percent compared "
+            "with the same period last year, according to figures released on Monday.",
+        ],
+    ),
+    (
+        "Heavy traffic expected as Water Festival returns to the capital",
+        [
+            "City authorities expect heavy traffic along the riverside as hundreds of thousands of visitors "
+            "arrive in Phnom Penh for the three-day Water Festival boat races.",
+            "Police will close several roads near the Royal Palace and urged residents to use public buses, "
+            "which will run extended hours during the celebrations.",
+        ],
+    ),
 ]
 
 
 def build_site(web: NewsWeb, prefix: str = "/mekong", site: str = "Mekong Daily") -> dict[str, str]:
     """One outlet with a feed: the trafficking story, two unrelated ones, and the trafficking
     story again under a tracking-parameter URL with a different GUID. Returns the URLs."""
-    story = web.add(f"{prefix}/national/officials-traffickers", article_page(TRAFFICKING_TITLE, TRAFFICKING_PARAGRAPHS, site))
-    items = [{"title": TRAFFICKING_TITLE, "link": story, "guid": f"{prefix}-1001",
-              "summary": "Three officials are accused of colluding with traffickers."}]
+    story = web.add(
+        f"{prefix}/national/officials-traffickers", article_page(TRAFFICKING_TITLE, TRAFFICKING_PARAGRAPHS, site)
+    )
+    items = [
+        {
+            "title": TRAFFICKING_TITLE,
+            "link": story,
+            "guid": f"{prefix}-1001",
+            "summary": "Three officials are accused of colluding with traffickers.",
+        }
+    ]
     for i, (title, paragraphs) in enumerate(UNRELATED):
         link = web.add(f"{prefix}/news/{i}", article_page(title, paragraphs, site))
         items.append({"title": title, "link": link, "guid": f"{prefix}-{2000 + i}", "summary": paragraphs[0]})
-    items.append({"title": TRAFFICKING_TITLE, "link": story + "?utm_source=rss&utm_medium=feed&fbclid=XYZ",
-                  "guid": f"{prefix}-1001-syndicated", "summary": "Three officials are accused."})
+    items.append(
+        {
+            "title": TRAFFICKING_TITLE,
+            "link": story + "?utm_source=rss&utm_medium=feed&fbclid=XYZ",
+            "guid": f"{prefix}-1001-syndicated",
+            "summary": "Three officials are accused.",
+        }
+    )
     feed = web.add(f"{prefix}/feed.xml", rss(site, web.url(prefix), items), "application/rss+xml")
     return {"feed": feed, "story": story}

@@ -32,7 +32,7 @@ class SmtpReceiver:
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def apprise_url(self, to: str = "analyst@example.org") -> str:
-        return f"mailto://newswatch:pw@127.0.0.1:{self.port}?to={to}&from=newswatch@example.org&secure=no&smtp=127.0.0.1"
+        return f"mailto://newswatch@127.0.0.1:{self.port}?to={to}&from=newswatch@example.org&mode=insecure"
 
     def __enter__(self) -> SmtpReceiver:
         self.controller.start()

@@ -11,9 +11,18 @@ from storage.repository import ArticleRecord, MatchRecord, Target
 
 def _record(source_id: int, n: int, **kw: object) -> ArticleRecord:
     values: dict[str, object] = dict(
-        source_id=source_id, canonical_url=f"https://news.example/a/{n}", url=f"https://news.example/a/{n}?x=1",
-        guid=f"g{n}", title=f"Title {n}", author=None, published_at=datetime(2026, 11, 27, 1, 15, tzinfo=UTC),
-        language="en", summary="s", text=f"text {n} " * 40, content_hash=f"{n:064d}", text_origin="page",
+        source_id=source_id,
+        canonical_url=f"https://news.example/a/{n}",
+        url=f"https://news.example/a/{n}?x=1",
+        guid=f"g{n}",
+        title=f"Title {n}",
+        author=None,
+        published_at=datetime(2026, 11, 27, 1, 15, tzinfo=UTC),
+        language="en",
+        summary="s",
+        text=f"text {n} " * 40,
+        content_hash=f"{n:064d}",
+        text_origin="page",
     )
     values.update(kw)
     return ArticleRecord(**values)  # type: ignore[arg-type]
@@ -43,7 +52,10 @@ def test_insert_returns_only_new_rows(db_url: str) -> None:
 def test_known_entries_by_url_or_guid(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", []), ("B", "https://b.example/rss", [])])
     repository.insert_articles(db_url, [_record(ids["A"], 1)])
-    assert repository.known_entries(db_url, ids["A"], ["https://news.example/a/1"], []) == {"https://news.example/a/1", "g1"}
+    assert repository.known_entries(db_url, ids["A"], ["https://news.example/a/1"], []) == {
+        "https://news.example/a/1",
+        "g1",
+    }
     assert "g1" in repository.known_entries(db_url, ids["A"], [], ["g1"])
     assert repository.known_entries(db_url, ids["B"], [], ["g1"]) == set()
 

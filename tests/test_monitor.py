@@ -1,0 +1,182 @@
+"""The monitor flow end to end, on Prefect's real engine, against a local news web and real
+receivers (SMTP via aiosmtpd, a json:// webhook)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.db import get_engine
+from storage.models import Alert, Article, Match
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site, rss
+from tests.receivers import JsonReceiver, SmtpReceiver
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def write_config(tmp_path: Path, sources: list[tuple[str, str]]) -> tuple[str, str]:
+    src = tmp_path / "sources.yaml"
+    src.write_text("sources:\n" + "".join(f"  - name: {n}\n    url: {u}\n    tags: [test]\n" for n, u in sources))
+    wl = tmp_path / "watchlist.yaml"
+    wl.write_text(
+        "topics:\n  - name: human-trafficking\n"
+        '    terms: ["human trafficking", "human traffickers", "traffick*", "forced labour", "debt bondage"]\n'
+        "    exclude: []\n"
+    )
+    return str(src), str(wl)
+
+
+def count(db_url: str, model: type) -> int:
+    with get_engine(db_url).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def run(src: str, wl: str, **kw: object):  # type: ignore[no-untyped-def]
+    from flows.monitor import monitor
+
+    return monitor(sources_file=src, watchlist_file=wl, **kw)
+
+
+def test_email_alert_once_with_content(
+    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    with SmtpReceiver() as smtp:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", smtp.apprise_url())
+        summary = run(src, wl)
+        assert (summary.sources_ok, summary.sources_failed) == (1, 0)
+        assert summary.entries_seen == 4
+        assert summary.new_articles == 3 and summary.duplicates == 1  # tracking-URL copy stored once
+        assert summary.matches == 1 and summary.alerts_sent == 1 and summary.alerts_failed == 0
+        assert len(smtp.messages) == 1
+        mail = smtp.messages[0]
+        assert TRAFFICKING_TITLE in str(mail["Subject"])
+        text = SmtpReceiver.text_of(mail)
+        for needle in (
+            TRAFFICKING_TITLE,
+            "Mekong Daily",
+            "2026-11-27 01:15 UTC",
+            site["story"],
+            "accused of colluding with human traffickers who lured workers",
+            "human-trafficking",
+        ):
+            assert needle in text, needle
+        assert "<strong>human traffickers</strong>" in text or "**human traffickers**" in text
+
+        again = run(src, wl)
+        assert again.new_articles == 0 and again.already_known == 3 and again.matches == 0
+        assert again.alerts_sent == 0
+        assert len(smtp.messages) == 1
+    assert count(db_url, Article) == 3 and count(db_url, Match) == 1 and count(db_url, Alert) == 1
+    with get_engine(db_url).connect() as conn:
+        origin = conn.execute(select(Article.text_origin).where(Article.title == TRAFFICKING_TITLE)).scalar_one()
+        text = conn.execute(select(Article.text).where(Article.title == TRAFFICKING_TITLE)).scalar_one()
+    assert origin == "page" and "Victims described being held" in text
+    assert "Related stories" not in text and "All rights reserved" not in text  # boilerplate left out
+
+
+def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = build_site(web)
+    web.add("/broken/feed.xml", "oops", "text/plain", status=500)
+    web.add("/html/feed.xml", "<!DOCTYPE html><html><body><p>Welcome to our homepage</p></body></html>")
+    web.add("/garbage/feed.xml", b"\x00\xff\xfe garbage \x89PNG", "application/octet-stream")
+    src, wl = write_config(
+        tmp_path,
+        [
+            ("Broken", web.url("/broken/feed.xml")),
+            ("Homepage", web.url("/html/feed.xml")),
+            ("Garbage", web.url("/garbage/feed.xml")),
+            ("Nowhere", "http://127.0.0.1:9/feed.xml"),  # refused
+            ("Mekong Daily", site["feed"]),
+        ],
+    )
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        summary = run(src, wl)
+        assert summary.sources_ok == 1 and summary.sources_failed == 4
+        reasons = "\n".join(summary.failures)
+        assert "Broken: HTTP 500" in reasons
+        assert "Homepage: HTML page, not a feed" in reasons
+        assert "Garbage: not a feed" in reasons
+        assert "Nowhere: connection refused" in reasons
+        assert summary.alerts_sent == 1 and len(hook.posts) == 1
+        assert TRAFFICKING_TITLE in hook.posts[0]["title"]
+
+
+def test_dry_run_sends_nothing_and_later_runs_do_not_send_it(
+    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        summary = run(src, wl, dry_run=True)
+        assert summary.matches == 1 and summary.alerts_sent == 0 and summary.alerts_pending == 0
+        assert run(src, wl).alerts_sent == 0
+        assert hook.posts == []
+
+
+def test_pending_alert_is_delivered_when_the_notifier_is_back(
+    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    hook = JsonReceiver()  # not started: the port refuses
+    monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+    down = run(src, wl)
+    assert down.matches == 1 and down.alerts_sent == 0 and down.alerts_failed == 1 and down.alerts_pending == 1
+    with get_engine(db_url).connect() as conn:
+        alert = conn.execute(select(Alert)).one()
+    assert alert.status == "pending" and alert.attempts == 1 and alert.last_error
+    with hook:
+        back = run(src, wl)
+        assert back.alerts_sent == 1 and back.alerts_pending == 0 and len(hook.posts) == 1
+        assert run(src, wl).alerts_sent == 0 and len(hook.posts) == 1
+
+
+def test_new_guid_and_new_article_later(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed that re-issues a stored article under a new GUID stores nothing; a new story alerts."""
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        assert run(src, wl).alerts_sent == 1
+        from tests.newsweb import article_page
+
+        later = web.add(
+            "/mekong/national/debt",
+            article_page(
+                "Brick kiln families trapped in debt bondage, report says",
+                [
+                    "Families working at brick kilns outside Phnom Penh remain trapped in debt bondage, "
+                    "a new report said, "
+                    "with loans passed from parents to children over many years.",
+                    "Researchers interviewed more than one hundred workers at kilns in Kandal province.",
+                ],
+                "Mekong Daily",
+            ),
+        )
+        items = [
+            {"title": TRAFFICKING_TITLE, "link": site["story"], "guid": "brand-new-guid"},
+            {"title": "Brick kiln families trapped in debt bondage, report says", "link": later, "guid": "m-3000"},
+        ]
+        web.add("/mekong/feed.xml", rss("Mekong Daily", web.url("/mekong"), items), "application/rss+xml")
+        second = run(src, wl)
+        assert second.new_articles == 1 and second.already_known == 1
+        assert second.alerts_sent == 1 and len(hook.posts) == 2
+        assert "debt bondage" in hook.posts[1]["message"]
+
+
+def test_console_alert_when_no_notifier(web: NewsWeb, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    summary = run(src, wl)
+    assert summary.alerts_sent == 1
+    printed = capsys.readouterr().out
+    assert "=== ALERT: [newswatch] human-trafficking: " + TRAFFICKING_TITLE in printed
+    assert site["story"] in printed
