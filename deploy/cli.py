@@ -12,16 +12,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# No pretty tracebacks: they print local variables, and locals may hold secrets.
 app = typer.Typer(
-    help="newswatch: news monitoring with alerts, on Prefect.", no_args_is_help=True, add_completion=False
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    help="newswatch: news monitoring with alerts, on Prefect.",
+    no_args_is_help=True,
+    add_completion=False,
 )
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # messages name files and URLs: never break them
+out = Console(soft_wrap=True)
 
 SourcesOpt = Annotated[Path | None, typer.Option("--sources", help="sources.yaml (default: deploy/sources.yaml).")]
 WatchlistOpt = Annotated[
     Path | None, typer.Option("--watchlist", help="watchlist.yaml (default: deploy/watchlist.yaml).")
 ]
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")]
 
 
 def _quiet_prefect() -> None:
@@ -56,48 +63,32 @@ def _preflight(
 
 def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     table = Table(title="newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""))
-    for col in (
-        "sources ok",
-        "failed",
-        "entries",
-        "known",
-        "new",
-        "duplicates",
-        "matches",
-        "sent",
-        "send failed",
-        "pending",
-    ):
-        table.add_column(col, justify="right")
-    table.add_row(
-        *map(
-            str,
-            (
-                summary.sources_ok,
-                summary.sources_failed,
-                summary.entries_seen,
-                summary.already_known,
-                summary.new_articles,
-                summary.duplicates,
-                summary.matches,
-                summary.alerts_sent,
-                summary.alerts_failed,
-                summary.alerts_pending,
-            ),
-        )
-    )
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = [
+        ("sources ok", summary.sources_ok),
+        ("sources failed", summary.sources_failed),
+        ("entries seen", summary.entries_seen),
+        ("already stored", summary.already_known),
+        ("new articles", summary.new_articles),
+        ("duplicates", summary.duplicates),
+        ("matches", summary.matches),
+        ("alerts sent", summary.alerts_sent),
+        ("alerts failed", summary.alerts_failed),
+        ("alerts pending", summary.alerts_pending),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
     out.print(table)
     for failure in summary.failures:
-        out.print(f"[yellow]source failed[/] {failure}", highlight=False)
+        out.print(f"[yellow]source failed[/] {failure}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def run(
     sources: SourcesOpt = None,
     watchlist: WatchlistOpt = None,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")
-    ] = None,
+    db: DbOpt = None,
     notify: Annotated[list[str] | None, typer.Option("--notify", help="Apprise URL; repeat for several.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Match and record, send nothing.")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="Only these source names or tags.")] = None,
@@ -135,8 +126,10 @@ def run(
 
 
 @app.command()
-def check(sources: SourcesOpt = None, watchlist: WatchlistOpt = None) -> None:
+def check(sources: SourcesOpt = None, watchlist: WatchlistOpt = None, db: DbOpt = None) -> None:
     """Validate sources.yaml, watchlist.yaml, the notifier settings and the database; run nothing."""
+    if db:
+        os.environ["NEWSWATCH_DATABASE_URL"] = db
     _preflight(sources, watchlist, None, None)
     out.print("config ok")
 
@@ -161,3 +154,7 @@ def serve() -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+if __name__ == "__main__":  # python -m deploy.cli
+    main()

@@ -16,4 +16,6 @@ def canonical_url(url: str) -> str:
     except (ValueError, AttributeError):
         normalized = url
     parts = urlsplit(normalized)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    # courlan keeps a trailing slash when a query follows; one article, one spelling.
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))

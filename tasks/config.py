@@ -122,7 +122,11 @@ def _load(path: Path, model: type[M]) -> M:
     except ValidationError as exc:
         errors = exc.errors()
         # A list whose only item is broken is also "too short": say only what is wrong.
-        real = [e for e in errors if e["type"] != "too_short" or len(errors) == 1]
+        real = [
+            e
+            for e in errors
+            if e["type"] != "too_short" or not any(o["loc"][: len(e["loc"])] == e["loc"] and o is not e for o in errors)
+        ]
         messages = []
         for err in real:
             loc = tuple(p for p in err["loc"])

@@ -4,6 +4,7 @@ that fired, the words they found and the sentence that shows why."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,15 +26,20 @@ MAX_SENTENCE = 400
 MATCH_CHUNK = 200
 
 
-def _term_pattern(term: str) -> str:
-    prefix = term.endswith("*")
-    words = term.rstrip("*").split()
-    body = r"[\s\-]+".join(regex.escape(w) for w in words)
-    if prefix:
-        body += rf"{_WORD}*"
+def _bounded(body: str, term: str) -> str:
+    """Whole-word for spaced scripts; for unspaced ones, never inside a grapheme cluster."""
     if _UNSPACED.search(term):
         return rf"(?<!\p{{M}}){body}(?!\p{{M}})"
     return rf"(?<!{_WORD}){body}(?!{_WORD})"
+
+
+def _term_pattern(term: str) -> str:
+    term = unicodedata.normalize("NFC", term)
+    words = term.rstrip("*").split()
+    body = r"[\s\-]+".join(regex.escape(w) for w in words)
+    if term.endswith("*"):
+        body += rf"{_WORD}*"
+    return _bounded(body, term)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ def _trim(sentence: str, start: int, end: int) -> str:
 
 def match(title: str, text: str, topic: CompiledTopic) -> TopicHit | None:
     """Does this article match the topic, and why."""
+    title, text = unicodedata.normalize("NFC", title), unicodedata.normalize("NFC", text)
     if topic.exclude is not None and (topic.exclude.search(title) or topic.exclude.search(text)):
         return None
     fired: list[str] = []
@@ -94,6 +101,12 @@ def match(title: str, text: str, topic: CompiledTopic) -> TopicHit | None:
             first = min(spans)
             best = (len(spans), sentence, first[0], first[1])
     if best is None:
+        # A phrase broken across a line break lies in no single sentence: quote around it.
+        flat = " ".join(text.split())
+        spans = [m.span() for p in topic.patterns for m in p.finditer(flat)]
+        if spans:
+            start, end = min(spans)
+            return TopicHit(topic.name, fired, list(words.values()), _trim(flat, start, end), "text")
         return TopicHit(topic.name, fired, list(words.values()), title, "title")
     return TopicHit(topic.name, fired, list(words.values()), _trim(best[1], best[2], best[3]), "text")
 
@@ -106,8 +119,8 @@ def emphasize(sentence: str, words: Sequence[str], before: str = "**", after: st
     """The sentence with each matched word wrapped, for the alert."""
     if not words:
         return sentence
-    alternation = "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
-    pattern = regex.compile(rf"(?<!{_WORD})(?:{alternation})(?!{_WORD})", regex.IGNORECASE | regex.V1)
+    alternation = "|".join(_bounded(regex.escape(w), w) for w in sorted(words, key=len, reverse=True))
+    pattern = regex.compile(alternation, regex.IGNORECASE | regex.V1)
     return pattern.sub(lambda m: f"{before}{m.group(0)}{after}", sentence)
 
 

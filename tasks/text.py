@@ -21,6 +21,8 @@ def clean(text: str | None, limit: int | None = None) -> str:
     """Remove control characters and collapse runs of spaces; keep paragraph breaks."""
     if not text:
         return ""
+    # NFC: one spelling per letter, so a decomposed "ồ" in a page equals the composed one in a term.
+    text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()

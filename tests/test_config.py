@@ -1,0 +1,104 @@
+"""Config files: the shipped examples load; every kind of mistake gets one clear message that
+names the file, the line and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
+from tasks.settings import DEPLOY_DIR
+
+
+def test_shipped_config_loads() -> None:
+    sources = load_sources(DEPLOY_DIR / "sources.yaml").sources
+    topics = load_watchlist(DEPLOY_DIR / "watchlist.yaml").topics
+    assert len(sources) >= 5 and any("cambodia" in s.tags for s in sources)
+    assert any(t.name == "human-trafficking" for t in topics)
+
+
+SOURCES_CASES = {
+    "yaml error": ("sources:\n  - name: a\n    url: [unclosed\n", r":4:1: YAML error: expected ',' or ']'"),
+    "missing field": ("sources:\n  - name: a\n    tags: [x]\n", ":2: sources[0].url: Field required"),
+    "unknown key": (
+        "sources:\n  - name: a\n    url: https://x.example/rss\n    colour: red\n",
+        ":4: sources[0].colour: unknown key (allowed: name, url, tags, language, fetch_pages, enabled)",
+    ),
+    "invalid url": (
+        "sources:\n  - name: a\n    url: https://x.example/rss\n  - name: b\n    url: htp:/x\n",
+        ":5: sources[1].url: invalid URL 'htp:/x': expected http:// or https:// with a host",
+    ),
+    "file scheme": ("sources:\n  - name: a\n    url: file:///etc/passwd\n", ":3: sources[0].url: invalid URL"),
+    "duplicate name": (
+        "sources:\n  - name: a\n    url: https://x.example/rss\n  - name: A\n    url: https://y.example/rss\n",
+        ":4: sources[1].name: duplicate name 'A' (also sources[0])",
+    ),
+    "empty list": ("sources: []\n", ":1: sources: must list at least one item"),
+    "not a mapping": ("- just a list\n", "expected a mapping with sources, got list"),
+    "wrong type": (
+        "sources:\n  - name: a\n    url: https://x.example/rss\n    enabled: maybe\n",
+        ":4: sources[0].enabled",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SOURCES_CASES)
+def test_bad_sources_file(case: str, tmp_path: Path) -> None:
+    text, expected = SOURCES_CASES[case]
+    path = tmp_path / "sources.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_sources(path)
+    message = str(exc.value)
+    assert message.startswith(str(path)), message
+    assert expected in message, message
+    assert "Tuple should have" not in message  # no echo of a broken item as a "too short" list
+
+
+WATCHLIST_CASES = {
+    "empty term": ("topics:\n  - name: t\n    terms: ['a', '  ', 'b']\n", ":3: topics[0].terms: term 2 is empty"),
+    "star only": ("topics:\n  - name: t\n    terms: ['*']\n", ":3: topics[0].terms: term 1 is empty"),
+    "inner star": ("topics:\n  - name: t\n    terms: ['traf*ck']\n", "'*' is allowed only at the end"),
+    "no terms": ("topics:\n  - name: t\n    terms: []\n", ":3: topics[0].terms: must list at least one item"),
+    "empty exclude": ("topics:\n  - name: t\n    terms: [a]\n    exclude: ['']\n", ":4: topics[0].exclude: term 1"),
+    "unknown key": ("topics:\n  - name: t\n    term: [a]\n", ":3: topics[0].term: unknown key"),
+}
+
+
+@pytest.mark.parametrize("case", WATCHLIST_CASES)
+def test_bad_watchlist_file(case: str, tmp_path: Path) -> None:
+    text, expected = WATCHLIST_CASES[case]
+    path = tmp_path / "watchlist.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_watchlist(path)
+    assert str(path) in str(exc.value) and expected in str(exc.value), str(exc.value)
+
+
+def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: cannot read"):
+        load_sources(tmp_path / "nope.yaml")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("sources:\n  - name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin.yaml: not UTF-8"):
+        load_sources(latin)
+
+
+def test_selection_by_name_or_tag(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - {name: A, url: 'https://a.example/rss', tags: [cambodia]}\n"
+        "  - {name: B, url: 'https://b.example/rss', tags: [region]}\n"
+        "  - {name: C, url: 'https://c.example/rss', tags: [cambodia], enabled: false}\n"
+    )
+    sources = load_sources(path).sources
+    assert [s.name for s in select_sources(sources, None)] == ["A", "B"]
+    assert [s.name for s in select_sources(sources, ["Cambodia"])] == ["A"]
+    assert [s.name for s in select_sources(sources, ["b", "cambodia"])] == ["A", "B"]
+    with pytest.raises(ConfigError, match="unknown source names or tags: nowhere"):
+        select_sources(sources, ["nowhere"])
+    topics = load_watchlist(DEPLOY_DIR / "watchlist.yaml").topics
+    with pytest.raises(ConfigError, match="unknown topics: weather"):
+        select_topics(topics, ["weather"])
