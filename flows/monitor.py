@@ -19,7 +19,12 @@ from tasks.settings import load_settings
 
 
 # Prefect's own annotations reject a concrete ThreadPoolTaskRunner here (mypy only).
-@flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)  # type: ignore[arg-type]
+# The pool bounds how many batches of sources are fetched at once (NEWSWATCH_BATCH_CONCURRENCY).
+@flow(
+    name="monitor",
+    task_runner=ThreadPoolTaskRunner(max_workers=load_settings().batch_concurrency),  # type: ignore[arg-type]
+    log_prints=True,
+)
 def monitor(
     sources: list[str] | None = None,
     topics: list[str] | None = None,

@@ -180,3 +180,46 @@ def test_console_alert_when_no_notifier(web: NewsWeb, tmp_path: Path, capsys: py
     printed = capsys.readouterr().out
     assert "=== ALERT: [newswatch] human-trafficking: " + TRAFFICKING_TITLE in printed
     assert site["story"] in printed
+
+
+def test_apprise_config_file_with_two_targets_and_the_run_artifact(
+    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Targets from an Apprise YAML config (NEWSWATCH_APPRISE_CONFIG); the default SQLite file in
+    WAL mode; the run's Markdown artifact lists counts and the new match."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from sqlalchemy import text
+
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    with JsonReceiver() as one, SmtpReceiver() as smtp:
+        config = tmp_path / "apprise.yaml"
+        config.write_text(f"urls:\n  - {one.apprise_url()}\n  - {smtp.apprise_url()}\n")
+        monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(config))
+        summary = run(src, wl)
+        assert summary.alerts_sent == 2 and len(one.posts) == 1 and len(smtp.messages) == 1
+    db_file = tmp_path / "home" / "newswatch.db"  # NEWSWATCH_HOME is tmp/home (conftest)
+    assert db_file.exists()
+    with get_engine(f"sqlite:///{db_file}").connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["newswatch-run"])))
+    latest = max(artifacts, key=lambda a: a.created)
+    assert "| 1 | 0 | 4 | 0 | 3 | 1 | 1 | 2 | 0 | 0 |" in str(latest.data)
+    assert f"[{TRAFFICKING_TITLE}]({site['story']})" in str(latest.data)
+    assert "**human traffickers**" in str(latest.data)
+
+
+def test_missing_apprise_config_file_fails_the_run_before_fetching(
+    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.notify import NotifyConfigError
+
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(tmp_path / "missing.yaml"))
+    with pytest.raises(NotifyConfigError, match="missing.yaml"):
+        run(src, wl)
+    assert web.hits == []

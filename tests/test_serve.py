@@ -1,0 +1,127 @@
+"""`newswatch serve` against a real Prefect server: the deployment appears with its schedule
+and editable parameters, and a run started the way the UI's "Custom run" does completes and
+delivers its alert."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
+from tests.receivers import JsonReceiver, free_port
+from tests.test_monitor import write_config
+
+
+def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def prefect_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-server"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_until(lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200, 120, "the Prefect server")
+        yield api
+    finally:
+        stop(server)
+        log.close()
+
+
+def test_serve_shows_the_deployment_and_runs_it(prefect_server: str, tmp_path: Path) -> None:
+    api = prefect_server
+    with NewsWeb() as web, JsonReceiver() as hook:
+        site = build_site(web)
+        src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
+        env.update(
+            PREFECT_API_URL=api,
+            PREFECT_HOME=str(tmp_path / "prefect-client"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_RUNNER_POLL_FREQUENCY="2",
+            NEWSWATCH_SOURCES_FILE=src,
+            NEWSWATCH_WATCHLIST_FILE=wl,
+            NEWSWATCH_HOME=str(tmp_path / "home"),
+            NEWSWATCH_NOTIFY=hook.apprise_url(),
+            NEWSWATCH_SCHEDULE_MINUTES="15",
+        )
+        log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deployment = wait_until(
+                lambda: (
+                    (r := httpx.get(f"{api}/deployments/name/monitor/monitor", timeout=5)).status_code == 200
+                    and r.json()
+                ),
+                90,
+                "the monitor deployment",
+            )
+            assert deployment["schedules"][0]["schedule"]["interval"] == 15 * 60
+            assert deployment["schedules"][0]["active"] is True
+            properties = deployment["parameter_openapi_schema"]["properties"]
+            assert {"sources", "topics", "dry_run"} <= set(properties)
+
+            # What the UI's Run -> Custom run does: a flow run of the deployment with edited parameters.
+            run = httpx.post(
+                f"{api}/deployments/{deployment['id']}/create_flow_run",
+                json={"parameters": {"topics": ["human-trafficking"], "dry_run": False}},
+                timeout=10,
+            ).json()
+            state = wait_until(
+                lambda: (
+                    (s := httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"])
+                    in ("COMPLETED", "FAILED", "CRASHED")
+                    and s
+                ),
+                120,
+                "the flow run to finish",
+            )
+            assert state == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+            assert len(hook.posts) == 1 and TRAFFICKING_TITLE in hook.posts[0]["title"]
+            artifacts = httpx.post(
+                f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": ["newswatch-run"]}}}, timeout=10
+            ).json()
+            assert any(a["flow_run_id"] == run["id"] and TRAFFICKING_TITLE in a["data"] for a in artifacts)
+        finally:
+            stop(serve)
+            log.close()
+    # Stopping the server process must leave the schedule active (pause_on_shutdown=False).
+    after = httpx.get(f"{api}/deployments/name/monitor/monitor", timeout=5).json()
+    assert after["schedules"][0]["active"] is True and after.get("paused") is False
