@@ -5,9 +5,9 @@ and returns only what this call really changed."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,6 +99,14 @@ class InsertOutcome:
         return self.ids.count(None)
 
 
+T = TypeVar("T")
+
+
+def _build(cls: type[T], row: Any) -> T:
+    """A dataclass from a result row whose column labels are the dataclass's field names."""
+    return cls(**{f.name: row[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
 def _insert(conn: Connection, table: Any) -> Any:
     """INSERT with the dialect's ON CONFLICT clause available (both dialects spell it alike)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -170,20 +178,7 @@ def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
             .order_by(A.c.id)
             .limit(limit)
         ).mappings()
-        return [
-            StoredArticle(
-                id=r["id"],
-                source_name=r["source_name"],
-                source_tags=list(r["source_tags"] or []),
-                url=r["url"],
-                title=r["title"],
-                author=r["author"],
-                published_at=r["published_at"],
-                language=r["language"],
-                text=r["text"],
-            )
-            for r in rows
-        ]
+        return [_build(StoredArticle, r) for r in rows]
 
 
 def save_matches(
@@ -285,20 +280,7 @@ def _alert_to_send(engine, alert_id: int) -> AlertToSend:  # type: ignore[no-unt
             .mappings()
             .one()
         )
-    return AlertToSend(
-        id=r["id"],
-        target=r["target"],
-        topic=r["topic"],
-        terms=list(r["terms"]),
-        words=list(r["words"]),
-        hit_sentence=r["hit_sentence"],
-        hit_field=r["hit_field"],
-        title=r["title"],
-        url=r["url"],
-        source_name=r["source_name"],
-        published_at=r["published_at"],
-        attempts=r["attempts"],
-    )
+    return _build(AlertToSend, r)
 
 
 def mark_alert(db_url: str, alert_id: int, error: str | None) -> None:
@@ -333,10 +315,18 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
         return []
     with get_engine(db_url).connect() as conn:
         rows = conn.execute(
-            select(M.c.topic, A.c.title, A.c.url, S.c.name, A.c.published_at, M.c.hit_sentence, M.c.words)
+            select(
+                M.c.topic,
+                A.c.title,
+                A.c.url,
+                S.c.name.label("source_name"),
+                A.c.published_at,
+                M.c.hit_sentence,
+                M.c.words,
+            )
             .join(A, A.c.id == M.c.article_id)
             .join(S, S.c.id == A.c.source_id)
             .where(M.c.id.in_(list(match_ids)))
             .order_by(M.c.topic, A.c.published_at.desc())
-        ).all()
-    return [MatchRow(r[0], r[1], r[2], r[3], r[4], r[5], list(r[6])) for r in rows]
+        ).mappings()
+        return [_build(MatchRow, r) for r in rows]

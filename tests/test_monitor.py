@@ -3,6 +3,7 @@ receivers (SMTP via aiosmtpd, a json:// webhook)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,10 @@ def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, mo
     web.add("/broken/feed.xml", "oops", "text/plain", status=500)
     web.add("/html/feed.xml", "<!DOCTYPE html><html><body><p>Welcome to our homepage</p></body></html>")
     web.add("/garbage/feed.xml", b"\x00\xff\xfe garbage \x89PNG", "application/octet-stream")
+    silent = socket.socket()  # accepts connections (backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    monkeypatch.setenv("NEWSWATCH_READ_TIMEOUT", "1")
     src, wl = write_config(
         tmp_path,
         [
@@ -91,20 +96,58 @@ def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, mo
             ("Homepage", web.url("/html/feed.xml")),
             ("Garbage", web.url("/garbage/feed.xml")),
             ("Nowhere", "http://127.0.0.1:9/feed.xml"),  # refused
+            ("No such host", "http://no-such-host.invalid/feed.xml"),  # DNS fails (.invalid never resolves)
+            ("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"),
             ("Mekong Daily", site["feed"]),
         ],
     )
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
         summary = run(src, wl)
-        assert summary.sources_ok == 1 and summary.sources_failed == 4
+        assert summary.sources_ok == 1 and summary.sources_failed == 6
         reasons = "\n".join(summary.failures)
         assert "Broken: HTTP 500" in reasons
         assert "Homepage: HTML page, not a feed" in reasons
         assert "Garbage: not a feed" in reasons
         assert "Nowhere: connection refused" in reasons
+        assert "No such host: DNS lookup failed" in reasons
+        assert "Silent: read timeout" in reasons
         assert summary.alerts_sent == 1 and len(hook.posts) == 1
         assert TRAFFICKING_TITLE in hook.posts[0]["title"]
+    silent.close()
+
+
+def test_page_that_cannot_be_fetched_falls_back_to_the_feed_summary(
+    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [
+        {
+            "title": "Border raid frees workers",
+            "link": web.url("/gone/story"),
+            "guid": "g1",
+            "summary": "Police freed forty workers held in debt bondage at a compound near the border.",
+        },
+        {
+            "title": "Empty page",
+            "link": web.add("/empty/story", "<html><body><nav>Home</nav></body></html>"),
+            "guid": "g2",
+            "summary": "A page with no article on it.",
+        },
+    ]
+    feed = web.add("/f.xml", rss("Border News", web.url("/"), items), "application/rss+xml")
+    src, wl = write_config(tmp_path, [("Border News", feed)])
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    summary = run(src, wl)
+    assert summary.new_articles == 2 and summary.matches == 1
+    with get_engine(db_url).connect() as conn:
+        rows = {
+            r.title: r
+            for r in conn.execute(select(Article.title, Article.text, Article.text_origin, Article.text_note))
+        }
+    gone = rows["Border raid frees workers"]
+    assert gone.text_origin == "feed" and "debt bondage" in gone.text and "HTTP 404" in gone.text_note
+    empty = rows["Empty page"]
+    assert empty.text_origin == "feed" and empty.text_note == "page had no extractable article text"
 
 
 def test_dry_run_sends_nothing_and_later_runs_do_not_send_it(
