@@ -67,7 +67,9 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     table.add_column("count", justify="right")
     rows = [
         ("sources ok", summary.sources_ok),
+        ("  not modified", summary.sources_not_modified),
         ("sources failed", summary.sources_failed),
+        ("sources not due", summary.sources_not_due),
         ("entries seen", summary.entries_seen),
         ("already stored", summary.already_known),
         ("new articles", summary.new_articles),
@@ -91,6 +93,7 @@ def run(
     db: DbOpt = None,
     notify: Annotated[list[str] | None, typer.Option("--notify", help="Apprise URL; repeat for several.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Match and record, send nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Fetch every source now, due or not.")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="Only these source names or tags.")] = None,
     topic: Annotated[list[str] | None, typer.Option("--topic", help="Only these topics.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -113,6 +116,7 @@ def run(
             sources=only or None,
             topics=topic or None,
             dry_run=dry_run,
+            force=force,
             sources_file=str(sources) if sources else None,
             watchlist_file=str(watchlist) if watchlist else None,
         )
@@ -132,6 +136,141 @@ def check(sources: SourcesOpt = None, watchlist: WatchlistOpt = None, db: DbOpt 
         os.environ["NEWSWATCH_DATABASE_URL"] = db
     _preflight(sources, watchlist, None, None)
     out.print("config ok")
+
+
+sources_app = typer.Typer(
+    help="Sources: their health, testing a URL, adding a site's feed.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(sources_app, name="sources")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@sources_app.callback()
+def sources_main(ctx: typer.Context, sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Without a subcommand: the health of every source (same as `newswatch sources list`)."""
+    if ctx.invoked_subcommand is None:
+        sources_list(sources=sources, db=db, as_json=as_json)
+
+
+@sources_app.command("list")
+def sources_list(sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Every source's health: status, last success, consecutive failures, next attempt, last error.
+
+    Example: newswatch sources list --json
+    """
+    from storage import repository
+    from storage.db import DatabaseError, get_engine
+    from tasks.config import ConfigError, load_sources
+    from tasks.health import now_utc
+    from tasks.report import HEALTH_COLUMNS, health_table
+    from tasks.settings import load_settings
+
+    if db:
+        os.environ["NEWSWATCH_DATABASE_URL"] = db
+    settings = load_settings()
+    try:
+        configured = load_sources(sources or settings.sources_file).sources
+        get_engine(settings.db_url)
+    except ConfigError as exc:
+        err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except DatabaseError as exc:
+        err.print(f"[bold red]database error[/] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+    stored = {h.name: h for h in repository.source_health(settings.db_url)}
+    rows = []
+    for spec in configured:
+        row = stored.get(spec.name)
+        rows.append(health_table([row], now_utc())[0] if row else [spec.name, "new", "—", "0", "—", ""])
+        if not spec.enabled:
+            rows[-1][1] = "disabled"
+    if as_json:
+        print(json.dumps([dict(zip(HEALTH_COLUMNS, r, strict=True)) for r in rows], ensure_ascii=False))
+        return
+    table = Table(title=f"sources ({len(rows)})")
+    for col in HEALTH_COLUMNS:
+        table.add_column(col, overflow="fold")
+    colours = {"ok": "green", "failing": "yellow", "paused": "red", "silent": "magenta"}
+    for r in rows:
+        table.add_row(r[0], f"[{colours.get(r[1], 'white')}]{r[1]}[/]", *r[2:])
+    out.print(table)
+
+
+@sources_app.command("test")
+def sources_test(
+    url: Annotated[str, typer.Argument(help="A feed URL, or a site's page to search for its feed.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch and parse one URL as a run would, and say what was found; stores nothing.
+
+    Example: newswatch sources test https://www.khmertimeskh.com/feed/
+    """
+    from dataclasses import asdict
+
+    from tasks.fetch import FetchPolicy
+    from tasks.probe import probe
+    from tasks.settings import load_settings
+
+    report = probe(url, FetchPolicy.from_settings(load_settings()))
+    if as_json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+    else:
+        for key in (
+            "final_url",
+            "status",
+            "content_type",
+            "bytes",
+            "kind",
+            "feed_type",
+            "title",
+            "encoding",
+            "entries",
+            "warning",
+            "error",
+        ):
+            value = getattr(report, key)
+            if value not in (None, "", 0) or key == "entries":
+                out.print(f"[bold]{key}[/]: {value}", highlight=False)
+        for link in report.feeds_found:
+            out.print(f"[bold]feed found[/]: {link}", highlight=False)
+        for entry in report.sample:
+            out.print(f"  - {entry['published'][:16]}  {entry['title']}  {entry['url']}", highlight=False)
+    if report.error:
+        raise typer.Exit(1)
+
+
+@sources_app.command("add")
+def sources_add(
+    url: Annotated[str, typer.Argument(help="A feed URL or a site's page (its feed is discovered).")],
+    name: Annotated[str | None, typer.Option("--name", help="Source name (default: the feed's title).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")] = None,
+    interval: Annotated[str | None, typer.Option("--interval", help="Poll interval, e.g. 30m.")] = None,
+    sources: SourcesOpt = None,
+) -> None:
+    """Find the feed of a site (from <link rel="alternate">), check it parses, append it to sources.yaml.
+
+    Example: newswatch sources add https://cambojanews.com --tag cambodia --tag english
+    """
+    from tasks.config import ConfigError
+    from tasks.fetch import FetchPolicy
+    from tasks.probe import add_source, probe
+    from tasks.settings import load_settings
+
+    settings = load_settings()
+    report = probe(url, FetchPolicy.from_settings(settings))
+    if report.error or report.kind != "feed":
+        err.print(f"[bold red]not added[/] {url}: {report.error or 'no feed found'}", highlight=False)
+        raise typer.Exit(1)
+    feed_url = report.final_url or url
+    path = Path(sources or settings.sources_file)
+    try:
+        added = add_source(path, feed_url, name or report.title or feed_url, list(tag or []), interval)
+    except ConfigError as exc:
+        err.print(f"[bold red]not added[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"added [bold]{added.name}[/] ({added.url}, {report.entries} entries) to {path}", highlight=False)
 
 
 @app.command()

@@ -32,6 +32,17 @@ class Source(SQLModel, table=True):
     last_success_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
+    # Politeness: validators for conditional GET, and the hash of the last body processed
+    # (a server that ignores conditional GET but sends the same bytes costs no parsing).
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, sa_column=Column(Text))
+    body_hash: str | None = Field(default=None, max_length=64)
+    # When the source is due again: its interval after a success, an exponential backoff
+    # (capped at 24 h) after failures, or the server's Retry-After.
+    next_attempt_at: datetime | None = None
+    paused_at: datetime | None = None  # set after N consecutive failures; cleared by a success
+    pause_notified_at: datetime | None = None  # the operators' one notification about the pause
+    last_new_at: datetime | None = None  # when the source last gave a new article
 
 
 class Article(SQLModel, table=True):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -157,15 +157,97 @@ def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutc
     return outcome
 
 
-def record_source_result(db_url: str, source_id: int, error: str | None) -> None:
-    now = utcnow()
-    values: dict[str, object] = {"last_fetched_at": now}
-    if error is None:
-        values.update(last_success_at=now, last_error=None, consecutive_failures=0)
-    else:
-        values.update(last_error=error, consecutive_failures=S.c.consecutive_failures + 1)
+@dataclass(frozen=True)
+class SourceState:
+    """What the fetcher needs to know about a source from earlier runs."""
+
+    id: int
+    name: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_attempt_at: datetime | None
+    consecutive_failures: int
+    paused_at: datetime | None
+    pause_notified_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """A source's state after a fetch, computed by the health stage; written as is."""
+
+    last_fetched_at: datetime
+    next_attempt_at: datetime
+    consecutive_failures: int
+    last_error: str | None
+    last_success_at: datetime | None = None  # None: keep the stored one
+    paused_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_new_at: datetime | None = None  # None: keep the stored one
+
+
+def source_states(db_url: str) -> dict[str, SourceState]:
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(select(*(S.c[f.name] for f in fields(SourceState)))).mappings()
+        return {r["name"]: _build(SourceState, r) for r in rows}
+
+
+def record_source_result(db_url: str, source_id: int, change: SourceUpdate) -> None:
+    values = {k: v for k, v in change.__dict__.items() if v is not None or k in _NULLABLE_UPDATES}
+    if change.paused_at is None:
+        values["pause_notified_at"] = None  # a source that works again may be paused, and told, anew
     with get_engine(db_url).begin() as conn:
         conn.execute(update(S).where(S.c.id == source_id).values(**values))
+
+
+# Fields of SourceUpdate whose None is written (cleared), not skipped.
+_NULLABLE_UPDATES = {"last_error", "paused_at", "etag", "last_modified", "body_hash"}
+
+
+def mark_pause_notified(db_url: str, source_id: int) -> None:
+    with get_engine(db_url).begin() as conn:
+        conn.execute(update(S).where(S.c.id == source_id).values(pause_notified_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class SourceHealthRow:
+    name: str
+    url: str
+    last_fetched_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    paused_at: datetime | None
+    last_new_at: datetime | None
+    articles: int
+    recent_published: list[datetime]  # publication (else fetch) times of its newest articles, newest first
+
+
+def source_health(db_url: str, recent: int = 20) -> list[SourceHealthRow]:
+    """Every known source with its health and the times of its newest articles (its rhythm)."""
+    with get_engine(db_url).connect() as conn:
+        sources = conn.execute(select(S).order_by(S.c.name)).mappings().all()
+        counts: dict[int, int] = dict(conn.execute(select(A.c.source_id, func.count()).group_by(A.c.source_id)).all())
+        rows = []
+        for s in sources:
+            when = func.coalesce(A.c.published_at, A.c.fetched_at)
+            times = (
+                conn.execute(select(when).where(A.c.source_id == s["id"]).order_by(when.desc()).limit(recent))
+                .scalars()
+                .all()
+            )
+            rows.append(
+                SourceHealthRow(
+                    **{f.name: s[f.name] for f in fields(SourceHealthRow) if f.name in s},
+                    articles=counts.get(s["id"], 0),
+                    recent_published=list(times),
+                )
+            )
+        return rows
 
 
 def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tasks.interval import parse_interval
+
 
 class ConfigError(ValueError):
     """A config file cannot be used; str() is the message for the operator."""
@@ -28,7 +30,15 @@ class SourceSpec(_Strict):
     tags: tuple[str, ...] = ()
     language: str | None = Field(default=None, description="Language of the source's articles, if known.")
     fetch_pages: bool = Field(default=True, description="Fetch each article page for its full text.")
+    interval: str | None = Field(default=None, description="Poll interval, e.g. 30m, 2h (default 15m).")
     enabled: bool = True
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
 
     @field_validator("url")
     @classmethod

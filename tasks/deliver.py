@@ -13,7 +13,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
-from tasks.notify import Sender, format_alert
+from tasks.notify import Message, Sender, alert_senders, format_alert, send_notice
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ CLAIM_LEASE = timedelta(minutes=10)
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    notices: int = 0  # operational notices sent (paused sources)
     errors: list[str] = field(default_factory=list)
 
 
@@ -46,8 +47,30 @@ def deliver(db_url: str, senders: Sequence[Sender]) -> DeliveryReport:
     return report
 
 
+def announce_paused(db_url: str, senders: Sequence[Sender], report: DeliveryReport) -> None:
+    """One notice to the ops targets per paused source; a notice that fails is sent next run."""
+    for state in repository.source_states(db_url).values():
+        if state.paused_at is None or state.pause_notified_at is not None:
+            continue
+        message = Message(
+            title=f"[newswatch] source paused: {state.name}",
+            body=(
+                f"**{state.name}** failed {state.consecutive_failures} times in a row and is paused: it is now "
+                f"tried once a day, and resumes by itself on the first success.\n\n"
+                f"Last error: {state.last_error or 'unknown'}\n\nCheck it with `newswatch sources test URL`."
+            ),
+        )
+        errors = send_notice(list(senders), message)
+        if errors:
+            report.errors.extend(errors)
+        else:
+            repository.mark_pause_notified(db_url, state.id)
+            report.notices += 1
+
+
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def deliver_task(db_url: str, senders: list[Sender]) -> DeliveryReport:
-    report = deliver(db_url, senders)
-    get_run_logger().info("alerts sent: %d, failed: %d", report.sent, report.failed)
+    report = deliver(db_url, alert_senders(senders))
+    announce_paused(db_url, senders, report)
+    get_run_logger().info("alerts sent: %d, failed: %d; notices: %d", report.sent, report.failed, report.notices)
     return report

@@ -1,24 +1,31 @@
-"""Sources in, new articles out: fetch each feed, parse it, skip what is stored, fetch and
-extract the new articles' pages, store them. Storage says which rows are new."""
+"""Sources in, new articles out: fetch each due feed (conditionally), parse it, skip what is
+stored, fetch and extract the new articles' pages (politely), store them, and record the
+source's health. Storage says which rows are new."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
-import requests
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage import repository
-from storage.repository import ArticleRecord
+from storage.repository import ArticleRecord, SourceState
 from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
+from tasks.discover import feed_links, looks_like_html
 from tasks.extract import extract
-from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
+from tasks.fetch import FetchError, FetchPolicy, FetchResult, RetryLater, fetch, new_session
+from tasks.health import FetchOutcome, next_update, now_utc
+from tasks.interval import parse_interval
 from tasks.parse import FeedEntry, ParsedFeed, ParseError, parse
+from tasks.polite import HostGate, RobotsCache
+from tasks.settings import Settings
 from tasks.text import clean, content_hash
 
 log = logging.getLogger(__name__)
@@ -27,17 +34,45 @@ FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json,
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """Everything an ingest task needs besides the sources; built once per run from settings."""
+
+    policy: FetchPolicy
+    workers: int
+    host_concurrency: int
+    host_min_gap: float
+    obey_robots: bool
+    default_interval: str
+    pause_after: int
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> IngestOptions:
+        return cls(
+            FetchPolicy.from_settings(s),
+            s.fetch_workers,
+            s.host_concurrency,
+            s.host_min_gap,
+            s.obey_robots,
+            s.default_interval,
+            s.pause_after_failures,
+        )
+
+
 @dataclass
 class SourceOutcome:
     name: str
     error: str | None = None
     warning: str | None = None
+    not_modified: bool = False  # 304, or the same bytes as last time: nothing parsed
     entries: int = 0  # entries in the feed
     known: int = 0  # already stored by an earlier run
     new: int = 0  # stored now
     duplicates: int = 0  # new to this feed but the same article as one stored (URL, GUID or text)
     from_page: int = 0
     from_feed: int = 0
+    deferred: bool = False  # the server asked us to come back later (429/503)
+    paused_now: bool = False  # this failure paused the source: operators are told once
     new_ids: list[int] = field(default_factory=list)
 
     @property
@@ -45,29 +80,79 @@ class SourceOutcome:
         return self.error is None
 
 
+# One gate and one robots cache per process: every batch of a run shares the per-host limits.
+_gates: dict[tuple[int, float], HostGate] = {}
+_robots: dict[str, RobotsCache] = {}
+
+
+def _gate(options: IngestOptions) -> HostGate:
+    key = (options.host_concurrency, options.host_min_gap)
+    return _gates.setdefault(key, HostGate(*key))
+
+
+def _robots_for(options: IngestOptions) -> RobotsCache:
+    return _robots.setdefault(options.policy.user_agent, RobotsCache(options.policy.user_agent))
+
+
+class _Fetcher:
+    """fetch() behind the host gate, with the run's session and policy."""
+
+    def __init__(self, options: IngestOptions) -> None:
+        self.options = options
+        self.gate = _gate(options)
+        self.robots = _robots_for(options)
+        self.session = new_session(options.policy)
+
+    def get(self, url: str, accept: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        wait = self.gate.blocked_for(url)
+        if wait:
+            raise RetryLater(f"host asked us to wait {wait:.0f} s more ({url})", retry_after=wait)
+        with self.gate.slot(url):
+            try:
+                return fetch(
+                    url, self.options.policy, self.session, accept=accept, etag=etag, last_modified=last_modified
+                )
+            except RetryLater as exc:
+                if exc.status == 503 and exc.retry_after is None:  # plain "down": a failure, not a deferral
+                    raise FetchError(str(exc), exc.status) from None
+                self.gate.block(url, exc.retry_after or 60.0)
+                raise
+
+    def robots_allow(self, url: str) -> bool:
+        if not self.options.obey_robots:
+            return True
+
+        def load(robots_url: str) -> tuple[int, bytes]:
+            try:
+                response = self.get(robots_url, "text/plain")
+                return response.status, response.body
+            except FetchError as exc:
+                if exc.status is not None:
+                    return exc.status, b""
+                raise
+
+        return self.robots.allowed(url, load)
+
+
 def _record(
-    entry: FeedEntry,
-    canonical: str,
-    source: SourceSpec,
-    source_id: int,
-    feed: ParsedFeed,
-    policy: FetchPolicy,
-    session: requests.Session,
+    entry: FeedEntry, canonical: str, source: SourceSpec, source_id: int, feed: ParsedFeed, fetcher: _Fetcher
 ) -> ArticleRecord:
     page = None
     note = None
     url = entry.url
-    if source.fetch_pages:
+    if not source.fetch_pages:
+        note = "source configured with fetch_pages: false"
+    elif not fetcher.robots_allow(entry.url):
+        note = "robots.txt disallows the page"
+    else:
         try:
-            response = fetch(entry.url, policy, session, accept=PAGE_ACCEPT)
+            response = fetcher.get(entry.url, PAGE_ACCEPT)
             url = response.url
             page = extract(response.body, response.url)
             if page is None:
                 note = "page had no extractable article text"
         except FetchError as exc:
             note = f"page not fetched: {exc}"
-    else:
-        note = "source configured with fetch_pages: false"
     text = page.text if page else clean(entry.summary)
     return ArticleRecord(
         source_id=source_id,
@@ -90,34 +175,74 @@ def _lang(value: str | None) -> str | None:
     return value.strip().replace("_", "-").split("-")[0].lower()[:20] if value and value.strip() else None
 
 
-def ingest_source(db_url: str, source: SourceSpec, source_id: int, policy: FetchPolicy) -> SourceOutcome:
+def _fetch_feed(
+    source: SourceSpec, state: SourceState, fetcher: _Fetcher, outcome: SourceOutcome
+) -> tuple[FetchResult, bool]:
+    """The feed's response, and whether it came from following an HTML page to the feed it
+    announces (then the validators belong to another URL and are not kept)."""
+    response = fetcher.get(source.url, FEED_ACCEPT, state.etag, state.last_modified)
+    if response.status == 304 or not looks_like_html(response.body, response.content_type):
+        return response, False
+    links = feed_links(response.body, response.url)
+    if not links:
+        raise ParseError('HTML page, not a feed, and it announces no feed (<link rel="alternate">)')
+    outcome.warning = f"the URL is an HTML page; used the feed it announces, {links[0]}: put that in sources.yaml"
+    return fetcher.get(links[0], FEED_ACCEPT), True
+
+
+def _store_entries(
+    db_url: str, source: SourceSpec, source_id: int, feed: ParsedFeed, fetcher: _Fetcher, outcome: SourceOutcome
+) -> None:
+    outcome.entries = len(feed.entries)
+    fresh: dict[str, FeedEntry] = {}
+    for entry in feed.entries:
+        fresh.setdefault(canonical_url(entry.url), entry)  # a feed listing one URL twice
+    outcome.duplicates += len(feed.entries) - len(fresh)
+    known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
+    records = []
+    for canonical, entry in fresh.items():
+        if canonical in known or (entry.guid and entry.guid in known):
+            outcome.known += 1
+            continue
+        records.append(_record(entry, canonical, source, source_id, feed, fetcher))
+    stored = repository.insert_articles(db_url, records)
+    outcome.new_ids = stored.new_ids
+    outcome.new = len(stored.new_ids)
+    outcome.duplicates += stored.conflicts
+    origins = [r.text_origin for r, new_id in zip(records, stored.ids, strict=True) if new_id is not None]
+    outcome.from_page = origins.count("page")
+    outcome.from_feed = origins.count("feed")
+
+
+def ingest_source(
+    db_url: str, source: SourceSpec, state: SourceState, options: IngestOptions, now: datetime | None = None
+) -> SourceOutcome:
     """One source, start to end. Any failure of the source is caught and reported in the
-    outcome; only a database failure (not the source's fault) is raised."""
+    outcome and in the source's health; only a database failure (not the source's fault)
+    is raised."""
     outcome = SourceOutcome(source.name)
-    session = new_session(policy)
+    fetcher = _Fetcher(options)
+    validators: dict[str, str | None] = {}
+    retry_after = None
     try:
-        response = fetch(source.url, policy, session, accept=FEED_ACCEPT)
-        feed = parse(response.body, response.url, response.content_type)
-        outcome.warning = feed.warning
-        outcome.entries = len(feed.entries)
-        fresh: dict[str, FeedEntry] = {}
-        for entry in feed.entries:
-            fresh.setdefault(canonical_url(entry.url), entry)  # a feed listing one URL twice
-        outcome.duplicates += len(feed.entries) - len(fresh)
-        known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
-        records = []
-        for canonical, entry in fresh.items():
-            if canonical in known or (entry.guid and entry.guid in known):
-                outcome.known += 1
-                continue
-            records.append(_record(entry, canonical, source, source_id, feed, policy, session))
-        stored = repository.insert_articles(db_url, records)
-        outcome.new_ids = stored.new_ids
-        outcome.new = len(stored.new_ids)
-        outcome.duplicates += stored.conflicts
-        origins = [r.text_origin for r, new_id in zip(records, stored.ids, strict=True) if new_id is not None]
-        outcome.from_page = origins.count("page")
-        outcome.from_feed = origins.count("feed")
+        response, followed = _fetch_feed(source, state, fetcher, outcome)
+        validators = (
+            {"etag": None, "last_modified": None}
+            if followed
+            else {"etag": response.etag, "last_modified": response.last_modified}
+        )
+        body_hash = hashlib.sha256(response.body).hexdigest() if response.status != 304 else state.body_hash
+        validators["body_hash"] = body_hash
+        if response.status == 304 or body_hash == state.body_hash:
+            outcome.not_modified = True
+            validators["etag"] = validators["etag"] or state.etag
+            validators["last_modified"] = validators["last_modified"] or state.last_modified
+        else:
+            feed = parse(response.body, response.url, response.content_type)
+            outcome.warning = outcome.warning or feed.warning
+            _store_entries(db_url, source, state.id, feed, fetcher, outcome)
+    except RetryLater as exc:
+        outcome.error, outcome.deferred, retry_after = str(exc), True, exc.retry_after or 60.0
     except (FetchError, ParseError) as exc:
         outcome.error = str(exc)
     except SQLAlchemyError:
@@ -126,27 +251,39 @@ def ingest_source(db_url: str, source: SourceSpec, source_id: int, policy: Fetch
         log.exception("source %s failed unexpectedly", source.name)
         outcome.error = f"unexpected {type(exc).__name__}: {clean(str(exc), 300)}"
     finally:
-        session.close()
-    repository.record_source_result(db_url, source_id, outcome.error)
+        fetcher.session.close()
+    when = now or now_utc()
+    interval = parse_interval(source.interval or options.default_interval)
+    change = next_update(
+        state,
+        FetchOutcome(outcome.error, outcome.new, retry_after, **validators),  # type: ignore[arg-type]
+        interval,
+        when,
+        options.pause_after,
+    )
+    outcome.paused_now = change.paused_at is not None and state.paused_at is None
+    repository.record_source_result(db_url, state.id, change)
     return outcome
 
 
 def ingest(
-    db_url: str, sources: list[SourceSpec], source_ids: dict[str, int], policy: FetchPolicy, workers: int
+    db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions
 ) -> list[SourceOutcome]:
     """Several sources at once (I/O bound: threads), results in the order given."""
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
-        return list(pool.map(lambda s: ingest_source(db_url, s, source_ids[s.name], policy), sources))
+    with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(sources)))) as pool:
+        return list(pool.map(lambda s: ingest_source(db_url, s, states[s.name], options), sources))
 
 
 @task(name="ingest-sources", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{label}")
 def ingest_batch(
-    db_url: str, sources: list[SourceSpec], source_ids: dict[str, int], policy: FetchPolicy, workers: int, label: str
+    db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions, label: str
 ) -> list[SourceOutcome]:
     logger = get_run_logger()
-    outcomes = ingest(db_url, sources, source_ids, policy, workers)
+    outcomes = ingest(db_url, sources, states, options)
     for o in outcomes:
-        if o.ok:
+        if o.not_modified:
+            logger.info("%s: not modified", o.name)
+        elif o.ok:
             logger.info(
                 "%s: %d entries, %d new, %d known, %d duplicates%s",
                 o.name,
@@ -157,5 +294,5 @@ def ingest_batch(
                 f" (warning: {o.warning})" if o.warning else "",
             )
         else:
-            logger.warning("%s: failed: %s", o.name, o.error)
+            logger.warning("%s: %s: %s", o.name, "deferred" if o.deferred else "failed", o.error)
     return outcomes

@@ -35,6 +35,7 @@ class Message:
 
 class Sender(Protocol):
     target: Target
+    tags: set[str]  # Apprise tags; "ops" marks targets for operational notices
 
     def send(self, message: Message) -> None:
         """Deliver or raise with a reason."""
@@ -63,6 +64,7 @@ def format_alert(alert: AlertToSend) -> Message:
 class AppriseSender:
     def __init__(self, server: apprise.plugins.NotifyBase) -> None:
         self._server = server
+        self.tags = {str(t).lower() for t in (getattr(server, "tags", None) or ())}
         url = server.url()
         self.target = Target(
             key="apprise:" + hashlib.sha256(url.encode()).hexdigest()[:24], label=server.url(privacy=True)
@@ -82,6 +84,7 @@ class ConsoleSender:
     """With no notifier configured, alerts are printed: nothing is dropped silently."""
 
     target = Target(key="console", label="console (stdout)")
+    tags: set[str] = set()
 
     def send(self, message: Message) -> None:
         text = f"\n=== ALERT: {message.title}\n{message.body}\n"
@@ -138,3 +141,28 @@ def load_senders(settings: Settings) -> list[Sender]:
     if not servers:
         return [ConsoleSender()]
     return [AppriseSender(s) for s in servers]
+
+
+OPS_TAG = "ops"
+
+
+def ops_senders(senders: list[Sender]) -> list[Sender]:
+    """Targets tagged `ops` get operational notices; without any, every target does."""
+    tagged = [s for s in senders if OPS_TAG in s.tags]
+    return tagged or senders
+
+
+def alert_senders(senders: list[Sender]) -> list[Sender]:
+    """Alerts go to every target not reserved for operations (tagged only `ops`)."""
+    return [s for s in senders if s.tags != {OPS_TAG}] or senders
+
+
+def send_notice(senders: list[Sender], message: Message) -> list[str]:
+    """An operational notice to the ops targets; returns the errors (empty when all took it)."""
+    errors = []
+    for sender in ops_senders(senders):
+        try:
+            sender.send(message)
+        except Exception as exc:  # a notice that fails is logged and tried again next run
+            errors.append(f"{sender.target.label}: {exc}")
+    return errors

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from prefect.artifacts import create_markdown_artifact
 
-from storage.repository import MatchRow
+from storage.repository import MatchRow, SourceHealthRow
+from tasks.health import aware, now_utc, status
 from tasks.ingest import SourceOutcome
 from tasks.match import emphasize
 
@@ -15,6 +17,8 @@ from tasks.match import emphasize
 class RunSummary:
     sources_ok: int = 0
     sources_failed: int = 0
+    sources_not_modified: int = 0  # ok, and nothing to parse (304 or the same bytes)
+    sources_not_due: int = 0  # skipped: their interval or backoff has not passed
     entries_seen: int = 0
     already_known: int = 0
     new_articles: int = 0
@@ -36,6 +40,7 @@ def summarize(outcomes: list[SourceOutcome]) -> RunSummary:
     for o in outcomes:
         if o.ok:
             s.sources_ok += 1
+            s.sources_not_modified += o.not_modified
         else:
             s.sources_failed += 1
             s.failures.append(f"{o.name}: {o.error}")
@@ -50,9 +55,34 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(summary: RunSummary, matches: list[MatchRow]) -> str:
+def _when(value: datetime | None) -> str:
+    value = aware(value)
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def health_table(rows: list[SourceHealthRow], now: datetime) -> list[list[str]]:
+    """Source health, one row per source: name, status, last success, failures, next attempt, last error."""
+    return [
+        [
+            r.name,
+            status(r, now),
+            _when(r.last_success_at),
+            str(r.consecutive_failures),
+            _when(r.next_attempt_at),
+            (r.last_error or "")[:200],
+        ]
+        for r in rows
+    ]
+
+
+HEALTH_COLUMNS = ["source", "status", "last success (UTC)", "failures", "next attempt (UTC)", "last error"]
+
+
+def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[SourceHealthRow] | None = None) -> str:
     lines = [
         "# newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""),
+        "",
+        f"Sources not due: {summary.sources_not_due}; not modified since last fetch: {summary.sources_not_modified}.",
         "",
         "| sources ok | sources failed | entries | already stored | new articles | duplicates | matches "
         "| alerts sent | alerts failed | alerts pending |",
@@ -76,10 +106,19 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow]) -> str:
         lines.append("None.")
     if summary.failures:
         lines += ["", "## Failed sources", ""] + [f"- {_cell(f)}" for f in summary.failures]
+    if health:
+        lines += [
+            "",
+            "## Source health",
+            "",
+            "| " + " | ".join(HEALTH_COLUMNS) + " |",
+            "|" + "---|" * len(HEALTH_COLUMNS),
+        ]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in health_table(health, now_utc())]
     return "\n".join(lines) + "\n"
 
 
-def publish(summary: RunSummary, matches: list[MatchRow]) -> None:
+def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHealthRow] | None = None) -> None:
     create_markdown_artifact(
-        key="newswatch-run", markdown=render_markdown(summary, matches), description="newswatch run summary"
+        key="newswatch-run", markdown=render_markdown(summary, matches, health), description="newswatch run summary"
     )

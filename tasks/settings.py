@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     read_timeout: float = 20.0
     total_timeout: float = 30.0
     max_bytes: int = 15 * 1024 * 1024
+    max_redirects: int = Field(default=5, ge=0)
+    allow_private: str = Field(
+        default="",
+        description="Hosts, host:port pairs or CIDRs that may be fetched although private (intranet sources, tests).",
+    )
+    parse_timeout: float = Field(default=20.0, gt=0, description="Time budget for parsing one feed (seconds).")
+
+    host_concurrency: int = Field(default=2, ge=1, description="Requests in flight per host at most.")
+    host_min_gap: float = Field(default=1.0, ge=0, description="Seconds between two requests to the same host.")
+    obey_robots: bool = Field(default=True, description="Article pages obey robots.txt (feeds are subscribed to).")
+    default_interval: str = Field(default="15m", description="Poll interval of a source that sets none.")
+    pause_after_failures: int = Field(default=10, ge=1, description="Consecutive failures that pause a source.")
 
     batch_size: int = Field(default=25, ge=1, description="Sources per Prefect task.")
     batch_concurrency: int = Field(default=4, ge=1, description="Batches fetched at once.")

@@ -9,6 +9,10 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+# Tests serve everything from 127.0.0.1: allow it past the private-address guard, and do not
+# space requests to the one local "host" a second apart.
+TEST_ENV = {"NEWSWATCH_ALLOW_PRIVATE": "127.0.0.1", "NEWSWATCH_HOST_MIN_GAP": "0"}
+
 PG_ADMIN_URL = os.environ.get("NEWSWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -19,6 +23,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         if key.startswith("NEWSWATCH_") and key != "NEWSWATCH_TEST_PG":
             monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSWATCH_HOME", str(tmp_path / "home"))
+    for key, value in TEST_ENV.items():
+        monkeypatch.setenv(key, value)
     yield
     from storage.db import dispose_all
 

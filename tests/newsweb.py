@@ -16,12 +16,14 @@ class Route:
     status: int
     content_type: str
     body: bytes
+    headers: dict[str, str] | None = None  # e.g. ETag, Last-Modified, Retry-After
 
 
 class NewsWeb:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[str] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, request headers)
         web = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,9 +32,20 @@ class NewsWeb:
                 route = web.routes.get(self.path) or web.routes.get(self.path.split("?")[0])
                 if route is None:
                     route = Route(404, "text/plain", b"not found")
+                web.requests.append((self.path, dict(self.headers)))
+                headers = route.headers or {}
+                etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+                if (etag and self.headers.get("If-None-Match") == etag) or (
+                    modified and self.headers.get("If-Modified-Since") == modified
+                ):
+                    self.send_response(304)
+                    self.end_headers()
+                    return
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(route.body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(route.body)
 
@@ -56,9 +69,14 @@ class NewsWeb:
         return self.base + path
 
     def add(
-        self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8", status: int = 200
+        self,
+        path: str,
+        body: str | bytes,
+        content_type: str = "text/html; charset=utf-8",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> str:
-        self.routes[path] = Route(status, content_type, body.encode() if isinstance(body, str) else body)
+        self.routes[path] = Route(status, content_type, body.encode() if isinstance(body, str) else body, headers)
         return self.url(path)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from storage import repository
 from storage.db import dispose_all, get_engine
 from storage.models import Article
+from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
 from tests.test_monitor import write_config
@@ -24,7 +25,8 @@ NEWSWATCH = [sys.executable, "-m", "deploy.cli"]
 
 def cli(args: list[str], env_extra: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
-    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", **env_extra)
+    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", **TEST_ENV)
+    env.update(env_extra)
     return subprocess.run(NEWSWATCH + args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -47,7 +49,7 @@ def test_run_delivers_exactly_one_alert_then_nothing(web: NewsWeb, tmp_path: Pat
         for needle in ("Mekong Daily", "2026-11-27 01:15 UTC", "**human traffickers**", site["story"]):
             assert needle in message, needle
 
-        second = cli(args[:-1], env)  # the table form this time
+        second = cli([*args[:-1], "--force"], env)  # the table form this time; forced: fetched again
         assert second.returncode == 0, second.stderr[-3000:]
         assert "sources ok" in second.stdout and "Down: connection refused" in second.stdout
         assert len(hook.posts) == 1

@@ -23,7 +23,7 @@ SOURCES_CASES = {
     "missing field": ("sources:\n  - name: a\n    tags: [x]\n", ":2: sources[0].url: Field required"),
     "unknown key": (
         "sources:\n  - name: a\n    url: https://x.example/rss\n    colour: red\n",
-        ":4: sources[0].colour: unknown key (allowed: name, url, tags, language, fetch_pages, enabled)",
+        ":4: sources[0].colour: unknown key (allowed: name, url, tags, language, fetch_pages, interval, enabled)",
     ),
     "invalid url": (
         "sources:\n  - name: a\n    url: https://x.example/rss\n  - name: b\n    url: htp:/x\n",
@@ -102,3 +102,10 @@ def test_selection_by_name_or_tag(tmp_path: Path) -> None:
     topics = load_watchlist(DEPLOY_DIR / "watchlist.yaml").topics
     with pytest.raises(ConfigError, match="unknown topics: weather"):
         select_topics(topics, ["weather"])
+
+
+def test_bad_interval(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("sources:\n  - name: a\n    url: https://x.example/rss\n    interval: 5s\n")
+    with pytest.raises(ConfigError, match=r":4: sources\[0\].interval: interval '5s' is under a minute"):
+        load_sources(path)

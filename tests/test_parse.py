@@ -365,7 +365,9 @@ def test_truncated_feed_keeps_complete_entries_and_warns() -> None:
 
 # --- fetch -------------------------------------------------------------------------------------
 
-POLICY = FetchPolicy(user_agent="newswatch-tests/1.0", connect_timeout=3, read_timeout=3, total_timeout=10)
+POLICY = FetchPolicy(
+    user_agent="newswatch-tests/1.0", connect_timeout=3, read_timeout=3, total_timeout=10, allow_private=("127.0.0.1",)
+)
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +417,7 @@ def test_fetch_connection_refused() -> None:
 
 def test_fetch_body_over_max_bytes(newsweb: NewsWeb) -> None:
     url = newsweb.add("/fetch/big", b"x" * 200_000, "application/octet-stream")
-    small = FetchPolicy(user_agent="newswatch-tests/1.0", max_bytes=100_000)
+    small = FetchPolicy(user_agent="newswatch-tests/1.0", max_bytes=100_000, allow_private=("127.0.0.1",))
     with pytest.raises(FetchError) as info:
         fetch(url, small, new_session(small))
     assert "larger than" in str(info.value)

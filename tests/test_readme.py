@@ -80,3 +80,8 @@ def test_parameters_table_matches_the_flow() -> None:
     documented = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)? \|", table, flags=re.M))
     names = {n for pair in documented for n in pair if n}
     assert names == set(monitor.parameters.properties)
+
+
+def test_apprise_config_example_has_an_ops_target() -> None:
+    servers = _servers_from(example("apprise"), is_config=True)
+    assert [sorted(s.tags) for s in servers] == [["analysts"], ["ops"]]

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver, free_port
 from tests.test_monitor import write_config
@@ -79,6 +80,7 @@ def test_serve_shows_the_deployment_and_runs_it(prefect_server: str, tmp_path: P
             NEWSWATCH_HOME=str(tmp_path / "home"),
             NEWSWATCH_NOTIFY=hook.apprise_url(),
             NEWSWATCH_SCHEDULE_MINUTES="15",
+            **TEST_ENV,
         )
         log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(

@@ -1,0 +1,108 @@
+"""Politeness toward publishers: per-host limits shared by every fetch in this process, and
+robots.txt for article pages (the feeds themselves are subscribed to, so they are fetched).
+
+Limits hold within one process (one flow run and its batches); several workers each keep
+their own, so a host sees at most workers x host_concurrency requests at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+ROBOTS_TTL = 3600.0
+
+
+def host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+@dataclass
+class _Host:
+    slots: threading.BoundedSemaphore
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next_start: float = 0.0  # monotonic time before which no request may start
+    blocked_until: float = 0.0  # the host asked us to wait (Retry-After)
+
+
+class HostGate:
+    """At most `concurrency` requests in flight per host, and `min_gap` seconds between the
+    starts of two requests to the same host, whatever the global concurrency."""
+
+    def __init__(self, concurrency: int, min_gap: float) -> None:
+        self.concurrency = concurrency
+        self.min_gap = min_gap
+        self._hosts: dict[str, _Host] = {}
+        self._lock = threading.Lock()
+
+    def _host(self, key: str) -> _Host:
+        with self._lock:
+            host = self._hosts.get(key)
+            if host is None:
+                host = self._hosts[key] = _Host(threading.BoundedSemaphore(self.concurrency))
+            return host
+
+    def blocked_for(self, url: str) -> float:
+        """Seconds this host asked us to stay away (0 when none)."""
+        return max(0.0, self._host(host_key(url)).blocked_until - time.monotonic())
+
+    def block(self, url: str, seconds: float) -> None:
+        host = self._host(host_key(url))
+        with host.lock:
+            host.blocked_until = max(host.blocked_until, time.monotonic() + seconds)
+
+    @contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        host = self._host(host_key(url))
+        with host.slots:
+            with host.lock:
+                start = max(time.monotonic(), host.next_start)
+                host.next_start = start + self.min_gap
+            delay = start - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield
+
+
+class RobotsCache:
+    """robots.txt per host for our User-Agent, cached for an hour. Following RFC 9309: a
+    missing robots.txt (4xx) allows everything; one that cannot be fetched (5xx, network)
+    disallows for now, and the article falls back to its feed summary."""
+
+    def __init__(self, user_agent: str) -> None:
+        self.user_agent = user_agent
+        self._cache: dict[str, tuple[float, Protego | None, bool]] = {}
+        self._lock = threading.Lock()
+
+    def _robots_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}/robots.txt"
+
+    def allowed(self, url: str, load: Callable[[str], tuple[int, bytes]]) -> bool:
+        """`load(robots_url)` returns (status, body) or raises; it is called once per host per hour."""
+        key = host_key(url)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None or time.monotonic() - cached[0] > ROBOTS_TTL:
+            try:
+                status, body = load(self._robots_url(url))
+                if 200 <= status < 300:
+                    cached = (time.monotonic(), Protego.parse(body.decode("utf-8", "replace")), True)
+                elif 400 <= status < 500:
+                    cached = (time.monotonic(), None, True)
+                else:
+                    cached = (time.monotonic(), None, False)
+            except Exception:  # unreachable: disallow for now (RFC 9309 section 2.3.1.4)
+                cached = (time.monotonic(), None, False)
+            with self._lock:
+                self._cache[key] = cached
+        _, rules, default = cached
+        if rules is None:
+            return default
+        return bool(rules.can_fetch(url, self.user_agent))

@@ -1,0 +1,102 @@
+"""What an operator needs before trusting a URL: fetch and parse it without storing anything
+(`newswatch sources test`), and add a site's feed to sources.yaml (`newswatch sources add`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tasks.config import ConfigError, SourceSpec, load_sources
+from tasks.discover import feed_links, looks_like_html
+from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
+from tasks.parse import ParseError, parse
+
+ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+
+
+@dataclass
+class ProbeReport:
+    url: str
+    final_url: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    bytes: int = 0
+    kind: str | None = None  # "feed" or "html"
+    feed_type: str | None = None  # rss20, atom10, json11, ...
+    title: str | None = None
+    encoding: str | None = None
+    entries: int = 0
+    sample: list[dict[str, str]] = field(default_factory=list)
+    feeds_found: list[str] = field(default_factory=list)  # on an HTML page
+    warning: str | None = None
+    error: str | None = None
+
+
+def probe(url: str, policy: FetchPolicy, follow_html: bool = True) -> ProbeReport:
+    """Fetch and parse `url` as newswatch would; an HTML page is searched for its feeds and,
+    with follow_html, the first one is probed in its place."""
+    report = ProbeReport(url)
+    session = new_session(policy)
+    try:
+        response = fetch(url, policy, session, accept=ACCEPT)
+        report.final_url, report.status = response.url, response.status
+        report.content_type, report.bytes = response.content_type, len(response.body)
+        if looks_like_html(response.body, response.content_type):
+            report.kind = "html"
+            report.feeds_found = feed_links(response.body, response.url)
+            if not report.feeds_found:
+                report.error = 'an HTML page that announces no feed (<link rel="alternate">)'
+            elif follow_html:
+                inner = probe(report.feeds_found[0], policy, follow_html=False)
+                inner.feeds_found = report.feeds_found
+                inner.warning = f"{url} is an HTML page; its feed is {report.feeds_found[0]}"
+                return inner
+            return report
+        feed = parse(response.body, response.url, response.content_type)
+        report.kind, report.feed_type, report.title = "feed", feed.kind, feed.title
+        report.encoding = getattr(feed, "encoding", None)
+        report.entries, report.warning = len(feed.entries), feed.warning
+        report.sample = [
+            {"title": e.title, "url": e.url, "published": e.published.isoformat() if e.published else ""}
+            for e in feed.entries[:5]
+        ]
+    except (FetchError, ParseError) as exc:
+        report.error = str(exc)
+    finally:
+        session.close()
+    return report
+
+
+def _indent_of_items(text: str) -> str:
+    match = re.search(r"^sources:\s*\n(?:\s*#.*\n|\s*\n)*([ \t]*)- ", text, flags=re.M)
+    return match.group(1) if match else "  "
+
+
+def add_source(path: Path, url: str, name: str, tags: list[str], interval: str | None = None) -> SourceSpec:
+    """Append a source to sources.yaml, keeping the file's comments and layout; the file is
+    written only if the result is valid (unique name, new URL)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "sources:\n"
+    current = load_sources(path).sources if path.exists() else ()
+    if any(s.url == url for s in current):
+        raise ConfigError(f"{path}: a source with URL {url} is already listed")
+    item: dict[str, object] = {"name": name, "url": url}
+    if tags:
+        item["tags"] = tags
+    if interval:
+        item["interval"] = interval
+    block = yaml.safe_dump([item], allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
+    indent = _indent_of_items(text)
+    block = "".join(indent + line if line.strip() else line for line in block.splitlines(keepends=True))
+    new_text = text + ("" if text.endswith("\n") else "\n") + block
+    candidate = path.with_name(f".{path.name}.new")
+    candidate.write_text(new_text, encoding="utf-8")
+    try:
+        added = load_sources(candidate).sources[-1]
+    except ConfigError as exc:
+        candidate.unlink()
+        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+    candidate.replace(path)
+    return added

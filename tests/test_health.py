@@ -1,0 +1,179 @@
+"""Source health and politeness as pure logic: intervals, backoff, pause, silence, host gate,
+robots.txt, feed discovery."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.repository import SourceHealthRow, SourceState
+from tasks.discover import feed_links, looks_like_html
+from tasks.health import FetchOutcome, backoff, is_due, is_silent, next_update, status
+from tasks.interval import parse_interval
+from tasks.polite import HostGate, RobotsCache
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def state(**kw: object) -> SourceState:
+    values: dict[str, object] = dict(
+        id=1,
+        name="S",
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        next_attempt_at=None,
+        consecutive_failures=0,
+        paused_at=None,
+        pause_notified_at=None,
+        last_error=None,
+    )
+    values.update(kw)
+    return SourceState(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("1h", 3600), ("1h30m", 5400), ("90s", 90), ("1d", 86400), (" 2H ", 7200)]
+)
+def test_parse_interval(text: str, seconds: int) -> None:
+    assert parse_interval(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "30", "m", "1x", "30m garbage", "10s", "-5m"])
+def test_parse_interval_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_interval(text)
+
+
+def test_backoff_doubles_and_caps_at_a_day() -> None:
+    i = timedelta(minutes=15)
+    assert [backoff(i, n) for n in (0, 1, 2, 3)] == [i, i, 2 * i, 4 * i]
+    assert backoff(i, 8) == timedelta(hours=24) and backoff(i, 500) == timedelta(hours=24)
+
+
+def test_due() -> None:
+    assert is_due(state(), NOW)
+    assert is_due(state(next_attempt_at=NOW - timedelta(seconds=1)), NOW)
+    assert not is_due(state(next_attempt_at=NOW + timedelta(minutes=1)), NOW)
+    assert not is_due(state(next_attempt_at=(NOW + timedelta(minutes=1)).replace(tzinfo=None)), NOW)  # SQLite
+
+
+def test_failures_back_off_then_pause_then_success_resets() -> None:
+    interval = timedelta(minutes=15)
+    s = state(etag='"v1"', body_hash="h")
+    for n in range(1, 4):
+        change = next_update(s, FetchOutcome("HTTP 500"), interval, NOW, pause_after=3)
+        assert change.consecutive_failures == n and change.last_error == "HTTP 500"
+        assert change.next_attempt_at == NOW + backoff(interval, n)
+        assert change.etag == '"v1"' and change.body_hash == "h"  # a failure forgets no validator
+        s = state(consecutive_failures=n, paused_at=change.paused_at, etag='"v1"', body_hash="h")
+    assert change.paused_at == NOW
+    ok = next_update(s, FetchOutcome(None, new_articles=2, etag='"v2"', body_hash="h2"), interval, NOW, 3)
+    assert ok.consecutive_failures == 0 and ok.paused_at is None and ok.last_error is None
+    assert ok.last_success_at == NOW and ok.last_new_at == NOW and ok.etag == '"v2"'
+    assert ok.next_attempt_at == NOW + interval
+
+
+def test_retry_after_defers_without_counting_a_failure() -> None:
+    change = next_update(
+        state(consecutive_failures=2), FetchOutcome("HTTP 429", retry_after=7200), timedelta(minutes=15), NOW, 10
+    )
+    assert change.consecutive_failures == 2 and change.next_attempt_at == NOW + timedelta(hours=2)
+
+
+def health_row(**kw: object) -> SourceHealthRow:
+    values: dict[str, object] = dict(
+        name="S",
+        url="https://s.example/rss",
+        last_fetched_at=NOW,
+        last_success_at=NOW,
+        last_error=None,
+        consecutive_failures=0,
+        next_attempt_at=NOW,
+        paused_at=None,
+        last_new_at=NOW,
+        articles=0,
+        recent_published=[],
+    )
+    values.update(kw)
+    return SourceHealthRow(**values)  # type: ignore[arg-type]
+
+
+def test_silence_is_relative_to_the_source_rhythm() -> None:
+    hourly = [NOW - timedelta(days=3, hours=h) for h in range(10)]  # one article an hour, until 3 days ago
+    assert is_silent(health_row(recent_published=hourly, last_new_at=NOW - timedelta(days=3)), NOW)
+    assert status(health_row(recent_published=hourly, last_new_at=NOW - timedelta(days=3)), NOW) == "silent"
+    weekly = [NOW - timedelta(days=3 + 7 * w) for w in range(10)]  # weekly: 3 days of quiet is normal
+    assert not is_silent(health_row(recent_published=weekly, last_new_at=NOW - timedelta(days=3)), NOW)
+    assert not is_silent(health_row(recent_published=hourly[:3], last_new_at=NOW - timedelta(days=30)), NOW)
+    assert status(health_row(consecutive_failures=2), NOW) == "failing"
+    assert status(health_row(paused_at=NOW), NOW) == "paused"
+    assert status(health_row(last_fetched_at=None), NOW) == "new"
+
+
+def test_host_gate_limits_concurrency_and_spaces_requests() -> None:
+    gate = HostGate(concurrency=2, min_gap=0.05)
+    active, peak, starts = [0], [0], []
+    lock = threading.Lock()
+
+    def request(url: str) -> None:
+        with gate.slot(url):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+                starts.append((url, time.monotonic()))
+            time.sleep(0.1)
+            with lock:
+                active[0] -= 1
+
+    threads = [threading.Thread(target=request, args=("http://a.example/x",)) for _ in range(6)]
+    threads.append(threading.Thread(target=request, args=("http://b.example/y",)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    a_starts = sorted(t for u, t in starts if "a.example" in u)
+    assert peak[0] <= 3  # 2 on a.example + 1 on b.example
+    assert all(b - a >= 0.045 for a, b in zip(a_starts, a_starts[1:], strict=False))
+    gate.block("http://a.example/z", 30)
+    assert 29 < gate.blocked_for("http://a.example/other") <= 30 and gate.blocked_for("http://b.example/") == 0
+
+
+def test_robots_cache() -> None:
+    calls: list[str] = []
+
+    def load(url: str) -> tuple[int, bytes]:
+        calls.append(url)
+        if "blocked.example" in url:
+            return 200, b"User-agent: newswatch\nDisallow: /private/\n\nUser-agent: *\nDisallow: /\n"
+        if "missing.example" in url:
+            return 404, b""
+        raise OSError("unreachable")
+
+    robots = RobotsCache("newswatch/0.1 (+https://github.com/newswatch/newswatch)")
+    assert robots.allowed("https://blocked.example/news/1", load)
+    assert not robots.allowed("https://blocked.example/private/2", load)
+    assert robots.allowed("https://missing.example/a", load)
+    assert not robots.allowed("https://down.example/a", load)
+    robots.allowed("https://blocked.example/news/3", load)
+    assert calls.count("https://blocked.example/robots.txt") == 1  # cached per host
+
+
+def test_feed_discovery() -> None:
+    html = b"""<html><head>
+    <link rel="stylesheet" href="/s.css">
+    <link rel="alternate" type="application/atom+xml" href="/atom.xml" title="Atom">
+    <link rel="alternate" type="application/rss+xml" href="https://site.example/rss" title="RSS">
+    <link rel="alternate" hreflang="km" href="/km/">
+    </head><body>x</body></html>"""
+    assert feed_links(html, "https://site.example/news/") == [
+        "https://site.example/rss",
+        "https://site.example/atom.xml",
+    ]
+    assert feed_links(b"<html><body>no feed</body></html>", "https://x.example/") == []
+    assert looks_like_html(b"<!DOCTYPE html><html>", "text/plain")
+    assert looks_like_html(b"", "text/html; charset=utf-8")
+    assert not looks_like_html(b'<?xml version="1.0"?><rss>', "application/xml")
