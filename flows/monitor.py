@@ -46,7 +46,8 @@ def monitor(
     settings = load_settings()
     # Everything that can be wrong with the configuration fails here, before anything is touched.
     source_list = select_sources(load_sources(sources_file or settings.sources_file).sources, sources)
-    topic_list = select_topics(load_watchlist(watchlist_file or settings.watchlist_file).topics, topics)
+    watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
+    topic_list = select_topics(watchlist.topics, topics)
     senders = load_senders(settings)
     db_url = settings.db_url
     get_engine(db_url)
@@ -72,7 +73,7 @@ def monitor(
     matched = match_task(db_url, topic_list, [s.target for s in alert_senders(senders)], dry_run)
     summary.articles_checked = matched.checked
     summary.matches = len(matched.new_match_ids or [])
-    delivery = DeliveryReport() if dry_run else deliver_task(db_url, senders)
+    delivery = DeliveryReport() if dry_run else deliver_task(db_url, senders, watchlist, settings.alert_max_attempts)
     summary.alerts_sent, summary.alerts_failed = delivery.sent, delivery.failed
     summary.alerts_pending = repository.count_pending_alerts(db_url)
 

@@ -110,9 +110,26 @@ class Alert(SQLModel, table=True):
     # privacy-masked form for people: the URL itself may hold a password and never lands here.
     target: str = Field(max_length=80)
     target_label: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="pending", max_length=12)  # pending | sent | dry_run
+    # pending: to send; sent; dead: gave up after N attempts (retry with `newswatch alerts retry`);
+    # dry_run: recorded by a dry run, never sent.
+    status: str = Field(default="pending", max_length=12)
+    # Delivered in a digest (the topic's mode, or throttled out of immediate delivery).
+    digest: bool = False
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = None  # backoff after a failure, or the end of quiet hours
     claimed_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class Digest(SQLModel, table=True):
+    """A digest sent to a target for a topic: when the next one is due is counted from here."""
+
+    __tablename__ = "digests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=200, index=True)
+    target: str = Field(max_length=80, index=True)
+    sent_at: datetime = Field(default_factory=utcnow)
+    stories: int = 0

@@ -4,7 +4,7 @@ and returns only what this call really changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage.db import get_engine
-from storage.models import Alert, Article, Match, Source, utcnow
+from storage.models import Alert, Article, Digest, Match, Source, utcnow
 
 A = Article.__table__  # type: ignore[attr-defined]
 M = Match.__table__  # type: ignore[attr-defined]
@@ -68,6 +68,7 @@ class MatchRecord:
 class Target:
     key: str
     label: str
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,11 +268,13 @@ def save_matches(
     db_url: str,
     checked_ids: Sequence[int],
     matches: Sequence[MatchRecord],
-    targets: Sequence[Target],
+    targets: Mapping[str, Sequence[Target]],
     alert_status: str = "pending",
+    digest_topics: Collection[str] = (),
 ) -> list[int]:
-    """In one transaction: store the matches, write one alert per (new match, target) into
-    the outbox, and mark the checked articles as matched. Returns the ids of new matches."""
+    """In one transaction: store the matches, write one alert per (new match, target of its
+    topic) into the outbox, and mark the checked articles as matched. Returns the ids of new
+    matches. Alerts of `digest_topics` wait for the digest instead of going out at once."""
     new_ids: list[int] = []
     now = utcnow()
     with get_engine(db_url).begin() as conn:
@@ -289,7 +292,7 @@ def save_matches(
             if match_id is None:
                 continue  # another run matched it first, and wrote its alerts
             new_ids.append(match_id)
-            for t in targets:
+            for t in targets.get(m.topic, ()):
                 alert = _insert(conn, AL).values(
                     match_id=match_id,
                     topic=m.topic,
@@ -297,6 +300,7 @@ def save_matches(
                     target=t.key,
                     target_label=t.label,
                     status=alert_status,
+                    digest=m.topic in digest_topics,
                     attempts=0,
                     created_at=now,
                 )
@@ -306,30 +310,33 @@ def save_matches(
     return new_ids
 
 
-def claim_pending_alerts(db_url: str, target_keys: Sequence[str], lease: timedelta) -> list[AlertToSend]:
-    """Take pending alerts for these targets. A claim is a conditional UPDATE, so two runs at
+def claim_pending_alerts(
+    db_url: str,
+    target_keys: Sequence[str],
+    lease: timedelta,
+    digest: bool = False,
+    topics: Sequence[str] | None = None,
+) -> list[AlertToSend]:
+    """Take pending alerts (immediate ones, or with digest=True those waiting for a digest) for
+    these targets whose next attempt is due. A claim is a conditional UPDATE, so two runs at
     once never both take the same alert; a claim expires after `lease` if its run died."""
     now = utcnow()
+    claimable = and_(
+        AL.c.status == "pending",
+        or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now),
+        or_(AL.c.next_attempt_at.is_(None), AL.c.next_attempt_at <= now),
+    )
     claimed: list[AlertToSend] = []
     engine = get_engine(db_url)
+    query = select(AL.c.id).where(claimable, AL.c.digest == digest, AL.c.target.in_(list(target_keys)))
+    if topics is not None:
+        query = query.where(AL.c.topic.in_(list(topics)))
     with engine.connect() as conn:
-        candidates = (
-            conn.execute(
-                select(AL.c.id)
-                .where(AL.c.status == "pending", AL.c.target.in_(list(target_keys)))
-                .where(or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now))
-                .order_by(AL.c.id)
-            )
-            .scalars()
-            .all()
-        )
+        candidates = conn.execute(query.order_by(AL.c.id)).scalars().all()
     for alert_id in candidates:
         with engine.begin() as conn:
             taken = conn.execute(
-                update(AL)
-                .where(AL.c.id == alert_id, AL.c.status == "pending")
-                .where(or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now))
-                .values(claimed_until=now + lease, attempts=AL.c.attempts + 1)
+                update(AL).where(AL.c.id == alert_id, claimable).values(claimed_until=now + lease)
             ).rowcount
         if taken == 1:
             claimed.append(_alert_to_send(engine, alert_id))
@@ -365,15 +372,45 @@ def _alert_to_send(engine, alert_id: int) -> AlertToSend:  # type: ignore[no-unt
     return _build(AlertToSend, r)
 
 
-def mark_alert(db_url: str, alert_id: int, error: str | None) -> None:
-    """Sent (error is None) or still pending with the reason; the claim is released."""
-    values: dict[str, object] = {"claimed_until": None}
+def mark_alert(
+    db_url: str, alert_id: int, error: str | None, retry_at: datetime | None = None, dead: bool = False
+) -> None:
+    """After a send attempt: sent (error is None), or failed with the reason, to be tried again
+    at `retry_at` or given up (`dead`). The claim is released."""
+    values: dict[str, object] = {"claimed_until": None, "attempts": AL.c.attempts + 1}
     if error is None:
-        values.update(status="sent", sent_at=utcnow(), last_error=None)
+        values.update(status="sent", sent_at=utcnow(), last_error=None, next_attempt_at=None)
     else:
-        values.update(last_error=error[:2000])
+        values.update(last_error=error[:2000], next_attempt_at=retry_at, status="dead" if dead else "pending")
     with get_engine(db_url).begin() as conn:
         conn.execute(update(AL).where(AL.c.id == alert_id).values(**values))
+
+
+def postpone_alert(db_url: str, alert_id: int, until: datetime | None = None, to_digest: bool = False) -> None:
+    """Release a claimed alert without an attempt: until quiet hours end, or into the digest."""
+    values: dict[str, object] = {"claimed_until": None}
+    if until is not None:
+        values["next_attempt_at"] = until
+    if to_digest:
+        values["digest"] = True
+    with get_engine(db_url).begin() as conn:
+        conn.execute(update(AL).where(AL.c.id == alert_id).values(**values))
+
+
+def sent_since(db_url: str, topic: str, target: str, since: datetime) -> int:
+    """Immediate alerts of a topic sent to a target since `since` (for max_per_hour)."""
+    with get_engine(db_url).connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    AL.c.topic == topic,
+                    AL.c.target == target,
+                    AL.c.status == "sent",
+                    AL.c.digest.is_(False),
+                    AL.c.sent_at >= since,
+                )
+            ).scalar_one()
+        )
 
 
 def count_pending_alerts(db_url: str) -> int:
@@ -412,3 +449,79 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
             .order_by(M.c.topic, A.c.published_at.desc())
         ).mappings()
         return [_build(MatchRow, r) for r in rows]
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    topic: str
+    title: str
+    url: str
+    target_label: str
+    status: str
+    digest: bool
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+def list_alerts(db_url: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[AlertRow]:
+    """The newest alerts (optionally of some statuses), for `newswatch alerts`."""
+    query = (
+        select(
+            AL.c.id,
+            AL.c.topic,
+            A.c.title,
+            A.c.url,
+            AL.c.target_label,
+            AL.c.status,
+            AL.c.digest,
+            AL.c.attempts,
+            AL.c.last_error,
+            AL.c.created_at,
+            AL.c.sent_at,
+            AL.c.next_attempt_at,
+        )
+        .join(A, A.c.id == AL.c.article_id)
+        .order_by(AL.c.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(AL.c.status.in_(list(statuses)))
+    with get_engine(db_url).connect() as conn:
+        return [_build(AlertRow, r) for r in conn.execute(query).mappings()]
+
+
+def retry_alerts(db_url: str, ids: Sequence[int] | None = None) -> int:
+    """Put dead alerts (these, or all) back in the queue with a fresh attempt count."""
+    query = update(AL).where(AL.c.status == "dead")
+    if ids:
+        query = query.where(AL.c.id.in_(list(ids)))
+    with get_engine(db_url).begin() as conn:
+        return int(
+            conn.execute(query.values(status="pending", attempts=0, next_attempt_at=None, claimed_until=None)).rowcount
+        )
+
+
+DG = Digest.__table__  # type: ignore[attr-defined]
+
+
+def last_digest_at(db_url: str, topic: str, target: str) -> datetime | None:
+    with get_engine(db_url).connect() as conn:
+        return conn.execute(
+            select(func.max(DG.c.sent_at)).where(DG.c.topic == topic, DG.c.target == target)
+        ).scalar_one_or_none()
+
+
+def mark_digest_sent(db_url: str, topic: str, target: str, alert_ids: Sequence[int]) -> None:
+    """The digest went out: its alerts are sent and the digest recorded, in one transaction."""
+    now = utcnow()
+    with get_engine(db_url).begin() as conn:
+        conn.execute(
+            update(AL)
+            .where(AL.c.id.in_(list(alert_ids)))
+            .values(status="sent", sent_at=now, claimed_until=None, last_error=None, attempts=AL.c.attempts + 1)
+        )
+        conn.execute(_insert(conn, DG).values(topic=topic, target=target, sent_at=now, stories=len(alert_ids)))

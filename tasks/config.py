@@ -7,13 +7,14 @@ line and the field, so an operator can fix it without reading code.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tasks.interval import parse_interval
+from tasks.windows import QuietHours, parse_clock, parse_zone
 
 
 class ConfigError(ValueError):
@@ -61,6 +62,17 @@ class TopicSpec(_Strict):
     description: str | None = None
     terms: tuple[str, ...] = Field(min_length=1)
     exclude: tuple[str, ...] = ()
+    notify: tuple[str, ...] = Field(default=(), description="Apprise tags this topic's alerts go to (default: all).")
+    mode: Literal["immediate", "hourly", "daily"] = "immediate"
+    max_per_hour: int | None = Field(default=None, ge=1, description="Immediate alerts per hour per target.")
+    urgent: bool = Field(default=False, description="Alerts ignore the targets' quiet hours.")
+
+    @field_validator("notify")
+    @classmethod
+    def _tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not t.strip() for t in value):
+            raise ValueError("empty tag")
+        return tuple(t.strip().lower() for t in value)
 
     @field_validator("terms", "exclude")
     @classmethod
@@ -77,8 +89,44 @@ class SourcesFile(_Strict):
     sources: tuple[SourceSpec, ...] = Field(min_length=1)
 
 
+class DigestSpec(_Strict):
+    time: str = Field(default="07:30", description="Local time of the daily digest (HH:MM).")
+    timezone: str = Field(default="UTC", description="IANA time zone of `time`.")
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+
+class TargetOptions(_Strict):
+    """Options for the Apprise targets carrying a tag."""
+
+    tag: str = Field(min_length=1)
+    quiet: str | None = Field(default=None, description="Quiet hours, e.g. '22:00-07:00 Asia/Phnom_Penh'.")
+
+    @field_validator("quiet")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is not None:
+            QuietHours.parse(value)
+        return value
+
+
 class Watchlist(_Strict):
+    digest: DigestSpec = DigestSpec()
+    targets: tuple[TargetOptions, ...] = ()
     topics: tuple[TopicSpec, ...] = Field(min_length=1)
+
+    def quiet_hours(self, tags: set[str]) -> list[QuietHours]:
+        return [QuietHours.parse(t.quiet) for t in self.targets if t.quiet and t.tag.lower() in tags]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -151,7 +199,10 @@ def _load(path: Path, model: type[M]) -> M:
         raise ConfigError("\n".join(messages)) from None
     for list_name in model.model_fields:  # names are keys: two items must not share one
         seen: dict[str, int] = {}
-        for i, item in enumerate(getattr(loaded, list_name)):
+        items = getattr(loaded, list_name)
+        if not isinstance(items, tuple) or not all(hasattr(i, "name") for i in items):
+            continue
+        for i, item in enumerate(items):
             key = item.name.casefold()
             if key in seen:
                 line = lines.get((list_name, i, "name"))

@@ -1,49 +1,120 @@
-"""The outbox sender: claim pending alerts, send each to its target, mark it sent. A send that
-fails leaves the alert pending for the next run, so nothing is lost; an alert is marked sent
-right after its target accepted it, so a repeat needs a crash in that instant."""
+"""The outbox sender: claim due alerts, send each to its one target, mark it. A failed send
+stays pending with an exponential backoff across runs and is dead-lettered after N attempts
+(`newswatch alerts retry` revives it), so nothing is lost; an alert is marked sent right
+after its target accepted it, so a repeat needs a crash in that instant. Quiet hours postpone
+alerts (urgent topics excepted); a topic over its max_per_hour rolls the excess into the
+next digest."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
-from tasks.notify import Message, Sender, alert_senders, format_alert, send_notice
+from storage.repository import AlertToSend
+from tasks.config import Watchlist
+from tasks.faults import crashpoint
+from tasks.health import now_utc
+from tasks.notify import Sender, alert_senders, ops_senders
+from tasks.templates import Message, escape, render_alert
 
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=10)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY_GAP = timedelta(hours=6)
 
 
 @dataclass
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    dead: int = 0  # gave up on after max attempts in this run
+    postponed: int = 0  # quiet hours
+    to_digest: int = 0  # over max_per_hour
     notices: int = 0  # operational notices sent (paused sources)
     errors: list[str] = field(default_factory=list)
 
 
-def deliver(db_url: str, senders: Sequence[Sender]) -> DeliveryReport:
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, 8, ... minutes after the 1st, 2nd, 3rd, 4th failed attempt; at most 6 h."""
+    return min(FIRST_RETRY * (2 ** max(0, min(attempts - 1, 20))), MAX_RETRY_GAP)
+
+
+def _postponed(
+    db_url: str, alert: AlertToSend, sender: Sender, watchlist: Watchlist, now: datetime, report: DeliveryReport
+) -> bool:
+    topic = next((t for t in watchlist.topics if t.name == alert.topic), None)
+    if not (topic and topic.urgent):
+        ends = [end for q in watchlist.quiet_hours(sender.tags) if (end := q.ends_at(now)) is not None]
+        if ends:
+            repository.postpone_alert(db_url, alert.id, until=max(ends))
+            report.postponed += 1
+            return True
+    recent = now - timedelta(hours=1)
+    if (
+        topic
+        and topic.max_per_hour
+        and repository.sent_since(db_url, alert.topic, alert.target, recent) >= (topic.max_per_hour)
+    ):
+        repository.postpone_alert(db_url, alert.id, to_digest=True)
+        report.to_digest += 1
+        return True
+    return False
+
+
+def send_claimed(
+    db_url: str,
+    alert_id: int,
+    sender: Sender,
+    message: Message,
+    attempts_before: int,
+    max_attempts: int,
+    report: DeliveryReport,
+) -> bool:
+    """Send one claimed alert (or digest member) and record the outcome; True when sent."""
+    try:
+        crashpoint("before-send")
+        sender.send(message)
+    except Exception as exc:  # any failure of a target keeps the alert for a later run
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        attempts = attempts_before + 1
+        dead = attempts >= max_attempts
+        repository.mark_alert(db_url, alert_id, reason, retry_at=now_utc() + retry_delay(attempts), dead=dead)
+        report.failed += 1
+        report.dead += dead
+        report.errors.append(f"{sender.target.label}: {reason}")
+        log.warning(
+            "alert %d to %s failed (attempt %d%s): %s",
+            alert_id,
+            sender.target.label,
+            attempts,
+            ", dead-lettered" if dead else "",
+            reason,
+        )
+        return False
+    crashpoint("after-send")  # the one window where a crash repeats a message
+    repository.mark_alert(db_url, alert_id, None)
+    crashpoint("after-mark")
+    report.sent += 1
+    return True
+
+
+def deliver(db_url: str, senders: Sequence[Sender], watchlist: Watchlist, max_attempts: int) -> DeliveryReport:
+    """Send every due immediate alert to its target."""
     report = DeliveryReport()
     by_key = {s.target.key: s for s in senders}
+    now = now_utc()
     for alert in repository.claim_pending_alerts(db_url, list(by_key), CLAIM_LEASE):
         sender = by_key[alert.target]
-        try:
-            sender.send(format_alert(alert))
-        except Exception as exc:  # any failure of a target keeps the alert for the next run
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            repository.mark_alert(db_url, alert.id, reason)
-            report.failed += 1
-            report.errors.append(f"{sender.target.label}: {reason}")
-            log.warning("alert %d to %s failed (attempt %d): %s", alert.id, sender.target.label, alert.attempts, reason)
-        else:
-            repository.mark_alert(db_url, alert.id, None)
-            report.sent += 1
+        if _postponed(db_url, alert, sender, watchlist, now, report):
+            continue
+        send_claimed(db_url, alert.id, sender, render_alert(alert, sender.format), alert.attempts, max_attempts, report)
     return report
 
 
@@ -52,15 +123,19 @@ def announce_paused(db_url: str, senders: Sequence[Sender], report: DeliveryRepo
     for state in repository.source_states(db_url).values():
         if state.paused_at is None or state.pause_notified_at is not None:
             continue
-        message = Message(
-            title=f"[newswatch] source paused: {state.name}",
-            body=(
-                f"**{state.name}** failed {state.consecutive_failures} times in a row and is paused: it is now "
-                f"tried once a day, and resumes by itself on the first success.\n\n"
-                f"Last error: {state.last_error or 'unknown'}\n\nCheck it with `newswatch sources test URL`."
-            ),
-        )
-        errors = send_notice(list(senders), message)
+        errors = []
+        for sender in ops_senders(list(senders)):  # each in its own format
+            fmt = sender.format
+            body = (
+                f"{escape(state.name, fmt)} failed {state.consecutive_failures} times in a row and is paused: "
+                f"it is now tried once a day, and resumes by itself on the first success.\n\n"
+                f"Last error: {escape(state.last_error or 'unknown', fmt)}\n\n"
+                f"Check it with: newswatch sources test URL"
+            )
+            try:
+                sender.send(Message(f"[newswatch] source paused: {state.name}", body, fmt))
+            except Exception as exc:  # a notice that fails is tried again next run
+                errors.append(f"{sender.target.label}: {exc}")
         if errors:
             report.errors.extend(errors)
         else:
@@ -69,8 +144,16 @@ def announce_paused(db_url: str, senders: Sequence[Sender], report: DeliveryRepo
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
-def deliver_task(db_url: str, senders: list[Sender]) -> DeliveryReport:
-    report = deliver(db_url, alert_senders(senders))
+def deliver_task(db_url: str, senders: list[Sender], watchlist: Watchlist, max_attempts: int) -> DeliveryReport:
+    report = deliver(db_url, alert_senders(senders), watchlist, max_attempts)
     announce_paused(db_url, senders, report)
-    get_run_logger().info("alerts sent: %d, failed: %d; notices: %d", report.sent, report.failed, report.notices)
+    get_run_logger().info(
+        "alerts sent: %d, failed: %d (dead-lettered: %d), postponed for quiet hours: %d, to digest: %d; notices: %d",
+        report.sent,
+        report.failed,
+        report.dead,
+        report.postponed,
+        report.to_digest,
+        report.notices,
+    )
     return report

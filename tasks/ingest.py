@@ -20,6 +20,7 @@ from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
 from tasks.discover import feed_links, looks_like_html
 from tasks.extract import extract
+from tasks.faults import crashpoint
 from tasks.fetch import FetchError, FetchPolicy, FetchResult, RetryLater, fetch, new_session
 from tasks.health import FetchOutcome, next_update, now_utc
 from tasks.interval import parse_interval
@@ -206,6 +207,7 @@ def _store_entries(
             continue
         records.append(_record(entry, canonical, source, source_id, feed, fetcher))
     stored = repository.insert_articles(db_url, records)
+    crashpoint("after-store")
     outcome.new_ids = stored.new_ids
     outcome.new = len(stored.new_ids)
     outcome.duplicates += stored.conflicts

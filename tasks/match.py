@@ -4,6 +4,7 @@ that fired, the words they found and the sentence that shows why."""
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,10 @@ from prefect.cache_policies import NO_CACHE
 from storage import repository
 from storage.repository import MatchRecord, StoredArticle, Target
 from tasks.config import TopicSpec
+from tasks.faults import crashpoint
 from tasks.text import normalize, sentences
+
+log = logging.getLogger(__name__)
 
 # A word character, including combining marks: a term never starts or ends inside a word or
 # a grapheme cluster (Khmer vowel signs and subscripts are marks).
@@ -115,13 +119,28 @@ def match_article(article: StoredArticle, topics: Sequence[CompiledTopic]) -> li
     return [hit for t in topics if (hit := match(article.title, article.text, t)) is not None]
 
 
-def emphasize(sentence: str, words: Sequence[str], before: str = "**", after: str = "**") -> str:
-    """The sentence with each matched word wrapped, for the alert."""
+def hit_segments(sentence: str, words: Sequence[str]) -> list[tuple[str, bool]]:
+    """The sentence cut into (text, is_a_matched_word) pieces, so each channel can escape the
+    text and emphasize the words in its own syntax."""
     if not words:
-        return sentence
+        return [(sentence, False)] if sentence else []
     alternation = "|".join(_bounded(regex.escape(w), w) for w in sorted(words, key=len, reverse=True))
     pattern = regex.compile(alternation, regex.IGNORECASE | regex.V1)
-    return pattern.sub(lambda m: f"{before}{m.group(0)}{after}", sentence)
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for m in pattern.finditer(sentence):
+        if m.start() > last:
+            pieces.append((sentence[last : m.start()], False))
+        pieces.append((m.group(0), True))
+        last = m.end()
+    if last < len(sentence):
+        pieces.append((sentence[last:], False))
+    return pieces
+
+
+def emphasize(sentence: str, words: Sequence[str], before: str = "**", after: str = "**") -> str:
+    """The sentence with each matched word wrapped (no escaping: see tasks.templates)."""
+    return "".join(f"{before}{text}{after}" if hit else text for text, hit in hit_segments(sentence, words))
 
 
 @dataclass
@@ -130,10 +149,23 @@ class MatchReport:
     new_match_ids: list[int] | None = None
 
 
+def route(topic: TopicSpec, targets: Sequence[Target]) -> list[Target]:
+    """The targets a topic's alerts go to: those carrying one of its `notify` tags (all when it
+    names none). A topic whose tags no target carries goes to all: nothing is dropped."""
+    if not topic.notify:
+        return list(targets)
+    chosen = [t for t in targets if set(t.tags) & set(topic.notify)]
+    if not chosen:
+        log.warning("topic %s: no target tagged %s; sending to every target", topic.name, ", ".join(topic.notify))
+    return chosen or list(targets)
+
+
 def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[Target], dry_run: bool) -> MatchReport:
     """Check every article not yet checked (this run's, and any a crashed run left), write
     matches and their alerts in the same transaction as the articles' checked mark."""
     compiled = [compile_topic(t) for t in topics]
+    routes = {t.name: route(t, targets) for t in topics}
+    digest_topics = {t.name for t in topics if t.mode != "immediate"}
     report = MatchReport(new_match_ids=[])
     while True:
         batch = repository.unmatched_articles(db_url, MATCH_CHUNK)
@@ -145,7 +177,8 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
             for hit in match_article(a, compiled)
         ]
         status = "dry_run" if dry_run else "pending"
-        new_ids = repository.save_matches(db_url, [a.id for a in batch], records, targets, status)
+        new_ids = repository.save_matches(db_url, [a.id for a in batch], records, routes, status, digest_topics)
+        crashpoint("after-match")
         report.checked += len(batch)
         assert report.new_match_ids is not None
         report.new_match_ids.extend(new_ids)

@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -16,9 +15,9 @@ import apprise
 from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
-from storage.repository import AlertToSend, Target
-from tasks.match import emphasize
+from storage.repository import Target
 from tasks.settings import Settings
+from tasks.templates import Message
 
 log = logging.getLogger(__name__)
 
@@ -27,54 +26,48 @@ class NotifyConfigError(ValueError):
     """A notifier setting cannot be used; the message never contains the URL's secrets."""
 
 
-@dataclass(frozen=True)
-class Message:
-    title: str
-    body: str  # Markdown
-
-
 class Sender(Protocol):
     target: Target
     tags: set[str]  # Apprise tags; "ops" marks targets for operational notices
+    format: str  # the body format this channel takes best: html, markdown or text
 
     def send(self, message: Message) -> None:
         """Deliver or raise with a reason."""
 
 
-def format_alert(alert: AlertToSend) -> Message:
-    published = alert.published_at.strftime("%Y-%m-%d %H:%M UTC") if alert.published_at else "date unknown"
-    terms = ", ".join(f'"{t}"' for t in alert.terms)
-    where = "the title" if alert.hit_field == "title" else "the text"
-    body = "\n".join(
-        [
-            f"**{alert.title}**",
-            "",
-            f"Source: {alert.source_name}  ",
-            f"Published: {published}  ",
-            f"Topic: {alert.topic} (matched {terms} in {where})",
-            "",
-            f"> {emphasize(alert.hit_sentence, alert.words)}",
-            "",
-            f"Link: {alert.url}",
-        ]
-    )
-    return Message(title=f"[newswatch] {alert.topic}: {alert.title}"[:250], body=body)
+_APPRISE_FORMATS = {
+    apprise.NotifyFormat.HTML: "html",
+    apprise.NotifyFormat.MARKDOWN: "markdown",
+    apprise.NotifyFormat.TEXT: "text",
+}
+
+
+def _preferred_format(server: apprise.plugins.NotifyBase) -> str:
+    formats = server.notify_format
+    first = formats[0] if isinstance(formats, tuple | list) else formats
+    return _APPRISE_FORMATS.get(first, "text")
 
 
 class AppriseSender:
     def __init__(self, server: apprise.plugins.NotifyBase) -> None:
         self._server = server
         self.tags = {str(t).lower() for t in (getattr(server, "tags", None) or ())}
+        self.format = _preferred_format(server)
         url = server.url()
         self.target = Target(
-            key="apprise:" + hashlib.sha256(url.encode()).hexdigest()[:24], label=server.url(privacy=True)
+            key="apprise:" + hashlib.sha256(url.encode()).hexdigest()[:24],
+            label=server.url(privacy=True),
+            tags=tuple(sorted(self.tags)),
         )
 
     def send(self, message: Message) -> None:
         one = apprise.Apprise()
         one.add(self._server)
+        body_format = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN}.get(
+            message.format, apprise.NotifyFormat.TEXT
+        )
         with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-            ok = one.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.MARKDOWN)
+            ok = one.notify(body=message.body, title=message.title, body_format=body_format)
         if not ok:
             lines = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
             raise RuntimeError(lines[-1][:500] if lines else "delivery failed")
@@ -85,6 +78,7 @@ class ConsoleSender:
 
     target = Target(key="console", label="console (stdout)")
     tags: set[str] = set()
+    format = "text"
 
     def send(self, message: Message) -> None:
         text = f"\n=== ALERT: {message.title}\n{message.body}\n"
@@ -155,14 +149,3 @@ def ops_senders(senders: list[Sender]) -> list[Sender]:
 def alert_senders(senders: list[Sender]) -> list[Sender]:
     """Alerts go to every target not reserved for operations (tagged only `ops`)."""
     return [s for s in senders if s.tags != {OPS_TAG}] or senders
-
-
-def send_notice(senders: list[Sender], message: Message) -> list[str]:
-    """An operational notice to the ops targets; returns the errors (empty when all took it)."""
-    errors = []
-    for sender in ops_senders(senders):
-        try:
-            sender.send(message)
-        except Exception as exc:  # a notice that fails is logged and tried again next run
-            errors.append(f"{sender.target.label}: {exc}")
-    return errors

@@ -10,7 +10,9 @@ from prefect.artifacts import create_markdown_artifact
 from storage.repository import MatchRow, SourceHealthRow
 from tasks.health import aware, now_utc, status
 from tasks.ingest import SourceOutcome
-from tasks.match import emphasize
+from tasks.templates import escape, link, sentence
+
+MD = "markdown"  # the artifact is Markdown: article text is escaped like a chat message's
 
 
 @dataclass
@@ -99,8 +101,8 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         for m in matches:
             date = m.published_at.strftime("%Y-%m-%d %H:%M") if m.published_at else ""
             lines.append(
-                f"| {_cell(m.topic)} | [{_cell(m.title)}]({m.url}) | {_cell(m.source_name)} | {date} "
-                f"| {_cell(emphasize(m.hit_sentence, m.words))} |"
+                f"| {_cell(escape(m.topic, MD))} | [{_cell(escape(m.title, MD))}]({link(m.url, MD)}) "
+                f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(sentence(m.hit_sentence, m.words, MD))} |"
             )
     else:
         lines.append("None.")

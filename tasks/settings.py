@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     host_min_gap: float = Field(default=1.0, ge=0, description="Seconds between two requests to the same host.")
     obey_robots: bool = Field(default=True, description="Article pages obey robots.txt (feeds are subscribed to).")
     default_interval: str = Field(default="15m", description="Poll interval of a source that sets none.")
+    alert_max_attempts: int = Field(default=8, ge=1, description="Send attempts before an alert is dead-lettered.")
     pause_after_failures: int = Field(default=10, ge=1, description="Consecutive failures that pause a source.")
 
     batch_size: int = Field(default=25, ge=1, description="Sources per Prefect task.")

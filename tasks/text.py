@@ -29,6 +29,13 @@ def clean(text: str | None, limit: int | None = None) -> str:
     return text[:limit] if limit else text
 
 
+def strip_controls(text: str) -> str:
+    """NFC, control characters removed, line breaks as spaces; nothing else touched (not even
+    the ends: the pieces of a sentence keep their spaces)."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    return _CONTROL.sub("", text)
+
+
 def normalize(text: str) -> str:
     """The form two copies of one text share: NFKC, case-folded, single spaces."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

@@ -46,7 +46,7 @@ def test_run_delivers_exactly_one_alert_then_nothing(web: NewsWeb, tmp_path: Pat
         assert len(hook.posts) == 1
         message = hook.posts[0]["message"]
         assert TRAFFICKING_TITLE in hook.posts[0]["title"]
-        for needle in ("Mekong Daily", "2026-11-27 01:15 UTC", "**human traffickers**", site["story"]):
+        for needle in ("Mekong Daily", "2026-11-27 01:15 UTC", "*human traffickers*", site["story"]):
             assert needle in message, needle
 
         second = cli([*args[:-1], "--force"], env)  # the table form this time; forced: fetched again

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storage.db import get_engine
 from storage.models import Alert, Article, Match
@@ -177,6 +177,10 @@ def test_pending_alert_is_delivered_when_the_notifier_is_back(
     with get_engine(db_url).connect() as conn:
         alert = conn.execute(select(Alert)).one()
     assert alert.status == "pending" and alert.attempts == 1 and alert.last_error
+    assert 50 < (alert.next_attempt_at - alert.created_at).total_seconds() < 70  # retried after a minute
+    assert run(src, wl).alerts_sent == 0  # not yet due: backoff
+    with get_engine(db_url).begin() as conn:  # a minute later
+        conn.execute(update(Alert).values(next_attempt_at=alert.created_at))
     with hook:
         back = run(src, wl)
         assert back.alerts_sent == 1 and back.alerts_pending == 0 and len(hook.posts) == 1

@@ -67,10 +67,10 @@ def test_matches_alerts_and_claims(db_url: str) -> None:
     assert [u.id for u in unmatched] == art
     targets = [Target("t1", "json://one"), Target("t2", "json://two")]
     m = MatchRecord("ht", art[0], ["traffick*"], ["traffickers"], "A sentence.", "text")
-    new = repository.save_matches(db_url, art, [m], targets)
+    new = repository.save_matches(db_url, art, [m], {"ht": targets})
     assert len(new) == 1
     assert repository.unmatched_articles(db_url, 10) == []
-    assert repository.save_matches(db_url, art, [m], targets) == []  # a second run adds nothing
+    assert repository.save_matches(db_url, art, [m], {"ht": targets}) == []  # a second run adds nothing
     assert repository.count_pending_alerts(db_url) == 2
 
     # Two claimers at once: each alert is taken exactly once.
@@ -94,7 +94,7 @@ def test_matches_alerts_and_claims(db_url: str) -> None:
     repository.mark_alert(db_url, taken[1], "refused")
     assert repository.count_pending_alerts(db_url) == 1
     retry = repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5))
-    assert [a.id for a in retry] == [taken[1]] and retry[0].attempts == 2
+    assert [a.id for a in retry] == [taken[1]] and retry[0].attempts == 1
     assert retry[0].title == "Title 1" and retry[0].source_name == "A" and retry[0].words == ["traffickers"]
 
 

@@ -1,0 +1,115 @@
+"""What alerts and digests say, per channel: HTML for e-mail (Apprise adds the plain-text
+part), Markdown for chat (Slack, Telegram, Matrix, Discord), plain text elsewhere.
+
+Article text (titles, sentences, source names) comes from third parties: it is escaped for
+each channel, so a title can inject no HTML or Markdown, mention no one (@everyone, @here,
+<!channel>) and carry no control character."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.repository import AlertToSend
+from tasks.match import hit_segments
+from tasks.text import strip_controls
+
+FORMATS = ("html", "markdown", "text")
+_MENTION = re.compile(r"@(?=(everyone|here|channel|room|all)\b)", re.IGNORECASE)
+_SLACK_SPECIAL = re.compile(r"<(?=[!@#])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+ZWSP = "\u200b"
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str  # plain text in every format (subjects and chat titles are not markup)
+    body: str
+    format: str = "markdown"  # one of FORMATS
+
+
+def _defuse(text: str) -> str:
+    """No control characters, no mass mentions, no Slack/Discord <!channel> or <@id> tokens."""
+    text = strip_controls(text)
+    text = _MENTION.sub("@" + ZWSP, text)
+    return _SLACK_SPECIAL.sub("<" + ZWSP, text)
+
+
+def escape(text: str, fmt: str) -> str:
+    text = _defuse(text)
+    if fmt == "html":
+        return html.escape(text, quote=True)
+    if fmt == "markdown":
+        return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return text
+
+
+def _strong(text: str, fmt: str) -> str:
+    return {"html": f"<strong>{text}</strong>", "markdown": f"**{text}**"}.get(fmt, f"*{text}*")
+
+
+def link(url: str, fmt: str) -> str:
+    safe = url if url.startswith(("http://", "https://")) else ""
+    if fmt == "html":
+        return f'<a href="{html.escape(safe, quote=True)}">{html.escape(safe)}</a>'
+    return safe.replace(" ", "%20").replace(")", "%29").replace(">", "%3E")
+
+
+def sentence(text: str, words: Sequence[str], fmt: str) -> str:
+    return "".join(_strong(escape(t, fmt), fmt) if hit else escape(t, fmt) for t, hit in hit_segments(text, words))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "date unknown"
+
+
+def _lines(fmt: str, lines: list[str]) -> str:
+    if fmt == "html":
+        return "\n".join(line if line.startswith("<blockquote>") else f"<p>{line}</p>" if line else "" for line in lines)
+    return "\n".join(lines)
+
+
+def render_alert(alert: AlertToSend, fmt: str) -> Message:
+    terms = ", ".join(f'"{t}"' for t in alert.terms)
+    where = "the title" if alert.hit_field == "title" else "the text"
+    quote = sentence(alert.hit_sentence, alert.words, fmt)
+    quote_line = f"<blockquote>{quote}</blockquote>" if fmt == "html" else f"> {quote}"
+    body = _lines(
+        fmt,
+        [
+            _strong(escape(alert.title, fmt), fmt),
+            "",
+            f"Source: {escape(alert.source_name, fmt)}",
+            f"Published: {_when(alert.published_at)}",
+            f"Topic: {escape(alert.topic, fmt)} (matched {escape(terms, fmt)} in {where})",
+            "",
+            quote_line,
+            "",
+            f"Link: {link(alert.url, fmt)}",
+        ],
+    )
+    if fmt == "markdown":  # two trailing spaces: line breaks within the header block
+        body = body.replace("\nSource:", "  \nSource:").replace("\nPublished:", "  \nPublished:")
+        body = body.replace("\nTopic:", "  \nTopic:")
+    return Message(title=f"[newswatch] {alert.topic}: {_defuse(alert.title)}"[:250], body=body, format=fmt)
+
+
+def render_digest(topic: str, alerts: Sequence[AlertToSend], fmt: str, period: str) -> Message:
+    """One message listing a topic's stories since the last digest, newest first."""
+    items = sorted(alerts, key=lambda a: a.published_at.timestamp() if a.published_at else 0.0, reverse=True)
+    lines = [f"{len(items)} new {'story' if len(items) == 1 else 'stories'} for {escape(topic, fmt)} ({period}).", ""]
+    for a in items:
+        head = f"{_strong(escape(a.title, fmt), fmt)} ({escape(a.source_name, fmt)}, {_when(a.published_at)})"
+        quote = sentence(a.hit_sentence, a.words, fmt)
+        if fmt == "html":
+            lines += [head, f"<blockquote>{quote}</blockquote>", link(a.url, fmt), ""]
+        else:
+            lines += [f"- {head}", f"  > {quote}", f"  {link(a.url, fmt)}", ""]
+    return Message(
+        title=f"[newswatch] {topic}: {len(items)} {'story' if len(items) == 1 else 'stories'} ({period})"[:250],
+        body=_lines(fmt, lines).rstrip() + "\n",
+        format=fmt,
+    )
