@@ -68,7 +68,8 @@ def _when(value: datetime | None) -> str:
 
 def _lines(fmt: str, lines: list[str]) -> str:
     if fmt == "html":
-        return "\n".join(line if line.startswith("<blockquote>") else f"<p>{line}</p>" if line else "" for line in lines)
+        wrapped = (line if line.startswith("<blockquote>") else f"<p>{line}</p>" for line in lines if line)
+        return "\n".join(wrapped)
     return "\n".join(lines)
 
 
