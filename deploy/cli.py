@@ -273,6 +273,136 @@ def sources_add(
     out.print(f"added [bold]{added.name}[/] ({added.url}, {report.entries} entries) to {path}", highlight=False)
 
 
+alerts_app = typer.Typer(help="Alerts: the outbox, dead letters, retries.", invoke_without_command=True)
+app.add_typer(alerts_app, name="alerts")
+StatusOpt = Annotated[
+    list[str] | None, typer.Option("--status", help="pending, sent, dead or dry_run; repeat for several.")
+]
+
+
+def _open_db(db: str | None) -> str:
+    from storage.db import DatabaseError, get_engine
+    from tasks.settings import load_settings
+
+    if db:
+        os.environ["NEWSWATCH_DATABASE_URL"] = db
+    url = load_settings().db_url
+    try:
+        get_engine(url)
+    except DatabaseError as exc:
+        err.print(f"[bold red]database error[/] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+    return url
+
+
+@alerts_app.callback()
+def alerts_main(
+    ctx: typer.Context, status: StatusOpt = None, limit: int = 50, db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Without a subcommand: the newest alerts (same as `newswatch alerts list`)."""
+    if ctx.invoked_subcommand is None:
+        alerts_list(status=status, limit=limit, db=db, as_json=as_json)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: StatusOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest alerts with their status, attempts and last error.
+
+    Example: newswatch alerts list --status dead
+    """
+    from storage import repository
+
+    rows = repository.list_alerts(_open_db(db), status, limit)
+    if as_json:
+        print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"alerts ({len(rows)})")
+    for col in ("id", "status", "topic", "title", "target", "attempts", "created (UTC)", "last error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        status_text = r.status + (" (digest)" if r.digest and r.status == "pending" else "")
+        table.add_row(
+            str(r.id),
+            status_text,
+            r.topic,
+            r.title[:80],
+            r.target_label[:40],
+            str(r.attempts),
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            (r.last_error or "")[:120],
+        )
+    out.print(table)
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Alert ids (default: every dead alert).")] = None,
+    now: Annotated[bool, typer.Option("--now/--later", help="Send now, or leave them for the next run.")] = True,
+    db: DbOpt = None,
+) -> None:
+    """Put dead-lettered alerts back in the queue, and (by default) send them now.
+
+    Example: newswatch alerts retry 12 13
+    """
+    from storage import repository
+    from tasks.config import ConfigError, load_watchlist
+    from tasks.deliver import deliver
+    from tasks.notify import NotifyConfigError, alert_senders, load_senders
+    from tasks.settings import load_settings
+
+    url = _open_db(db)
+    revived = repository.retry_alerts(url, ids)
+    out.print(f"{revived} alert(s) back in the queue")
+    if not (now and revived):
+        return
+    settings = load_settings()
+    try:
+        watchlist = load_watchlist(settings.watchlist_file)
+        senders = alert_senders(load_senders(settings))
+    except (ConfigError, NotifyConfigError) as exc:
+        err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    report = deliver(url, senders, watchlist, settings.alert_max_attempts)
+    out.print(f"sent {report.sent}, failed {report.failed}")
+    for error in report.errors:
+        out.print(f"[yellow]failed[/] {error}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def digest(
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Only these topics.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send every waiting digest now, due or not.")] = False,
+    watchlist: WatchlistOpt = None,
+    db: DbOpt = None,
+    notify: Annotated[list[str] | None, typer.Option("--notify", help="Apprise URL; repeat for several.")] = None,
+) -> None:
+    """Send the digests that are due (the `digest` deployment does this every 15 minutes).
+
+    Example: newswatch digest --force
+    """
+    if db:
+        os.environ["NEWSWATCH_DATABASE_URL"] = db
+    if notify:
+        os.environ["NEWSWATCH_NOTIFY"] = " ".join(notify)
+    _preflight(None, watchlist, None, topic)
+    _quiet_prefect()
+    from flows.digest import digest as digest_flow
+
+    try:
+        report = digest_flow(topics=topic or None, force=force, watchlist_file=str(watchlist) if watchlist else None)
+    except Exception as exc:
+        err.print(f"[bold red]digest failed[/] {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"digests sent {report.digests} ({report.stories} stories), failed {report.failed}")
+
+
 @app.command()
 def serve() -> None:
     """Serve the scheduled deployments to the Prefect server in PREFECT_API_URL (Ctrl-C stops).

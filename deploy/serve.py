@@ -9,8 +9,12 @@ from typing import cast
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.digest import digest
 from flows.monitor import monitor
 from tasks.settings import Settings, load_settings
+
+# Digests are checked often and sent once per period (hourly, or daily at the configured time).
+DIGEST_EVERY_MINUTES = 15
 
 
 def build_deployments(settings: Settings) -> list[RunnerDeployment]:
@@ -22,6 +26,15 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
                 interval=timedelta(minutes=settings.schedule_minutes),
                 parameters={"dry_run": False},
                 description="Fetch every source, store new articles, match the watchlist, send alerts.",
+                tags=["newswatch"],
+            ),
+        ),
+        cast(
+            RunnerDeployment,
+            digest.to_deployment(
+                name="digest",
+                interval=timedelta(minutes=DIGEST_EVERY_MINUTES),
+                description="Send the due digests (hourly and daily topics, and alerts held back by max_per_hour).",
                 tags=["newswatch"],
             ),
         ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.hooks import tell_ops
 from storage import repository
 from storage.db import get_engine
 from tasks.config import load_sources, load_watchlist, select_sources, select_topics
@@ -23,6 +24,7 @@ from tasks.settings import load_settings
     name="monitor",
     task_runner=ThreadPoolTaskRunner(max_workers=load_settings().batch_concurrency),  # type: ignore[arg-type]
     log_prints=True,
+    on_failure=[tell_ops],
 )
 def monitor(
     sources: list[str] | None = None,

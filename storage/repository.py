@@ -525,3 +525,16 @@ def mark_digest_sent(db_url: str, topic: str, target: str, alert_ids: Sequence[i
             .values(status="sent", sent_at=now, claimed_until=None, last_error=None, attempts=AL.c.attempts + 1)
         )
         conn.execute(_insert(conn, DG).values(topic=topic, target=target, sent_at=now, stories=len(alert_ids)))
+
+
+def digest_topics(db_url: str, target: str) -> list[str]:
+    """Topics with stories waiting for a digest to this target."""
+    with get_engine(db_url).connect() as conn:
+        return list(
+            conn.execute(
+                select(AL.c.topic)
+                .where(AL.c.target == target, AL.c.status == "pending", AL.c.digest.is_(True))
+                .distinct()
+                .order_by(AL.c.topic)
+            ).scalars()
+        )

@@ -149,3 +149,23 @@ def ops_senders(senders: list[Sender]) -> list[Sender]:
 def alert_senders(senders: list[Sender]) -> list[Sender]:
     """Alerts go to every target not reserved for operations (tagged only `ops`)."""
     return [s for s in senders if s.tags != {OPS_TAG}] or senders
+
+
+def notify_run_failed(settings: Settings, flow_name: str, run_name: str, reason: str) -> list[str]:
+    """Tell the ops targets that a flow run failed; returns the delivery errors. Called from a
+    flow's failure hook, so it never raises."""
+    from tasks.templates import escape
+
+    try:
+        senders = load_senders(settings)
+    except Exception as exc:  # the notifier config itself may be what failed the run
+        return [f"notifier config: {type(exc).__name__}"]
+    errors = []
+    for sender in ops_senders(senders):
+        fmt = sender.format
+        body = f"The {escape(flow_name, fmt)} run {escape(run_name, fmt)} failed: {escape(reason[:1000], fmt)}"
+        try:
+            sender.send(Message(f"[newswatch] {flow_name} run failed: {run_name}", body, fmt))
+        except Exception as exc:  # nothing more to do from a failure hook
+            errors.append(f"{sender.target.label}: {exc}")
+    return errors

@@ -17,9 +17,10 @@ def test_prefect_yaml_entrypoints_load(monkeypatch) -> None:  # type: ignore[no-
     deployments = spec["deployments"]
     assert deployments, "deploy/prefect.yaml defines no deployment"
     monkeypatch.chdir(ROOT)  # entrypoints are relative to the project directory, as for `prefect deploy`
+    assert [d["name"] for d in deployments] == ["monitor", "digest"]
     for d in deployments:
         flow = load_flow_from_entrypoint(d["entrypoint"])
-        assert flow.name == "monitor"
+        assert flow.name == d["name"]
         assert set(d.get("parameters", {})) <= set(flow.parameters.properties)
         assert d["schedules"][0]["interval"] == 900
 
@@ -29,7 +30,8 @@ def test_serve_builds_the_scheduled_deployment(monkeypatch) -> None:  # type: ig
 
     monkeypatch.setenv("NEWSWATCH_SCHEDULE_MINUTES", "30")
     deployments = build_deployments(load_settings())
-    assert [d.name for d in deployments] == ["monitor"]
+    assert [d.name for d in deployments] == ["monitor", "digest"]
+    assert deployments[1].schedules[0].schedule.interval.total_seconds() == 15 * 60
     monitor = deployments[0]
     assert monitor.entrypoint and monitor.entrypoint.endswith("flows/monitor.py:monitor")
     path = Path(monitor.entrypoint)

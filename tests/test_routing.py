@@ -1,0 +1,182 @@
+"""Routing by tag, digests (daily, and the overflow of max_per_hour), quiet hours, urgent
+topics, and the alerts CLI (dead letters, retry) — through the real flows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import get_engine
+from storage.models import Alert
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, article_page, rss
+from tests.receivers import JsonReceiver
+from tests.test_cli import cli
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+STORIES = [
+    ("Police free forty workers held in debt bondage at a brick kiln", "debt bondage"),
+    ("Scam compound raid: survivors describe forced labour and beatings", "forced labour"),
+]
+
+
+def site_with(web: NewsWeb, stories: list[tuple[str, str]]) -> str:
+    items = []
+    for i, (title, phrase) in enumerate(stories):
+        paragraphs = [
+            f"{title}. Officials said the case involved {phrase} and would be prosecuted in the provincial "
+            "court, while rights groups called for better protection of victims across the region.",
+            "The workers were returned to their home provinces after interviews with the authorities.",
+        ]
+        link = web.add(f"/s/{i}", article_page(title, paragraphs, "Border News"))
+        items.append({"title": title, "link": link, "guid": f"g{i}", "summary": paragraphs[0]})
+    return web.add("/feed.xml", rss("Border News", web.url("/"), items), "application/rss+xml")
+
+
+def config(tmp_path: Path, feed: str, topics: str, extra: str = "") -> tuple[str, str]:
+    src = tmp_path / "sources.yaml"
+    src.write_text(f"sources:\n  - name: Border News\n    url: {feed}\n")
+    wl = tmp_path / "watchlist.yaml"
+    wl.write_text(extra + "topics:\n" + topics)
+    return str(src), str(wl)
+
+
+def apprise_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, targets: dict[str, JsonReceiver]) -> None:
+    path = tmp_path / "apprise.yaml"
+    path.write_text("urls:\n" + "".join(f"  - {r.apprise_url()}:\n    - tag: {tag}\n" for tag, r in targets.items()))
+    monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(path))
+
+
+def monitor(src: str, wl: str, **kw: object):  # type: ignore[no-untyped-def]
+    from flows.monitor import monitor as flow
+
+    return flow(sources_file=src, watchlist_file=wl, **kw)
+
+
+def digest(wl: str, **kw: object):  # type: ignore[no-untyped-def]
+    from flows.digest import digest as flow
+
+    return flow(watchlist_file=wl, **kw)
+
+
+def titles(receiver: JsonReceiver) -> list[str]:
+    return [p["title"] for p in receiver.posts]
+
+
+def test_topics_go_to_the_targets_their_tags_name(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feed = site_with(web, STORIES[:1])
+    src, wl = config(
+        tmp_path,
+        feed,
+        ("  - {name: bondage, terms: [debt bondage], notify: [legal]}\n  - {name: everything, terms: [workers]}\n"),
+    )
+    with JsonReceiver() as analysts, JsonReceiver() as legal:
+        apprise_config(tmp_path, monkeypatch, {"analysts": analysts, "legal": legal})
+        summary = monitor(src, wl)
+        assert summary.matches == 2 and summary.alerts_sent == 3
+        assert sorted(t.split(":")[0] for t in titles(legal)) == ["[newswatch] bondage", "[newswatch] everything"]
+        assert [t.split(":")[0] for t in titles(analysts)] == ["[newswatch] everything"]
+
+
+def test_daily_digest_lists_the_stories_once(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feed = site_with(web, STORIES)
+    src, wl = config(
+        tmp_path,
+        feed,
+        "  - {name: abuse, terms: [debt bondage, forced labour], mode: daily}\n",
+        'digest:\n  time: "00:00"\n  timezone: Asia/Phnom_Penh\n',
+    )
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        summary = monitor(src, wl)
+        assert summary.matches == 2 and summary.alerts_sent == 0 and hook.posts == []  # waits for the digest
+        report = digest(wl)
+        assert (report.digests, report.stories) == (1, 2) and len(hook.posts) == 1
+        post = hook.posts[0]
+        assert post["title"] == "[newswatch] abuse: 2 stories (daily digest)"
+        assert all(title in post["message"] for title, _ in STORIES)
+        assert digest(wl).digests == 0 and len(hook.posts) == 1  # nothing waiting, nothing sent
+
+        web.add(
+            "/s/9",
+            article_page(
+                "Third case of debt bondage reported",
+                [
+                    "A third case of debt bondage was reported in the province on Friday, officials said, as the "
+                    "investigation into the recruitment network widened to two more districts."
+                ],
+                "Border News",
+            ),
+        )
+        items = [{"title": "Third case of debt bondage reported", "link": web.url("/s/9"), "guid": "g9"}]
+        web.add("/feed.xml", rss("Border News", web.url("/"), items), "application/rss+xml")
+        assert monitor(src, wl, force=True).matches == 1
+        assert digest(wl).digests == 0  # today's digest has gone out: the next one is tomorrow
+        forced = digest(wl, force=True)
+        assert forced.stories == 1 and len(hook.posts) == 2 and "1 story" in hook.posts[1]["title"]
+
+
+def test_max_per_hour_rolls_the_excess_into_the_next_digest(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feed = site_with(web, STORIES)
+    src, wl = config(tmp_path, feed, "  - {name: abuse, terms: [debt bondage, forced labour], max_per_hour: 1}\n")
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        summary = monitor(src, wl)
+        assert summary.matches == 2 and summary.alerts_sent == 1 and len(hook.posts) == 1
+        report = digest(wl)
+        assert report.stories == 1 and len(hook.posts) == 2
+        assert hook.posts[1]["title"] == "[newswatch] abuse: 1 story (hourly digest)"
+
+
+def test_quiet_hours_hold_alerts_except_urgent_topics(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feed = site_with(web, STORIES)
+    now = datetime.now(UTC)
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=2)).strftime("%H:%M")
+    src, wl = config(
+        tmp_path,
+        feed,
+        "  - {name: bondage, terms: [debt bondage]}\n  - {name: labour, terms: [forced labour], urgent: true}\n",
+        f'targets:\n  - tag: night\n    quiet: "{start}-{end} UTC"\n',
+    )
+    with JsonReceiver() as hook:
+        apprise_config(tmp_path, monkeypatch, {"night": hook})
+        summary = monitor(src, wl)
+        assert summary.matches == 2 and summary.alerts_sent == 1
+        assert [t.split(":")[0] for t in titles(hook)] == ["[newswatch] labour"]  # urgent goes through
+        db = f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}"
+        with get_engine(db).connect() as conn:
+            held = conn.execute(select(Alert).where(Alert.topic == "bondage")).one()
+        assert held.status == "pending" and held.attempts == 0
+        wait = (held.next_attempt_at.replace(tzinfo=UTC) - now).total_seconds()
+        assert 3600 < wait <= 2 * 3600 + 60  # until the window ends
+
+
+def test_dead_letters_and_retry_from_the_cli(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feed = site_with(web, STORIES[:1])
+    src, wl = config(tmp_path, feed, "  - {name: bondage, terms: [debt bondage]}\n")
+    hook = JsonReceiver()  # down
+    monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+    monkeypatch.setenv("NEWSWATCH_ALERT_MAX_ATTEMPTS", "1")
+    summary = monitor(src, wl)
+    assert summary.alerts_failed == 1 and summary.alerts_pending == 0
+    env = {
+        "NEWSWATCH_HOME": str(tmp_path / "home"),
+        "NEWSWATCH_NOTIFY": hook.apprise_url(),
+        "NEWSWATCH_WATCHLIST_FILE": wl,
+    }
+    listed = cli(["alerts", "list", "--status", "dead", "--json"], env, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 1 and rows[0]["status"] == "dead" and rows[0]["attempts"] == 1
+    assert "Connection" in rows[0]["last_error"] and rows[0]["title"] == STORIES[0][0]
+    with hook:
+        retried = cli(["alerts", "retry"], env, timeout=60)
+        assert retried.returncode == 0, retried.stderr + retried.stdout
+        assert "1 alert(s) back in the queue" in retried.stdout and "sent 1" in retried.stdout
+        assert len(hook.posts) == 1 and STORIES[0][0] in hook.posts[0]["title"]
+    table = cli(["alerts"], env, timeout=60)
+    assert table.returncode == 0 and "sent" in table.stdout and TRAFFICKING_TITLE not in table.stdout
