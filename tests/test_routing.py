@@ -180,3 +180,16 @@ def test_dead_letters_and_retry_from_the_cli(web: NewsWeb, tmp_path: Path, monke
         assert len(hook.posts) == 1 and STORIES[0][0] in hook.posts[0]["title"]
     table = cli(["alerts"], env, timeout=60)
     assert table.returncode == 0 and "sent" in table.stdout and TRAFFICKING_TITLE not in table.stdout
+
+
+def test_targets_from_a_prefect_secret_block(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from prefect.blocks.system import Secret
+
+    feed = site_with(web, STORIES[:1])
+    src, wl = config(tmp_path, feed, "  - {name: bondage, terms: [debt bondage]}\n")
+    with JsonReceiver() as hook:
+        Secret(value=f"urls:\n  - {hook.apprise_url()}:\n    - tag: analysts\n").save(
+            "newswatch-apprise-test", overwrite=True
+        )
+        monkeypatch.setenv("NEWSWATCH_APPRISE_SECRET_BLOCK", "newswatch-apprise-test")
+        assert monitor(src, wl).alerts_sent == 1 and len(hook.posts) == 1
