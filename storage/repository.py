@@ -4,7 +4,7 @@ and returns only what this call really changed."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -52,6 +52,7 @@ class StoredArticle:
     published_at: datetime | None
     language: str | None
     text: str
+    fetched_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -251,17 +252,34 @@ def source_health(db_url: str, recent: int = 20) -> list[SourceHealthRow]:
         return rows
 
 
+def _stored_articles() -> Any:
+    return select(A, S.c.name.label("source_name"), S.c.tags.label("source_tags")).join(S, S.c.id == A.c.source_id)
+
+
 def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
     """Articles not yet checked against the watchlist, oldest first."""
     with get_engine(db_url).connect() as conn:
-        rows = conn.execute(
-            select(A, S.c.name.label("source_name"), S.c.tags.label("source_tags"))
-            .join(S, S.c.id == A.c.source_id)
-            .where(A.c.matched_at.is_(None))
-            .order_by(A.c.id)
-            .limit(limit)
-        ).mappings()
-        return [_build(StoredArticle, r) for r in rows]
+        rows = conn.execute(_stored_articles().where(A.c.matched_at.is_(None)).order_by(A.c.id).limit(limit))
+        return [_build(StoredArticle, r) for r in rows.mappings()]
+
+
+def articles_since(db_url: str, since: datetime, chunk: int = 500) -> Iterator[StoredArticle]:
+    """Every stored article published (or, without a date, fetched) since `since`, oldest
+    first, read in chunks so memory stays flat however large the archive."""
+    when = func.coalesce(A.c.published_at, A.c.fetched_at)
+    last_id = 0
+    while True:
+        with get_engine(db_url).connect() as conn:
+            rows = (
+                conn.execute(_stored_articles().where(when >= since, A.c.id > last_id).order_by(A.c.id).limit(chunk))
+                .mappings()
+                .all()
+            )
+        if not rows:
+            return
+        for r in rows:
+            yield _build(StoredArticle, r)
+        last_id = rows[-1]["id"]
 
 
 def save_matches(

@@ -24,6 +24,7 @@ from tasks.faults import crashpoint
 from tasks.fetch import FetchError, FetchPolicy, FetchResult, RetryLater, fetch, new_session
 from tasks.health import FetchOutcome, next_update, now_utc
 from tasks.interval import parse_interval
+from tasks.language import detect
 from tasks.parse import FeedEntry, ParsedFeed, ParseError, parse
 from tasks.polite import HostGate, RobotsCache
 from tasks.settings import Settings
@@ -163,7 +164,9 @@ def _record(
         title=entry.title or (page.title if page and page.title else "") or url,
         author=entry.author or (page.author if page else None),
         published_at=entry.published or (page.published if page else None),
-        language=(page.language if page else None) or source.language or _lang(feed.language),
+        language=detect(
+            f"{entry.title}\n{text}", (page.language if page else None) or source.language or _lang(feed.language)
+        ),
         summary=entry.summary or None,
         text=text,
         content_hash=content_hash(text),

@@ -177,3 +177,14 @@ def test_feed_discovery() -> None:
     assert looks_like_html(b"<!DOCTYPE html><html>", "text/plain")
     assert looks_like_html(b"", "text/html; charset=utf-8")
     assert not looks_like_html(b'<?xml version="1.0"?><rss>', "application/xml")
+
+
+def test_language_from_metadata_script_or_detector() -> None:
+    from tasks.language import detect
+
+    khmer = "មន្ត្រីបីនាក់ត្រូវបានចោទប្រកាន់ពីបទឃុបឃិតជាមួយជនជួញដូរមនុស្ស នៅខេត្តព្រះសីហនុ"
+    assert detect(khmer, declared="en") == "km"  # the script overrides a wrong declaration
+    assert detect("ເຈົ້າໜ້າທີ່ສາມຄົນຖືກກ່າວຫາວ່າຮ່ວມມືກັບພວກຄ້າມະນຸດ ຢູ່ແຂວງ") == "lo"
+    assert detect("Three officials were accused of colluding with human traffickers in Cambodia.") == "en"
+    assert detect("Ba quan chức bị cáo buộc thông đồng với những kẻ buôn người ở Campuchia hôm nay.") == "vi"
+    assert detect("Short text", declared="fr") == "fr" and detect("Short") is None
