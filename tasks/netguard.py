@@ -1,0 +1,384 @@
+"""Which addresses may be connected to, enforced at connect time at every hop, and the deadline
+watchdog.
+
+The check runs on the address actually connected to: our own urllib3 connection class resolves
+the name, checks each candidate and connects only to an allowed one. Checking the URL (or
+resolving once up front) is not enough: DNS can answer differently the second time (rebinding)
+and a redirect can point anywhere. requests' timeouts are per socket read, so a server dripping a
+byte a second outlives them (shared NOTES): the watchdog shuts the sockets down when the deadline
+passes.
+
+`guarded()` is the verb: every connection made inside it, by a session mounting GuardedAdapter,
+is checked against the allowance and put under the deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import ipaddress
+import itertools
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# --- which addresses are internal ----------------------------------------------------------------
+
+_V4_BLOCKED: list[tuple[IPNetwork, str]] = [
+    (ipaddress.ip_network(net), label)
+    for net, label in [
+        ("0.0.0.0/8", "an unspecified address"),
+        ("10.0.0.0/8", "a private address"),
+        ("100.64.0.0/10", "a shared (CGNAT) address"),
+        ("127.0.0.0/8", "a loopback address"),
+        ("169.254.169.254/32", "a link-local (cloud metadata) address"),
+        ("169.254.0.0/16", "a link-local address"),
+        ("172.16.0.0/12", "a private address"),
+        ("192.0.0.0/24", "a reserved address"),
+        ("192.0.2.0/24", "a reserved (documentation) address"),
+        ("192.88.99.0/24", "a reserved address"),
+        ("192.168.0.0/16", "a private address"),
+        ("198.18.0.0/15", "a reserved (benchmarking) address"),
+        ("198.51.100.0/24", "a reserved (documentation) address"),
+        ("203.0.113.0/24", "a reserved (documentation) address"),
+        ("224.0.0.0/4", "a multicast address"),
+        ("240.0.0.0/4", "a reserved address"),  # 255.255.255.255 included
+    ]
+]
+_V6_BLOCKED: list[tuple[IPNetwork, str]] = [
+    (ipaddress.ip_network(net), label)
+    for net, label in [
+        ("::/128", "an unspecified address"),
+        ("::1/128", "a loopback address"),
+        ("::/8", "a reserved address"),
+        ("64:ff9b:1::/48", "a private (local NAT64) address"),
+        ("100::/64", "a reserved (discard) address"),
+        ("2001::/23", "a reserved address"),  # IETF assignments, Teredo included
+        ("2001:db8::/32", "a reserved (documentation) address"),
+        ("fc00::/7", "a private (unique local) address"),
+        ("fe80::/10", "a link-local address"),
+        ("fec0::/10", "a site-local address"),
+        ("ff00::/8", "a multicast address"),
+    ]
+]
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches: mapped, compatible, NAT64 or 6to4 forms all lead to
+    the IPv4 host they embed, so they must be judged as that host."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    value = int(ip)
+    if value >> 32 == 0 and value > 1:  # ::a.b.c.d (deprecated IPv4-compatible)
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def classify(ip: IPAddress) -> str | None:
+    """Why `ip` must not be fetched ("a private address", ...), or None for a public address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_unspecified or ip.is_loopback:
+            return "an unspecified address" if ip.is_unspecified else "a loopback address"
+        inner = _embedded_v4(ip)
+        if inner is not None:
+            why = classify(inner)
+            return f"{why} in IPv6 form" if why else None
+    for net, label in _V4_BLOCKED if ip.version == 4 else _V6_BLOCKED:
+        if ip in net:
+            return label
+    # Anything else the stdlib does not call global (new special-purpose ranges) is refused too.
+    return None if ip.is_global else "a non-public address"
+
+
+# --- the explicit allowance (intranet sources, tests) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    net: IPNetwork | None
+    host: str | None
+    port: int | None
+
+    def matches(self, host: str, port: int, ip: IPAddress) -> bool:
+        if self.port is not None and port != self.port:
+            return False
+        if self.host is not None:
+            return host.lower().rstrip(".") == self.host
+        assert self.net is not None
+        v4 = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        return ip in self.net or (v4 is not None and v4 in self.net)
+
+
+def split_allowance(text: str) -> tuple[str, ...]:
+    """Split "a, b c" into ("a", "b", "c")."""
+    return tuple(part for part in re.split(r"[,\s]+", text) if part)
+
+
+@functools.lru_cache(maxsize=64)
+def _rules(entries: tuple[str, ...]) -> tuple[_Rule, ...]:
+    """Hosts ("intranet.example"), host:port pairs ("127.0.0.1:8080", "[::1]:8080") or CIDRs
+    ("10.1.0.0/16"). A bare IP is a one-address CIDR. ValueError names a bad entry."""
+    rules = []
+    for entry in entries:
+        target, port = entry, None
+        bracketed = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", entry)
+        if bracketed:
+            target, port = bracketed[1], int(bracketed[2]) if bracketed[2] else None
+        elif entry.count(":") == 1:  # host:port or v4/cidr:port; more colons is bare IPv6
+            target, _, port_text = entry.partition(":")
+            if not port_text.isdigit():
+                raise ValueError(f"allow_private: bad port in {entry!r}")
+            port = int(port_text)
+        try:
+            rules.append(_Rule(ipaddress.ip_network(target, strict=False), None, port))
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", target) or "/" in target:
+                raise ValueError(f"allow_private: not a host, host:port or CIDR: {entry!r}") from None
+            rules.append(_Rule(None, target.lower().rstrip("."), port))
+    return tuple(rules)
+
+
+def check_allowance(entries: tuple[str, ...]) -> None:
+    """Raise ValueError naming the first bad entry of an allowance (see _rules)."""
+    _rules(entries)
+
+
+# --- the per-fetch guard: allowance and deadline, seen by the connections -------------------------
+
+
+class Refused(Exception):
+    """Raised inside urllib3's connect step. Not an OSError, so urllib3 and requests neither retry
+    it nor wrap it: it reaches fetch() as it is."""
+
+
+class Guard:
+    """Allowance + deadline of one fetch. The watchdog shuts down (never closes: the fd number
+    could be reused by then) every socket the fetch used, which wakes any blocked connect, TLS
+    handshake or read at once. It keeps dup()s of the sockets because an SSL wrap detaches the
+    original socket object."""
+
+    _ids = itertools.count()
+
+    def __init__(self, rules: tuple[_Rule, ...], seconds: float | None) -> None:
+        self.id = next(self._ids)
+        self.rules = rules
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._dups: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+        if seconds is not None:
+            self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def remaining(self, cap: float) -> float:
+        return cap if self.deadline is None else max(0.0, min(cap, self.deadline - time.monotonic()))
+
+    def over(self) -> bool:
+        return self.expired or (self.deadline is not None and time.monotonic() >= self.deadline)
+
+    def refusal(self, host: str, port: int, ip: IPAddress) -> str | None:
+        if any(rule.matches(host, port, ip) for rule in self.rules):
+            return None
+        why = classify(ip)
+        return f"{ip} is {why}" if why else None
+
+    def watch(self, sock: socket.socket) -> None:
+        dup = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        with self._lock:
+            self._dups.append(dup)
+            if self.expired:
+                _shutdown(dup)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for dup in self._dups:
+                _shutdown(dup)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            for dup in self._dups:
+                dup.close()
+            self._dups.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed or never connected
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+# Set by guarded() for the duration of one fetch; requests runs in the caller's thread.
+_current: contextvars.ContextVar[Guard | None] = contextvars.ContextVar("newswatch_fetch_guard", default=None)
+
+
+def _guard() -> Guard:
+    # A session used outside guarded() gets the strict default: no allowance (no deadline either).
+    return _current.get() or Guard((), None)
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[Any]:
+    """getaddrinfo, bounded: a lookup cannot be interrupted, so it runs in a daemon thread we stop
+    waiting for when the time is up."""
+    try:
+        ipaddress.ip_address(host)
+        return socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
+    except ValueError:
+        pass
+    box: list[Any] = []
+
+    def lookup() -> None:
+        try:
+            box.append(socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM))
+        except Exception as exc:
+            box.append(exc)
+
+    thread = threading.Thread(target=lookup, name="newswatch-dns", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        raise TimeoutError(f"DNS lookup of {host} timed out")
+    if isinstance(box[0], Exception):
+        raise box[0]
+    return list(box[0])
+
+
+def _connect(conn: HTTPConnection) -> socket.socket:
+    """urllib3's connect step, with the address check between resolving and connecting."""
+    guard = _guard()
+    host = conn.host.strip("[]")
+    port = conn.port or 80
+    limit = conn.timeout if isinstance(conn.timeout, int | float) else 10.0
+    try:
+        candidates = _resolve(host, port, guard.remaining(limit))
+    except socket.gaierror as exc:
+        raise NameResolutionError(host, conn, exc) from exc
+    except TimeoutError as exc:
+        raise ConnectTimeoutError(conn, f"Connection to {host} timed out (DNS)") from exc
+    refused: list[str] = []
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in candidates:
+        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        why = guard.refusal(host, port, ip)
+        if why:
+            refused.append(why)
+            continue
+        sock = socket.socket(family, kind, proto)
+        guard.watch(sock)
+        try:
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.settimeout(guard.remaining(limit))
+            sock.connect(sockaddr)
+            sys.audit("http.client.connect", conn, conn.host, conn.port)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    if error is None:
+        raise Refused(refused[0] if refused else f"{host} has no address")
+    if isinstance(error, TimeoutError):
+        raise ConnectTimeoutError(conn, f"Connection to {host} timed out") from error
+    raise NewConnectionError(conn, f"Failed to establish a new connection: {error}") from error
+
+
+def _watch_reused(conn: HTTPConnection) -> None:
+    """A kept-alive connection from the pool was connected by an earlier fetch: put its socket
+    under this fetch's watchdog too (once per fetch)."""
+    guard = _guard()
+    if conn.sock is not None and getattr(conn, "_newswatch_guard", None) != guard.id:
+        guard.watch(conn.sock)
+    conn._newswatch_guard = guard.id  # type: ignore[attr-defined]
+
+
+class _GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = _connect(self)
+        self._newswatch_guard = _guard().id
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch_reused(self)
+        super().request(*args, **kwargs)
+
+
+class _GuardedHTTPSConnection(HTTPSConnection):
+    # TLS still verifies against the URL's host name: only the TCP connect step is ours.
+    def _new_conn(self) -> socket.socket:
+        sock = _connect(self)
+        self._newswatch_guard = _guard().id
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch_reused(self)
+        super().request(*args, **kwargs)
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # Through a proxy the connected address is the proxy's: the check would mean nothing.
+        raise Refused("fetching through a proxy is not supported")
+
+
+_FALLBACK_ADAPTER = GuardedAdapter(max_retries=0)
+
+
+def adapter_for(session: requests.Session, url: str) -> GuardedAdapter:
+    """The session's adapter for `url`, or a guarded one if the session was not set up with
+    GuardedAdapter: no request leaves without the address check."""
+    adapter = session.get_adapter(url)
+    return adapter if isinstance(adapter, GuardedAdapter) else _FALLBACK_ADAPTER
+
+
+@contextlib.contextmanager
+def guarded(allowance: tuple[str, ...], seconds: float | None) -> Iterator[Guard]:
+    """Within the block, connections (made through GuardedAdapter) go only to public addresses
+    or ones `allowance` names, and every socket is shut down once `seconds` have passed."""
+    guard = Guard(_rules(allowance), seconds)
+    token = _current.set(guard)
+    try:
+        yield guard
+    finally:
+        _current.reset(token)
+        guard.close()
