@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -367,7 +368,9 @@ def alerts_retry(
     except (ConfigError, NotifyConfigError) as exc:
         err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
         raise typer.Exit(2) from None
-    report = deliver(url, senders, watchlist, settings.alert_max_attempts)
+    report = deliver(
+        url, senders, watchlist, settings.alert_max_attempts, timedelta(seconds=settings.alert_claim_lease)
+    )
     out.print(f"sent {report.sent}, failed {report.failed}")
     for error in report.errors:
         out.print(f"[yellow]failed[/] {error}", highlight=False)

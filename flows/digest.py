@@ -3,6 +3,8 @@ back by max_per_hour). Scheduled every 15 minutes; each digest goes out once per
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prefect import flow
 
 from flows.hooks import tell_ops
@@ -27,4 +29,5 @@ def digest(topics: list[str] | None = None, force: bool = False, watchlist_file:
     chosen = [t.name for t in select_topics(watchlist.topics, topics)] if topics else None
     senders = load_senders(settings)
     get_engine(settings.db_url)
-    return digest_task(settings.db_url, senders, watchlist, settings.alert_max_attempts, chosen, force)
+    lease = timedelta(seconds=settings.alert_claim_lease)
+    return digest_task(settings.db_url, senders, watchlist, settings.alert_max_attempts, chosen, force, lease)

@@ -3,6 +3,8 @@ of due sources, then match, then deliver, then report)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -75,7 +77,13 @@ def monitor(
     matched = match_task(db_url, topic_list, [s.target for s in alert_senders(senders)], dry_run)
     summary.articles_checked = matched.checked
     summary.matches = len(matched.new_match_ids or [])
-    delivery = DeliveryReport() if dry_run else deliver_task(db_url, senders, watchlist, settings.alert_max_attempts)
+    delivery = (
+        DeliveryReport()
+        if dry_run
+        else deliver_task(
+            db_url, senders, watchlist, settings.alert_max_attempts, timedelta(seconds=settings.alert_claim_lease)
+        )
+    )
     summary.alerts_sent, summary.alerts_failed = delivery.sent, delivery.failed
     summary.alerts_pending = repository.count_pending_alerts(db_url)
 

@@ -334,10 +334,12 @@ def claim_pending_alerts(
     lease: timedelta,
     digest: bool = False,
     topics: Sequence[str] | None = None,
+    limit: int | None = None,
 ) -> list[AlertToSend]:
     """Take pending alerts (immediate ones, or with digest=True those waiting for a digest) for
-    these targets whose next attempt is due. A claim is a conditional UPDATE, so two runs at
-    once never both take the same alert; a claim expires after `lease` if its run died."""
+    these targets whose next attempt is due, at most `limit`. A claim is a conditional UPDATE,
+    so two runs at once never both take the same alert; a claim expires after `lease` if its
+    run died. Claim just before sending: the lease must outlast a send, not a whole run."""
     now = utcnow()
     claimable = and_(
         AL.c.status == "pending",
@@ -349,9 +351,13 @@ def claim_pending_alerts(
     query = select(AL.c.id).where(claimable, AL.c.digest == digest, AL.c.target.in_(list(target_keys)))
     if topics is not None:
         query = query.where(AL.c.topic.in_(list(topics)))
+    if limit is not None:
+        query = query.limit(limit * 4)  # a few spares, for those another run takes first
     with engine.connect() as conn:
         candidates = conn.execute(query.order_by(AL.c.id)).scalars().all()
     for alert_id in candidates:
+        if limit is not None and len(claimed) >= limit:
+            break
         with engine.begin() as conn:
             taken = conn.execute(
                 update(AL).where(AL.c.id == alert_id, claimable).values(claimed_until=now + lease)

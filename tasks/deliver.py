@@ -25,7 +25,7 @@ from tasks.templates import Message, escape, render_alert
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=10)
+CLAIM_LEASE = timedelta(minutes=10)  # default of NEWSWATCH_ALERT_CLAIM_LEASE
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY_GAP = timedelta(hours=6)
 
@@ -105,12 +105,16 @@ def send_claimed(
     return True
 
 
-def deliver(db_url: str, senders: Sequence[Sender], watchlist: Watchlist, max_attempts: int) -> DeliveryReport:
-    """Send every due immediate alert to its target."""
+def deliver(
+    db_url: str, senders: Sequence[Sender], watchlist: Watchlist, max_attempts: int, lease: timedelta = CLAIM_LEASE
+) -> DeliveryReport:
+    """Send every due immediate alert to its target, claiming each just before its send. The
+    loop ends: a sent alert is done, a failed or postponed one is due again only later."""
     report = DeliveryReport()
     by_key = {s.target.key: s for s in senders}
     now = now_utc()
-    for alert in repository.claim_pending_alerts(db_url, list(by_key), CLAIM_LEASE):
+    while claimed := repository.claim_pending_alerts(db_url, list(by_key), lease, limit=1):
+        alert = claimed[0]
         sender = by_key[alert.target]
         if _postponed(db_url, alert, sender, watchlist, now, report):
             continue
@@ -144,8 +148,10 @@ def announce_paused(db_url: str, senders: Sequence[Sender], report: DeliveryRepo
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
-def deliver_task(db_url: str, senders: list[Sender], watchlist: Watchlist, max_attempts: int) -> DeliveryReport:
-    report = deliver(db_url, alert_senders(senders), watchlist, max_attempts)
+def deliver_task(
+    db_url: str, senders: list[Sender], watchlist: Watchlist, max_attempts: int, lease: timedelta
+) -> DeliveryReport:
+    report = deliver(db_url, alert_senders(senders), watchlist, max_attempts, lease)
     announce_paused(db_url, senders, report)
     get_run_logger().info(
         "alerts sent: %d, failed: %d (dead-lettered: %d), postponed for quiet hours: %d, to digest: %d; notices: %d",

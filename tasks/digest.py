@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -57,6 +57,7 @@ def send_digests(
     max_attempts: int,
     topics: Sequence[str] | None = None,
     force: bool = False,
+    lease: timedelta = CLAIM_LEASE,
 ) -> DigestReport:
     """Send every due digest (all waiting ones with force) to each target."""
     report = DigestReport()
@@ -69,7 +70,7 @@ def send_digests(
             due, period = is_due(db_url, topic, key, watchlist, now)
             if not (due or force):
                 continue
-            alerts = repository.claim_pending_alerts(db_url, [key], CLAIM_LEASE, digest=True, topics=[topic])
+            alerts = repository.claim_pending_alerts(db_url, [key], lease, digest=True, topics=[topic])
             if not alerts:
                 continue  # another run took them
             try:
@@ -92,8 +93,14 @@ def send_digests(
 
 @task(name="send-digests", cache_policy=NO_CACHE)
 def digest_task(
-    db_url: str, senders: list[Sender], watchlist: Watchlist, max_attempts: int, topics: list[str] | None, force: bool
+    db_url: str,
+    senders: list[Sender],
+    watchlist: Watchlist,
+    max_attempts: int,
+    topics: list[str] | None,
+    force: bool,
+    lease: timedelta,
 ) -> DigestReport:
-    report = send_digests(db_url, alert_senders(senders), watchlist, max_attempts, topics, force)
+    report = send_digests(db_url, alert_senders(senders), watchlist, max_attempts, topics, force, lease)
     get_run_logger().info("digests sent: %d (%d stories), failed: %d", report.digests, report.stories, report.failed)
     return report

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     host_min_gap: float = Field(default=1.0, ge=0, description="Seconds between two requests to the same host.")
     obey_robots: bool = Field(default=True, description="Article pages obey robots.txt (feeds are subscribed to).")
     default_interval: str = Field(default="15m", description="Poll interval of a source that sets none.")
+    alert_claim_lease: float = Field(
+        default=600, gt=0, description="Seconds a claimed alert stays reserved to its run (must outlast one send)."
+    )
     alert_max_attempts: int = Field(default=8, ge=1, description="Send attempts before an alert is dead-lettered.")
     pause_after_failures: int = Field(default=10, ge=1, description="Consecutive failures that pause a source.")
 
