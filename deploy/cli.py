@@ -353,7 +353,7 @@ def alerts_retry(
     from storage import repository
     from tasks.config import ConfigError, load_watchlist
     from tasks.deliver import deliver
-    from tasks.notify import NotifyConfigError, alert_senders, load_senders
+    from tasks.notify import NotifyConfigError, alert_senders, close_all, load_senders
     from tasks.settings import load_settings
 
     url = _open_db(db)
@@ -368,9 +368,11 @@ def alerts_retry(
     except (ConfigError, NotifyConfigError) as exc:
         err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
         raise typer.Exit(2) from None
-    report = deliver(
-        url, senders, watchlist, settings.alert_max_attempts, timedelta(seconds=settings.alert_claim_lease)
-    )
+    try:
+        lease = timedelta(seconds=settings.alert_claim_lease)
+        report = deliver(url, senders, watchlist, settings.alert_max_attempts, lease)
+    finally:
+        close_all(senders)
     out.print(f"sent {report.sent}, failed {report.failed}")
     for error in report.errors:
         out.print(f"[yellow]failed[/] {error}", highlight=False)

@@ -20,7 +20,7 @@ from storage.repository import AlertToSend
 from tasks.config import Watchlist
 from tasks.faults import crashpoint
 from tasks.health import now_utc
-from tasks.notify import Sender, alert_senders, ops_senders
+from tasks.notify import Sender, alert_senders, close_all, ops_senders
 from tasks.templates import Message, escape, render_alert
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,16 @@ def deliver(
     report = DeliveryReport()
     by_key = {s.target.key: s for s in senders}
     now = now_utc()
-    while claimed := repository.claim_pending_alerts(db_url, list(by_key), lease, limit=1):
+    while by_key and (claimed := repository.claim_pending_alerts(db_url, list(by_key), lease, limit=1)):
         alert = claimed[0]
         sender = by_key[alert.target]
         if _postponed(db_url, alert, sender, watchlist, now, report):
             continue
-        send_claimed(db_url, alert.id, sender, render_alert(alert, sender.format), alert.attempts, max_attempts, report)
+        message = render_alert(alert, sender.format)
+        if not send_claimed(db_url, alert.id, sender, message, alert.attempts, max_attempts, report):
+            # A target that failed (down, or hanging until its timeout) is not tried again in this
+            # run: its other alerts wait for the next run instead of each waiting for a timeout.
+            del by_key[alert.target]
     return report
 
 
@@ -151,8 +155,11 @@ def announce_paused(db_url: str, senders: Sequence[Sender], report: DeliveryRepo
 def deliver_task(
     db_url: str, senders: list[Sender], watchlist: Watchlist, max_attempts: int, lease: timedelta
 ) -> DeliveryReport:
-    report = deliver(db_url, alert_senders(senders), watchlist, max_attempts, lease)
-    announce_paused(db_url, senders, report)
+    try:
+        report = deliver(db_url, alert_senders(senders), watchlist, max_attempts, lease)
+        announce_paused(db_url, senders, report)
+    finally:
+        close_all(senders)
     get_run_logger().info(
         "alerts sent: %d, failed: %d (dead-lettered: %d), postponed for quiet hours: %d, to digest: %d; notices: %d",
         report.sent,

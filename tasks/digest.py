@@ -18,7 +18,7 @@ from storage import repository
 from tasks.config import TopicSpec, Watchlist
 from tasks.deliver import CLAIM_LEASE, retry_delay
 from tasks.health import aware, now_utc
-from tasks.notify import Sender, alert_senders
+from tasks.notify import Sender, alert_senders, close_all
 from tasks.templates import render_digest
 from tasks.windows import last_slot, parse_clock, parse_zone
 
@@ -101,6 +101,9 @@ def digest_task(
     force: bool,
     lease: timedelta,
 ) -> DigestReport:
-    report = send_digests(db_url, alert_senders(senders), watchlist, max_attempts, topics, force, lease)
+    try:
+        report = send_digests(db_url, alert_senders(senders), watchlist, max_attempts, topics, force, lease)
+    finally:
+        close_all(senders)
     get_run_logger().info("digests sent: %d (%d stories), failed: %d", report.digests, report.stories, report.failed)
     return report

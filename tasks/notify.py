@@ -34,6 +34,9 @@ class Sender(Protocol):
     def send(self, message: Message) -> None:
         """Deliver or raise with a reason."""
 
+    def close(self) -> None:
+        """Release connections the channel keeps open between sends."""
+
 
 _APPRISE_FORMATS = {
     apprise.NotifyFormat.HTML: "html",
@@ -72,6 +75,15 @@ class AppriseSender:
             lines = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
             raise RuntimeError(lines[-1][:500] if lines else "delivery failed")
 
+    def close(self) -> None:
+        # Apprise's MQTT plugin leaves its paho client connected, with a network thread running:
+        # a long-lived `newswatch serve` would gather one per run.
+        client = getattr(self._server, "client", None)
+        if client is not None and hasattr(client, "loop_stop"):
+            with contextlib.suppress(Exception):
+                client.disconnect()
+                client.loop_stop()
+
 
 class ConsoleSender:
     """With no notifier configured, alerts are printed: nothing is dropped silently."""
@@ -88,6 +100,14 @@ class ConsoleSender:
         sys.stdout.flush()
         with contextlib.suppress(MissingContextError):
             get_run_logger().info("alert (no notifier configured):%s", text)
+
+    def close(self) -> None:
+        pass
+
+
+def close_all(senders: list[Sender]) -> None:
+    for sender in senders:
+        sender.close()
 
 
 def _servers_from(source: str, is_config: bool) -> list[apprise.plugins.NotifyBase]:

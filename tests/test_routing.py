@@ -193,3 +193,31 @@ def test_targets_from_a_prefect_secret_block(web: NewsWeb, tmp_path: Path, monke
         )
         monkeypatch.setenv("NEWSWATCH_APPRISE_SECRET_BLOCK", "newswatch-apprise-test")
         assert monitor(src, wl).alerts_sent == 1 and len(hook.posts) == 1
+
+
+def test_a_failed_run_tells_ops(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tasks.config import ConfigError
+
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - name: a\n    url: nope\n")
+    wl = tmp_path / "watchlist.yaml"
+    wl.write_text("topics:\n  - {name: t, terms: [x]}\n")
+    with JsonReceiver() as ops, JsonReceiver() as analysts:
+        apprise_config(tmp_path, monkeypatch, {"ops": ops, "analysts": analysts})
+        with pytest.raises(ConfigError):
+            monitor(str(bad), str(wl))
+        assert len(ops.posts) == 1 and analysts.posts == []
+        assert ops.posts[0]["title"].startswith("[newswatch] monitor run failed: ")
+        assert "sources[0].url: invalid URL 'nope'" in ops.posts[0]["message"]
+
+
+def test_a_target_that_fails_is_not_tried_again_in_the_same_run(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feed = site_with(web, STORIES)
+    src, wl = config(tmp_path, feed, "  - {name: abuse, terms: [debt bondage, forced labour]}\n")
+    down = JsonReceiver()  # refuses: the first alert fails, the second waits for the next run untried
+    monkeypatch.setenv("NEWSWATCH_NOTIFY", down.apprise_url())
+    summary = monitor(src, wl)
+    assert summary.matches == 2 and summary.alerts_failed == 1 and summary.alerts_pending == 2
+    with get_engine(f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}").connect() as conn:
+        attempts = sorted(conn.execute(select(Alert.attempts)).scalars())
+    assert attempts == [0, 1]
