@@ -9,6 +9,10 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+# Prefect's first import replaces the root logger's handlers and binds its console output to the
+# stderr of that moment: import it here, before any test's caplog/capfd, not inside one.
+import prefect  # noqa: E402,F401
+
 # Tests serve everything from 127.0.0.1: allow it past the private-address guard, and do not
 # space requests to the one local "host" a second apart.
 TEST_ENV = {"NEWSWATCH_ALLOW_PRIVATE": "127.0.0.1", "NEWSWATCH_HOST_MIN_GAP": "0"}
