@@ -7,10 +7,11 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 # No pretty tracebacks: they print local variables, and locals may hold secrets.
@@ -21,6 +22,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def esc(value: object) -> str:
+    """Text from outside (titles, URLs, errors) printed literally, never read as rich markup."""
+    return rich_escape(str(value))
+
+
 err = Console(stderr=True, soft_wrap=True)  # messages name files and URLs: never break them
 out = Console(soft_wrap=True)
 
@@ -53,12 +61,12 @@ def _preflight(
         if not settings.apprise_secret_block:  # a Secret block needs the Prefect API: checked in the flow
             load_senders(settings)
     except (ConfigError, NotifyConfigError) as exc:
-        err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
+        err.print(f"[bold red]config error[/]\n{esc(exc)}", highlight=False)
         raise typer.Exit(2) from None
     try:
         get_engine(settings.db_url)
     except DatabaseError as exc:
-        err.print(f"[bold red]database error[/] {exc}", highlight=False)
+        err.print(f"[bold red]database error[/] {esc(exc)}", highlight=False)
         raise typer.Exit(3) from None
 
 
@@ -84,7 +92,7 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
         table.add_row(name, str(value))
     out.print(table)
     for failure in summary.failures:
-        out.print(f"[yellow]source failed[/] {failure}", highlight=False, soft_wrap=True)
+        out.print(f"[yellow]source failed[/] {esc(failure)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -122,7 +130,7 @@ def run(
             watchlist_file=str(watchlist) if watchlist else None,
         )
     except Exception as exc:
-        err.print(f"[bold red]run failed[/] {type(exc).__name__}: {exc}", highlight=False)
+        err.print(f"[bold red]run failed[/] {esc(type(exc).__name__)}: {esc(exc)}", highlight=False)
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(summary.as_dict()))
@@ -175,10 +183,10 @@ def sources_list(sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt 
         configured = load_sources(sources or settings.sources_file).sources
         get_engine(settings.db_url)
     except ConfigError as exc:
-        err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
+        err.print(f"[bold red]config error[/]\n{esc(exc)}", highlight=False)
         raise typer.Exit(2) from None
     except DatabaseError as exc:
-        err.print(f"[bold red]database error[/] {exc}", highlight=False)
+        err.print(f"[bold red]database error[/] {esc(exc)}", highlight=False)
         raise typer.Exit(3) from None
     stored = {h.name: h for h in repository.source_health(settings.db_url)}
     rows = []
@@ -195,7 +203,7 @@ def sources_list(sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt 
         table.add_column(col, overflow="fold")
     colours = {"ok": "green", "failing": "yellow", "paused": "red", "silent": "magenta"}
     for r in rows:
-        table.add_row(r[0], f"[{colours.get(r[1], 'white')}]{r[1]}[/]", *r[2:])
+        table.add_row(esc(r[0]), f"[{colours.get(r[1], 'white')}]{r[1]}[/]", *map(esc, r[2:]))
     out.print(table)
 
 
@@ -233,11 +241,13 @@ def sources_test(
         ):
             value = getattr(report, key)
             if value not in (None, "", 0) or key == "entries":
-                out.print(f"[bold]{key}[/]: {value}", highlight=False)
+                out.print(f"[bold]{esc(key)}[/]: {esc(value)}", highlight=False)
         for link in report.feeds_found:
-            out.print(f"[bold]feed found[/]: {link}", highlight=False)
+            out.print(f"[bold]feed found[/]: {esc(link)}", highlight=False)
         for entry in report.sample:
-            out.print(f"  - {entry['published'][:16]}  {entry['title']}  {entry['url']}", highlight=False)
+            out.print(
+                f"  - {esc(entry['published'][:16])}  {esc(entry['title'])}  {esc(entry['url'])}", highlight=False
+            )
     if report.error:
         raise typer.Exit(1)
 
@@ -262,16 +272,19 @@ def sources_add(
     settings = load_settings()
     report = probe(url, FetchPolicy.from_settings(settings))
     if report.error or report.kind != "feed":
-        err.print(f"[bold red]not added[/] {url}: {report.error or 'no feed found'}", highlight=False)
+        err.print(f"[bold red]not added[/] {esc(url)}: {esc(report.error or 'no feed found')}", highlight=False)
         raise typer.Exit(1)
     feed_url = report.final_url or url
     path = Path(sources or settings.sources_file)
     try:
         added = add_source(path, feed_url, name or report.title or feed_url, list(tag or []), interval)
     except ConfigError as exc:
-        err.print(f"[bold red]not added[/] {exc}", highlight=False)
+        err.print(f"[bold red]not added[/] {esc(exc)}", highlight=False)
         raise typer.Exit(2) from None
-    out.print(f"added [bold]{added.name}[/] ({added.url}, {report.entries} entries) to {path}", highlight=False)
+    out.print(
+        f"added [bold]{esc(added.name)}[/] ({esc(added.url)}, {esc(report.entries)} entries) to {esc(path)}",
+        highlight=False,
+    )
 
 
 alerts_app = typer.Typer(help="Alerts: the outbox, dead letters, retries.", invoke_without_command=True)
@@ -291,7 +304,7 @@ def _open_db(db: str | None) -> str:
     try:
         get_engine(url)
     except DatabaseError as exc:
-        err.print(f"[bold red]database error[/] {exc}", highlight=False)
+        err.print(f"[bold red]database error[/] {esc(exc)}", highlight=False)
         raise typer.Exit(3) from None
     return url
 
@@ -330,12 +343,12 @@ def alerts_list(
         table.add_row(
             str(r.id),
             status_text,
-            r.topic,
-            r.title[:80],
-            r.target_label[:40],
+            esc(r.topic),
+            esc(r.title[:80]),
+            esc(r.target_label[:40]),
             str(r.attempts),
             r.created_at.strftime("%Y-%m-%d %H:%M"),
-            (r.last_error or "")[:120],
+            esc((r.last_error or "")[:120]),
         )
     out.print(table)
 
@@ -358,7 +371,7 @@ def alerts_retry(
 
     url = _open_db(db)
     revived = repository.retry_alerts(url, ids)
-    out.print(f"{revived} alert(s) back in the queue")
+    out.print(f"{esc(revived)} alert(s) back in the queue")
     if not (now and revived):
         return
     settings = load_settings()
@@ -366,16 +379,16 @@ def alerts_retry(
         watchlist = load_watchlist(settings.watchlist_file)
         senders = alert_senders(load_senders(settings))
     except (ConfigError, NotifyConfigError) as exc:
-        err.print(f"[bold red]config error[/]\n{exc}", highlight=False)
+        err.print(f"[bold red]config error[/]\n{esc(exc)}", highlight=False)
         raise typer.Exit(2) from None
     try:
         lease = timedelta(seconds=settings.alert_claim_lease)
         report = deliver(url, senders, watchlist, settings.alert_max_attempts, lease)
     finally:
         close_all(senders)
-    out.print(f"sent {report.sent}, failed {report.failed}")
+    out.print(f"sent {esc(report.sent)}, failed {esc(report.failed)}")
     for error in report.errors:
-        out.print(f"[yellow]failed[/] {error}", highlight=False)
+        out.print(f"[yellow]failed[/] {esc(error)}", highlight=False)
     if report.failed:
         raise typer.Exit(1)
 
@@ -403,9 +416,177 @@ def digest(
     try:
         report = digest_flow(topics=topic or None, force=force, watchlist_file=str(watchlist) if watchlist else None)
     except Exception as exc:
-        err.print(f"[bold red]digest failed[/] {type(exc).__name__}: {exc}", highlight=False)
+        err.print(f"[bold red]digest failed[/] {esc(type(exc).__name__)}: {esc(exc)}", highlight=False)
         raise typer.Exit(1) from None
-    out.print(f"digests sent {report.digests} ({report.stories} stories), failed {report.failed}")
+    out.print(f"digests sent {esc(report.digests)} ({esc(report.stories)} stories), failed {esc(report.failed)}")
+
+
+topics_app = typer.Typer(help="Watched topics: list them, test a query.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+@topics_app.command("list")
+def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> None:
+    """Every topic with its mode, targets and queries.
+
+    Example: newswatch topics list
+    """
+    from tasks.config import ConfigError, load_watchlist
+    from tasks.match import topic_queries
+    from tasks.settings import load_settings
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+    except ConfigError as exc:
+        err.print(f"[bold red]config error[/]\n{esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+    rows: list[dict[str, Any]] = [
+        {
+            "topic": t.name,
+            "mode": t.mode,
+            "notify": list(t.notify) or ["(all)"],
+            "urgent": t.urgent,
+            "queries": topic_queries(t),
+        }
+        for t in topics
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=f"topics ({len(rows)})")
+    for col in ("topic", "mode", "notify", "queries"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        queries = "\n".join(esc(f"[{lang}] {q}") for lang, q in r["queries"].items())
+        mode = r["mode"] + (" urgent" if r["urgent"] else "")
+        table.add_row(esc(r["topic"]), mode, esc(", ".join(r["notify"])), queries)
+    out.print(table)
+
+
+def _query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
+    """A topic of the watchlist by name, else the text as an unsaved query."""
+    from tasks.config import ConfigError, TopicSpec, load_watchlist
+    from tasks.match import compile_topic
+    from tasks.settings import load_settings
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+    except ConfigError:
+        topics = ()
+    named = next((t for t in topics if t.name.casefold() == query_or_topic.casefold()), None)
+    try:
+        return compile_topic(named or TopicSpec(name="query", query=query_or_topic))
+    except ValueError as exc:  # pydantic wraps the query error, caret included
+        message = str(exc).split("\n", 1)[1] if "validation error" in str(exc) else str(exc)
+        err.print(f"[bold red]invalid query[/]\n{esc(message)}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@topics_app.command("test")
+def topics_test(
+    query: Annotated[str, typer.Argument(help="A query, or the name of a topic in the watchlist.")],
+    file: Annotated[Path | None, typer.Option("--file", help="An article as a text file (first line: title).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="An article page to fetch and extract.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="The article text itself.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="The article's language (default: detected).")] = None,
+    watchlist: WatchlistOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Does this query (or topic) match this article, and why. Exit 0 when it matches, 1 when not.
+
+    Example: newswatch topics test 'traffick* ONEAR/3 (women OR children)' --text 'Trafficking of women rose.'
+    """
+    from tasks.language import detect
+
+    topic = _query_topic(query, watchlist)
+    title, body = "", text or ""
+    if file is not None:
+        lines = file.read_text(encoding="utf-8").splitlines()
+        title, body = (lines[0] if lines else ""), "\n".join(lines[1:])
+    elif url is not None:
+        from tasks.extract import extract
+        from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
+        from tasks.settings import load_settings
+
+        policy = FetchPolicy.from_settings(load_settings())
+        try:
+            page = fetch(url, policy, new_session(policy), accept="text/html")
+        except FetchError as exc:
+            err.print(f"[bold red]fetch failed[/] {esc(exc)}", highlight=False)
+            raise typer.Exit(2) from None
+        extracted = extract(page.body, page.url)
+        if extracted is None:
+            err.print(f"[bold red]no article text[/] in {esc(url)}", highlight=False)
+            raise typer.Exit(2)
+        title, body = extracted.title or "", extracted.text
+        lang = lang or extracted.language
+    language = lang or detect(f"{title}\n{body}")
+    from tasks.match import match
+
+    hit = match(title, body, topic, language=language)
+    result = {
+        "matches": hit is not None,
+        "language": language,
+        "clauses": hit.terms if hit else [],
+        "words": hit.words if hit else [],
+        "field": hit.hit_field if hit else None,
+        "sentences": hit.sentences if hit else [],
+    }
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    elif hit is None:
+        out.print(f"[yellow]no match[/] (language: {esc(language)})", highlight=False)
+    else:
+        out.print(f"[green]match[/] (language: {esc(language)}) in the {esc(hit.hit_field)}", highlight=False)
+        out.print(f"clauses: {esc(', '.join(hit.terms))}", highlight=False)
+        out.print(f"words: {esc(', '.join(hit.words))}", highlight=False)
+        for sentence in hit.sentences:
+            out.print(f"  > {esc(sentence)}", highlight=False)
+    if hit is None:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backtest(
+    query: Annotated[str, typer.Argument(help="A topic of the watchlist, or a query not yet saved.")],
+    since: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 12h.")] = "30d",
+    examples: Annotated[int, typer.Option("--examples", help="How many example articles.")] = 10,
+    watchlist: WatchlistOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a topic or query over the stored archive, alerting no one: matches per day and examples.
+
+    Example: newswatch backtest 'traffick* ONEAR/3 (women OR children)' --since 7d
+    """
+    from dataclasses import asdict
+
+    from tasks.backtest import backtest as run_backtest
+    from tasks.health import now_utc
+    from tasks.interval import parse_interval
+
+    try:
+        window = parse_interval(since)
+    except ValueError as exc:
+        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+    topic = _query_topic(query, watchlist)
+    report = run_backtest(_open_db(db), topic, now_utc() - window, examples)
+    if as_json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+        return
+    out.print(
+        f"{report.matched} of {report.scanned} articles since {report.since[:16]} match {query!r}", highlight=False
+    )
+    days = Table(title="matches per day")
+    days.add_column("day")
+    days.add_column("matches", justify="right")
+    for day, count in report.per_day.items():
+        days.add_row(day, str(count))
+    out.print(days)
+    for e in report.examples:
+        out.print(f"- [bold]{esc(e.title)}[/] ({esc(e.source)}, {esc(e.published)}) {esc(e.url)}", highlight=False)
+        out.print(f"    > {esc(e.sentence)}", highlight=False)
 
 
 @app.command()

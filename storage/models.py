@@ -90,6 +90,9 @@ class Match(SQLModel, table=True):
     words: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     hit_sentence: str = Field(sa_column=Column(Text, nullable=False))
     hit_field: str = Field(max_length=10)  # "title" or "text"
+    # The explanation: matched spans [field, start, end, clause] and the best hit sentences.
+    spans: list[list[object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sentences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -63,6 +63,8 @@ class MatchRecord:
     words: list[str]
     hit_sentence: str
     hit_field: str
+    spans: list[list[object]] = field(default_factory=list)  # [field, start, end, clause]
+    sentences: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,8 @@ def save_matches(
                 words=m.words,
                 hit_sentence=m.hit_sentence,
                 hit_field=m.hit_field,
+                spans=m.spans,
+                sentences=m.sentences,
                 created_at=now,
             )
             match_id = conn.execute(stmt.on_conflict_do_nothing().returning(M.c.id)).scalar()
@@ -451,6 +455,7 @@ class MatchRow:
     published_at: datetime | None
     hit_sentence: str
     words: list[str]
+    terms: list[str]
 
 
 def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
@@ -466,6 +471,7 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
                 A.c.published_at,
                 M.c.hit_sentence,
                 M.c.words,
+                M.c.terms,
             )
             .join(A, A.c.id == M.c.article_id)
             .join(S, S.c.id == A.c.source_id)

@@ -6,12 +6,13 @@ line and the field, so an operator can fix it without reading code.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tasks.interval import parse_interval
 from tasks.windows import QuietHours, parse_clock, parse_zone
@@ -60,7 +61,9 @@ class SourceSpec(_Strict):
 class TopicSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
-    terms: tuple[str, ...] = Field(min_length=1)
+    terms: tuple[str, ...] = ()
+    query: str | None = Field(default=None, description="A query in the query language (README).")
+    queries: dict[str, str] = Field(default_factory=dict, description="Queries by article language (en, km, ...).")
     exclude: tuple[str, ...] = ()
     notify: tuple[str, ...] = Field(default=(), description="Apprise tags this topic's alerts go to (default: all).")
     mode: Literal["immediate", "hourly", "daily"] = "immediate"
@@ -74,6 +77,34 @@ class TopicSpec(_Strict):
             raise ValueError("empty tag")
         return tuple(t.strip().lower() for t in value)
 
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_query(value)
+        return value
+
+    @field_validator("queries")
+    @classmethod
+    def _queries(cls, value: dict[str, str]) -> dict[str, str]:
+        checked = {}
+        for lang, query in value.items():
+            code = lang.strip().lower()
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f"queries: {lang!r} is not a language code (en, km, th, vi, ...)")
+            try:
+                _check_query(query)
+            except ValueError as exc:
+                raise ValueError(f"queries.{code}: {exc}") from None
+            checked[code] = query
+        return checked
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> TopicSpec:
+        if not (self.terms or self.query or self.queries):
+            raise ValueError(f"topic {self.name!r} needs terms, query or queries")
+        return self
+
     @field_validator("terms", "exclude")
     @classmethod
     def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -83,6 +114,16 @@ class TopicSpec(_Strict):
             if "*" in term.strip()[:-1]:
                 raise ValueError(f"term {term!r}: '*' is allowed only at the end (a prefix wildcard)")
         return tuple(t.strip() for t in value)
+
+
+def _check_query(text: str) -> None:
+    """A query that does not parse fails at load, with its position and a caret."""
+    from tasks.query import QuerySyntaxError, parse
+
+    try:
+        parse(text)
+    except QuerySyntaxError as exc:
+        raise ValueError(f"invalid query: {exc}") from None
 
 
 class SourcesFile(_Strict):

@@ -1,13 +1,14 @@
-"""Watched topics against new articles. Terms are case-insensitive (full Unicode case
-folding), whole-word, with a trailing '*' as a prefix wildcard; each match keeps the terms
-that fired, the words they found and the sentence that shows why."""
+"""Watched topics against new articles, through the query language of tasks.query (terms,
+phrases, AND/OR/NOT, NEAR/n, fields, per-language queries). The whole watchlist compiles once
+per run into one index; each match keeps the clauses that fired, the matched spans, the words
+they found and the sentences that show why."""
 
 from __future__ import annotations
 
 import logging
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import regex
 from prefect import get_run_logger, task
@@ -17,17 +18,20 @@ from storage import repository
 from storage.repository import MatchRecord, StoredArticle, Target
 from tasks.config import TopicSpec
 from tasks.faults import crashpoint
-from tasks.text import normalize, sentences
+from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse, terms_query
+from tasks.text import normalize, sentence_spans
 
 log = logging.getLogger(__name__)
 
-# A word character, including combining marks: a term never starts or ends inside a word or
+# A word character, including combining marks: emphasis never starts or ends inside a word or
 # a grapheme cluster (Khmer vowel signs and subscripts are marks).
 _WORD = r"[\w\p{M}]"
-# Scripts written without spaces between words: a term there cannot require a word boundary.
+# Scripts written without spaces between words: a word there cannot require a word boundary.
 _UNSPACED = regex.compile(r"[\p{Khmer}\p{Thai}\p{Lao}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
 MAX_SENTENCE = 400
+MAX_SENTENCES = 3
 MATCH_CHUNK = 200
+DEFAULT = "*"  # the key of a topic's language-independent query
 
 
 def _bounded(body: str, term: str) -> str:
@@ -37,37 +41,36 @@ def _bounded(body: str, term: str) -> str:
     return rf"(?<!{_WORD}){body}(?!{_WORD})"
 
 
-def _term_pattern(term: str) -> str:
-    term = unicodedata.normalize("NFC", term)
-    words = term.rstrip("*").split()
-    body = r"[\s\-]+".join(regex.escape(w) for w in words)
-    if term.endswith("*"):
-        body += rf"{_WORD}*"
-    return _bounded(body, term)
+def topic_queries(topic: TopicSpec) -> dict[str, str]:
+    """A topic's query strings by language ("*": every language). `terms:` is shorthand for an
+    OR of its terms; `exclude:` becomes a NOT on every query."""
+    base = topic.query or (terms_query(topic.terms) if topic.terms else None)
+    queries = ({DEFAULT: base} if base else {}) | dict(topic.queries)
+    if topic.exclude:
+        veto = terms_query(topic.exclude)
+        queries = {lang: f"({q}) NOT ({veto})" for lang, q in queries.items()}
+    return queries
 
 
 @dataclass(frozen=True)
 class CompiledTopic:
     name: str
-    terms: tuple[str, ...]
-    patterns: tuple[regex.Pattern[str], ...]
-    exclude: regex.Pattern[str] | None
+    queries: dict[str, Query]  # by language; DEFAULT for all
 
 
 def compile_topic(topic: TopicSpec) -> CompiledTopic:
-    flags = regex.IGNORECASE | regex.FULLCASE | regex.UNICODE | regex.V1
-    patterns = tuple(regex.compile(_term_pattern(t), flags) for t in topic.terms)
-    exclude = regex.compile("|".join(_term_pattern(t) for t in topic.exclude), flags) if topic.exclude else None
-    return CompiledTopic(topic.name, topic.terms, patterns, exclude)
+    return CompiledTopic(topic.name, {lang: parse(q) for lang, q in topic_queries(topic).items()})
 
 
 @dataclass(frozen=True)
 class TopicHit:
     topic: str
-    terms: list[str]
-    words: list[str]
+    terms: list[str]  # the clauses that fired, as written in the query
+    words: list[str]  # what they found in the article
     hit_sentence: str
     hit_field: str  # "title" or "text"
+    spans: list[list[object]] = field(default_factory=list)  # [field, start, end, clause]
+    sentences: list[str] = field(default_factory=list)  # the best hit sentences, best first
 
 
 def _trim(sentence: str, start: int, end: int) -> str:
@@ -79,44 +82,78 @@ def _trim(sentence: str, start: int, end: int) -> str:
     return ("…" if lo else "") + sentence[lo:hi].strip() + ("…" if hi < len(sentence) else "")
 
 
-def match(title: str, text: str, topic: CompiledTopic) -> TopicHit | None:
-    """Does this article match the topic, and why."""
-    title, text = unicodedata.normalize("NFC", title), unicodedata.normalize("NFC", text)
-    if topic.exclude is not None and (topic.exclude.search(title) or topic.exclude.search(text)):
-        return None
-    fired: list[str] = []
+def _hit(topic: str, title: str, text: str, why: Explanation) -> TopicHit:
     words: dict[str, str] = {}
-    for term, pattern in zip(topic.terms, topic.patterns, strict=True):
-        found = [m.group(0) for m in pattern.finditer(title)] + [m.group(0) for m in pattern.finditer(text)]
-        if found:
-            fired.append(term)
-            for w in found:
-                words.setdefault(w.casefold(), w)
-    if not fired:
-        return None
-    # The hit sentence: the one in the body where most terms fire; the title if none does.
-    best: tuple[int, str, int, int] | None = None
+    for span in why.spans:
+        found = (title if span.field == "title" else text)[span.start : span.end]
+        words.setdefault(found.casefold(), found)
+    in_text = [(sp.start, sp.end) for sp in why.spans if sp.field == "text"]
     title_key = normalize(title)
-    for sentence in sentences(text):
-        if normalize(sentence) == title_key:
-            continue  # extracted text often repeats the headline: the body explains better
-        spans = [m.span() for p in topic.patterns for m in p.finditer(sentence)]
-        if spans and (best is None or len(spans) > best[0]):
-            first = min(spans)
-            best = (len(spans), sentence, first[0], first[1])
-    if best is None:
-        # A phrase broken across a line break lies in no single sentence: quote around it.
-        flat = " ".join(text.split())
-        spans = [m.span() for p in topic.patterns for m in p.finditer(flat)]
-        if spans:
-            start, end = min(spans)
-            return TopicHit(topic.name, fired, list(words.values()), _trim(flat, start, end), "text")
-        return TopicHit(topic.name, fired, list(words.values()), title, "title")
-    return TopicHit(topic.name, fired, list(words.values()), _trim(best[1], best[2], best[3]), "text")
+    ranked: list[tuple[int, int, str]] = []  # (-hits, position, sentence trimmed around its first hit)
+    for start, end in sentence_spans(text):
+        inside = sorted((a, b) for a, b in in_text if a >= start and b <= end)
+        sentence = text[start:end]
+        if inside and normalize(sentence) != title_key:  # the text often repeats the headline
+            first = inside[0]
+            ranked.append((-len(inside), start, _trim(sentence, first[0] - start, first[1] - start)))
+    if not ranked and in_text:
+        # A phrase broken across a sentence break lies in no single sentence: quote around it.
+        start, end = min(in_text)
+        lo = max(0, start - MAX_SENTENCE // 2)
+        ranked.append((-1, start, _trim(" ".join(text[lo : end + MAX_SENTENCE // 2].split()), 0, 0)))
+    best = [s for _, _, s in sorted(ranked)[:MAX_SENTENCES]]
+    spans = [[sp.field, sp.start, sp.end, sp.clause] for sp in why.spans]
+    if not best:
+        return TopicHit(topic, list(why.clauses), list(words.values()), title, "title", spans, [title])
+    return TopicHit(topic, list(why.clauses), list(words.values()), best[0], "text", spans, best)
 
 
-def match_article(article: StoredArticle, topics: Sequence[CompiledTopic]) -> list[TopicHit]:
-    return [hit for t in topics if (hit := match(article.title, article.text, t)) is not None]
+def _doc(title: str, text: str, source: str = "", tags: Sequence[str] = (), language: str | None = None) -> Doc:
+    # The engine's span offsets index the strings as given: give it NFC text, as stored.
+    nfc = unicodedata.normalize
+    return Doc(title=nfc("NFC", title), text=nfc("NFC", text), source=source, tags=tuple(tags), lang=language)
+
+
+def _languages(language: str | None) -> tuple[str, ...]:
+    """The query keys an article is checked against: its language's, then the default."""
+    primary = (language or "").split("-")[0].lower()
+    return (primary, DEFAULT) if primary else (DEFAULT,)
+
+
+def match(
+    title: str, text: str, topic: CompiledTopic, source: str = "", tags: Sequence[str] = (), language: str | None = None
+) -> TopicHit | None:
+    """Does this article match the topic, and why (one topic; runs use a CompiledWatchlist)."""
+    doc = _doc(title, text, source, tags, language)
+    for key in _languages(language):
+        query = topic.queries.get(key)
+        why = query.explain(doc) if query else None
+        if why is not None:
+            return _hit(topic.name, doc.title, doc.text, why)
+    return None
+
+
+@dataclass
+class CompiledWatchlist:
+    index: WatchlistIndex[tuple[str, str]]  # keys: (topic, language)
+
+
+def compile_watchlist(topics: Sequence[TopicSpec]) -> CompiledWatchlist:
+    queries = {(t.name, lang): parse(q) for t in topics for lang, q in topic_queries(t).items()}
+    return CompiledWatchlist(WatchlistIndex(queries))
+
+
+def match_article(article: StoredArticle, compiled: CompiledWatchlist) -> list[TopicHit]:
+    """Every topic the article matches: one pass of the index over its text."""
+    doc = _doc(article.title, article.text, article.source_name, article.source_tags, article.language)
+    found = compiled.index.match(doc)
+    keys = _languages(article.language)
+    hits = []
+    for topic in dict.fromkeys(name for name, _ in found):
+        why = next((found[(topic, k)] for k in keys if (topic, k) in found), None)
+        if why is not None:  # a query for another language than the article's does not count
+            hits.append(_hit(topic, doc.title, doc.text, why))
+    return hits
 
 
 def hit_segments(sentence: str, words: Sequence[str]) -> list[tuple[str, bool]]:
@@ -163,7 +200,7 @@ def route(topic: TopicSpec, targets: Sequence[Target]) -> list[Target]:
 def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[Target], dry_run: bool) -> MatchReport:
     """Check every article not yet checked (this run's, and any a crashed run left), write
     matches and their alerts in the same transaction as the articles' checked mark."""
-    compiled = [compile_topic(t) for t in topics]
+    compiled = compile_watchlist(topics)
     routes = {t.name: route(t, targets) for t in topics}
     digest_topics = {t.name for t in topics if t.mode != "immediate"}
     report = MatchReport(new_match_ids=[])
@@ -172,7 +209,9 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
         if not batch:
             return report
         records = [
-            MatchRecord(hit.topic, a.id, hit.terms, hit.words, hit.hit_sentence, hit.hit_field)
+            MatchRecord(
+                hit.topic, a.id, hit.terms, hit.words, hit.hit_sentence, hit.hit_field, hit.spans, hit.sentences
+            )
             for a in batch
             for hit in match_article(a, compiled)
         ]

@@ -97,12 +97,13 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         "",
     ]
     if matches:
-        lines += ["| topic | title | source | published | why |", "|---|---|---|---|---|"]
+        lines += ["| topic | title | source | published | why | clauses that fired |", "|---|---|---|---|---|---|"]
         for m in matches:
             date = m.published_at.strftime("%Y-%m-%d %H:%M") if m.published_at else ""
             lines.append(
                 f"| {_cell(escape(m.topic, MD))} | [{_cell(escape(m.title, MD))}]({link(m.url, MD)}) "
-                f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(sentence(m.hit_sentence, m.words, MD))} |"
+                f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(sentence(m.hit_sentence, m.words, MD))} "
+                f"| {_cell(escape('; '.join(m.terms), MD))} |"
             )
     else:
         lines.append("None.")

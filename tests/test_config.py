@@ -60,7 +60,12 @@ WATCHLIST_CASES = {
     "empty term": ("topics:\n  - name: t\n    terms: ['a', '  ', 'b']\n", ":3: topics[0].terms: term 2 is empty"),
     "star only": ("topics:\n  - name: t\n    terms: ['*']\n", ":3: topics[0].terms: term 1 is empty"),
     "inner star": ("topics:\n  - name: t\n    terms: ['traf*ck']\n", "'*' is allowed only at the end"),
-    "no terms": ("topics:\n  - name: t\n    terms: []\n", ":3: topics[0].terms: must list at least one item"),
+    "no terms": ("topics:\n  - name: t\n    terms: []\n", ":2: topics[0]: topic 't' needs terms, query or queries"),
+    "bad query": (
+        "topics:\n  - name: t\n    query: 'officials NEAR/0 traffick*'\n",
+        ":3: topics[0].query: invalid query: ",
+    ),
+    "bad language key": ("topics:\n  - name: t\n    queries: {khmer: x}\n", "'khmer' is not a language code"),
     "empty exclude": ("topics:\n  - name: t\n    terms: [a]\n    exclude: ['']\n", ":4: topics[0].exclude: term 1"),
     "unknown key": ("topics:\n  - name: t\n    term: [a]\n", ":3: topics[0].term: unknown key"),
 }

@@ -134,7 +134,7 @@ def test_match_case_insensitive_keeps_original_spelling() -> None:
     result = hit(("Human Trafficking",), "Report", "Police said HUMAN TRAFFICKING rose sharply.")
     assert result is not None
     assert result.topic == "watch"
-    assert result.terms == ["Human Trafficking"]
+    assert result.terms == ['"Human Trafficking"']  # clauses as written in the query
     assert result.words == ["HUMAN TRAFFICKING"]
     assert result.hit_field == "text"
     assert result.hit_sentence == "Police said HUMAN TRAFFICKING rose sharply."
@@ -193,7 +193,7 @@ def test_phrase_across_spaces_and_hyphens(spelling: str) -> None:
 def test_phrase_across_line_break_fires(spelling: str) -> None:
     result = hit(("human trafficking",), "Police report", f"Officers warned against {spelling} in the region.")
     assert result is not None
-    assert result.terms == ["human trafficking"]
+    assert result.terms == ['"human trafficking"']
     assert result.words == [spelling]
 
 
@@ -293,7 +293,7 @@ def test_hit_sentence_is_the_one_with_most_hits() -> None:
     )
     result = hit(("trafficking", "forced labour", "debt bondage"), "Report", text)
     assert result is not None
-    assert result.terms == ["trafficking", "forced labour", "debt bondage"]
+    assert result.terms == ["trafficking", '"forced labour"', '"debt bondage"']
     assert result.hit_sentence == "Victims of trafficking endured forced labour and debt bondage."
 
 
