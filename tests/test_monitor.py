@@ -99,13 +99,14 @@ def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, mo
             ("Nowhere", "http://127.0.0.1:9/feed.xml"),  # refused
             ("No such host", "http://no-such-host.invalid/feed.xml"),  # DNS fails (.invalid never resolves)
             ("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"),
+            ("Internal", "http://127.0.0.2:8080/feed.xml"),  # loopback, not in NEWSWATCH_ALLOW_PRIVATE
             ("Mekong Daily", site["feed"]),
         ],
     )
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
         summary = run(src, wl)
-        assert summary.sources_ok == 1 and summary.sources_failed == 6
+        assert summary.sources_ok == 1 and summary.sources_failed == 7
         reasons = "\n".join(summary.failures)
         assert "Broken: HTTP 500" in reasons
         assert "Homepage: HTML page, not a feed" in reasons
@@ -113,6 +114,7 @@ def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, mo
         assert "Nowhere: connection refused" in reasons
         assert "No such host: DNS lookup failed" in reasons
         assert "Silent: read timeout" in reasons
+        assert "Internal: refused: 127.0.0.2 is a loopback address" in reasons
         assert summary.alerts_sent == 1 and len(hook.posts) == 1
         assert TRAFFICKING_TITLE in hook.posts[0]["title"]
     silent.close()
