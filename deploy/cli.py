@@ -590,6 +590,40 @@ def backtest(
 
 
 @app.command()
+def stories(
+    since: Annotated[str, typer.Option("--since", help="How far back: 1d, 7d, 30d.")] = "7d",
+    limit: Annotated[int, typer.Option("--limit", help="How many stories, newest first.")] = 50,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent stories with the outlets that carry them and the topics they matched.
+
+    Example: newswatch stories --since 1d
+    """
+    from storage import repository
+    from tasks.health import now_utc
+    from tasks.interval import parse_interval
+
+    try:
+        window = parse_interval(since)
+    except ValueError as exc:
+        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+    rows = repository.recent_stories(_open_db(db), now_utc() - window, limit)
+    if as_json:
+        print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"stories since {since} ({len(rows)})")
+    for col in ("story", "title", "articles", "outlets", "topics"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r.story_id), esc(r.title[:90]), str(r.articles), esc(", ".join(r.outlets)), esc(", ".join(r.topics))
+        )
+    out.print(table)
+
+
+@app.command()
 def serve() -> None:
     """Serve the scheduled deployments to the Prefect server in PREFECT_API_URL (Ctrl-C stops).
 

@@ -19,6 +19,7 @@ from tasks.match import match_task
 from tasks.notify import alert_senders, load_senders
 from tasks.report import RunSummary, publish, summarize
 from tasks.settings import load_settings
+from tasks.stories import stories_task
 
 
 # The pool bounds how many batches of sources are fetched at once (NEWSWATCH_BATCH_CONCURRENCY).
@@ -74,6 +75,8 @@ def monitor(
     summary.sources_not_due = len(source_list) - len(due)
     summary.dry_run = dry_run
 
+    stories = stories_task(db_url, settings.story_window_days)
+    summary.stories_joined = stories.joined
     matched = match_task(db_url, topic_list, [s.target for s in alert_senders(senders)], dry_run)
     summary.articles_checked = matched.checked
     summary.matches = len(matched.new_match_ids or [])

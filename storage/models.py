@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -76,6 +76,11 @@ class Article(SQLModel, table=True):
     # NULL until the article has been checked against the watchlist. Matching picks up every
     # unmatched article, so a run that died after storing articles loses none of them.
     matched_at: datetime | None = None
+    # Near-duplicate detection: the MinHash signature of the text, and the story the article
+    # belongs to (the id of the story's first article); NULL until the story stage ran.
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    story_id: int | None = Field(default=None, index=True)
+    revision: int = 1  # bumped when the page at the same URL changes its text
 
 
 class Match(SQLModel, table=True):
@@ -136,3 +141,32 @@ class Digest(SQLModel, table=True):
     target: str = Field(max_length=80, index=True)
     sent_at: datetime = Field(default_factory=utcnow)
     stories: int = 0
+
+
+class StoryTopic(SQLModel, table=True):
+    """One row per (topic, story): whoever inserts it first alerts; later copies of the story
+    only attach to it. The database, not the code, makes "one story, one alert" hold."""
+
+    __tablename__ = "story_topics"
+    __table_args__ = (UniqueConstraint("topic", "story_id", name="uq_story_topics_topic_story"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=200)
+    story_id: int = Field(index=True)
+    match_id: int = Field(foreign_key="matches.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ArticleRevision(SQLModel, table=True):
+    """The earlier texts of an article whose page changed under the same URL."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (UniqueConstraint("article_id", "revision", name="uq_article_revisions_article_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="articles.id", index=True)
+    revision: int
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str | None = Field(default=None, max_length=64)
+    fetched_at: datetime = Field(default_factory=utcnow)

@@ -5,7 +5,7 @@ and returns only what this call really changed."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage.db import get_engine
-from storage.models import Alert, Article, Digest, Match, Source, utcnow
+from storage.models import Alert, Article, Digest, Match, Source, StoryTopic, utcnow
 
 A = Article.__table__  # type: ignore[attr-defined]
 M = Match.__table__  # type: ignore[attr-defined]
@@ -39,6 +39,7 @@ class ArticleRecord:
     content_hash: str | None
     text_origin: str
     text_note: str | None = None
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class StoredArticle:
     language: str | None
     text: str
     fetched_at: datetime | None = None
+    source_id: int = 0
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class AlertToSend:
     source_name: str
     published_at: datetime | None
     attempts: int
+    article_id: int = 0
+    story_id: int | None = None
+    also: tuple[str, ...] = ()  # other outlets carrying the story (filled by the sender)
 
 
 @dataclass
@@ -107,8 +113,9 @@ T = TypeVar("T")
 
 
 def _build(cls: type[T], row: Any) -> T:
-    """A dataclass from a result row whose column labels are the dataclass's field names."""
-    return cls(**{f.name: row[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+    """A dataclass from a result row whose column labels are the dataclass's field names
+    (fields the row lacks keep their defaults)."""
+    return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})  # type: ignore[arg-type]
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -261,7 +268,10 @@ def _stored_articles() -> Any:
 def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
     """Articles not yet checked against the watchlist, oldest first."""
     with get_engine(db_url).connect() as conn:
-        rows = conn.execute(_stored_articles().where(A.c.matched_at.is_(None)).order_by(A.c.id).limit(limit))
+        # Only articles whose story is known: "one story, one alert" needs it (tasks/stories.py).
+        rows = conn.execute(
+            _stored_articles().where(A.c.matched_at.is_(None), A.c.story_id.is_not(None)).order_by(A.c.id).limit(limit)
+        )
         return [_build(StoredArticle, r) for r in rows.mappings()]
 
 
@@ -291,6 +301,8 @@ def save_matches(
     targets: Mapping[str, Sequence[Target]],
     alert_status: str = "pending",
     digest_topics: Collection[str] = (),
+    stories: Mapping[int, int | None] | None = None,
+    followup_topics: Collection[str] = (),
 ) -> list[int]:
     """In one transaction: store the matches, write one alert per (new match, target of its
     topic) into the outbox, and mark the checked articles as matched. Returns the ids of new
@@ -314,6 +326,8 @@ def save_matches(
             if match_id is None:
                 continue  # another run matched it first, and wrote its alerts
             new_ids.append(match_id)
+            if not _alerts_for(conn, m, match_id, stories, followup_topics):
+                continue  # a later copy of a story already alerted: it only joins the story
             for t in targets.get(m.topic, ()):
                 alert = _insert(conn, AL).values(
                     match_id=match_id,
@@ -330,6 +344,38 @@ def save_matches(
         if checked_ids:
             conn.execute(update(A).where(A.c.id.in_(list(checked_ids))).values(matched_at=now))
     return new_ids
+
+
+def _alerts_for(
+    conn: Connection,
+    m: MatchRecord,
+    match_id: int,
+    stories: Mapping[int, int | None] | None,
+    followup_topics: Collection[str],
+) -> bool:
+    """Whether this match alerts: the first match of its (topic, story) does, claimed by a
+    unique row; a later copy does only as a follow-up, when its topic asks for follow-ups and
+    the copy comes from an outlet that had not carried the story for this topic."""
+    story = (stories or {}).get(m.article_id)
+    if story is None:
+        return True
+    first = conn.execute(
+        _insert(conn, ST)
+        .values(topic=m.topic, story_id=story, match_id=match_id, created_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(ST.c.id)
+    ).scalar()
+    if first is not None:
+        return True
+    if m.topic not in followup_topics:
+        return False
+    source = select(A.c.source_id).where(A.c.id == m.article_id).scalar_subquery()
+    seen = conn.execute(
+        select(func.count())
+        .select_from(M.join(A, A.c.id == M.c.article_id))
+        .where(M.c.topic == m.topic, A.c.story_id == story, A.c.id != m.article_id, A.c.source_id == source)
+    ).scalar_one()
+    return int(seen) == 0
 
 
 def claim_pending_alerts(
@@ -387,6 +433,8 @@ def _alert_to_send(engine, alert_id: int) -> AlertToSend:  # type: ignore[no-unt
                     A.c.title,
                     A.c.url,
                     A.c.published_at,
+                    AL.c.article_id,
+                    A.c.story_id,
                     S.c.name.label("source_name"),
                 )
                 .join(M, M.c.id == AL.c.match_id)
@@ -397,7 +445,9 @@ def _alert_to_send(engine, alert_id: int) -> AlertToSend:  # type: ignore[no-unt
             .mappings()
             .one()
         )
-    return _build(AlertToSend, r)
+    story = r["story_id"]
+    also = tuple(story_outlets_on(engine, story, r["article_id"])) if story is not None else ()
+    return replace(_build(AlertToSend, r), also=also)
 
 
 def mark_alert(
@@ -568,3 +618,107 @@ def digest_topics(db_url: str, target: str) -> list[str]:
                 .order_by(AL.c.topic)
             ).scalars()
         )
+
+
+ST = StoryTopic.__table__  # type: ignore[attr-defined]
+
+
+def articles_without_story(db_url: str, limit: int) -> list[tuple[int, bytes | None]]:
+    """(id, signature) of stored articles not yet put in a story, oldest first."""
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(
+            select(A.c.id, A.c.signature).where(A.c.story_id.is_(None)).order_by(A.c.id).limit(limit)
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, bytes]]:
+    """(article_id, story_id, signature) of the articles fetched since `since`: what the story
+    index holds."""
+    last_id = 0
+    while True:
+        with get_engine(db_url).connect() as conn:
+            rows = conn.execute(
+                select(A.c.id, A.c.story_id, A.c.signature)
+                .where(A.c.fetched_at >= since, A.c.story_id.is_not(None), A.c.signature.is_not(None))
+                .where(A.c.id > last_id)
+                .order_by(A.c.id)
+                .limit(2000)
+            ).all()
+        if not rows:
+            return
+        for article_id, story_id, signature in rows:
+            yield article_id, story_id, signature
+        last_id = rows[-1][0]
+
+
+def set_stories(db_url: str, assignments: Sequence[tuple[int, int]]) -> None:
+    """Put articles in stories: (article_id, story_id) pairs, in one transaction."""
+    if not assignments:
+        return
+    with get_engine(db_url).begin() as conn:
+        for article_id, story_id in assignments:
+            conn.execute(update(A).where(A.c.id == article_id, A.c.story_id.is_(None)).values(story_id=story_id))
+
+
+def story_outlets(db_url: str, story_id: int, except_article: int | None = None) -> list[str]:
+    """The sources that carry a story (other than one article's own source), in order of arrival."""
+    return story_outlets_on(get_engine(db_url), story_id, except_article)
+
+
+def story_outlets_on(engine: Any, story_id: int, except_article: int | None = None) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(S.c.name, func.min(A.c.id).label("first"))
+            .join(S, S.c.id == A.c.source_id)
+            .where(A.c.story_id == story_id)
+            .group_by(S.c.name)
+            .order_by("first")
+        ).all()
+        own = None
+        if except_article is not None:
+            own = conn.execute(
+                select(S.c.name).join(A, A.c.source_id == S.c.id).where(A.c.id == except_article)
+            ).scalar_one_or_none()
+    return [name for name, _ in rows if name != own]
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    story_id: int
+    title: str
+    url: str
+    first_seen: datetime
+    articles: int
+    outlets: list[str]
+    topics: list[str]
+
+
+def recent_stories(db_url: str, since: datetime, limit: int = 50) -> list[StoryRow]:
+    """Stories with an article fetched since `since`, newest first, with their outlets and topics."""
+    with get_engine(db_url).connect() as conn:
+        ids = conn.execute(
+            select(A.c.story_id, func.max(A.c.fetched_at).label("last"))
+            .where(A.c.fetched_at >= since, A.c.story_id.is_not(None))
+            .group_by(A.c.story_id)
+            .order_by(func.max(A.c.fetched_at).desc())
+            .limit(limit)
+        ).all()
+        stories = []
+        for story_id, _ in ids:
+            first = (
+                conn.execute(select(A.c.title, A.c.url, A.c.fetched_at).where(A.c.id == story_id)).one_or_none()
+                or conn.execute(
+                    select(A.c.title, A.c.url, A.c.fetched_at).where(A.c.story_id == story_id).order_by(A.c.id).limit(1)
+                ).one()
+            )
+            count = conn.execute(select(func.count()).where(A.c.story_id == story_id)).scalar_one()
+            topics = (
+                conn.execute(select(ST.c.topic).where(ST.c.story_id == story_id).order_by(ST.c.topic)).scalars().all()
+            )
+            stories.append(
+                StoryRow(
+                    story_id, first[0], first[1], first[2], int(count), story_outlets(db_url, story_id), list(topics)
+                )
+            )
+    return stories

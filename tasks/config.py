@@ -69,6 +69,9 @@ class TopicSpec(_Strict):
     mode: Literal["immediate", "hourly", "daily"] = "immediate"
     max_per_hour: int | None = Field(default=None, ge=1, description="Immediate alerts per hour per target.")
     urgent: bool = Field(default=False, description="Alerts ignore the targets' quiet hours.")
+    followups: Literal["none", "new-outlets"] = Field(
+        default="none", description="Alert again when another outlet carries a story already alerted."
+    )
 
     @field_validator("notify")
     @classmethod

@@ -25,6 +25,7 @@ from tasks.fetch import FetchError, FetchPolicy, FetchResult, RetryLater, fetch,
 from tasks.health import FetchOutcome, next_update, now_utc
 from tasks.interval import parse_interval
 from tasks.language import detect
+from tasks.neardup import signature
 from tasks.parse import FeedEntry, ParsedFeed, ParseError, parse
 from tasks.polite import HostGate, RobotsCache
 from tasks.settings import Settings
@@ -170,6 +171,7 @@ def _record(
         summary=entry.summary or None,
         text=text,
         content_hash=content_hash(text),
+        signature=signature(text),
         text_origin="page" if page else "feed",
         text_note=note,
     )

@@ -203,6 +203,7 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
     compiled = compile_watchlist(topics)
     routes = {t.name: route(t, targets) for t in topics}
     digest_topics = {t.name for t in topics if t.mode != "immediate"}
+    followups = {t.name for t in topics if t.followups == "new-outlets"}
     report = MatchReport(new_match_ids=[])
     while True:
         batch = repository.unmatched_articles(db_url, MATCH_CHUNK)
@@ -216,7 +217,10 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
             for hit in match_article(a, compiled)
         ]
         status = "dry_run" if dry_run else "pending"
-        new_ids = repository.save_matches(db_url, [a.id for a in batch], records, routes, status, digest_topics)
+        stories = {a.id: a.story_id for a in batch}
+        new_ids = repository.save_matches(
+            db_url, [a.id for a in batch], records, routes, status, digest_topics, stories, followups
+        )
         crashpoint("after-match")
         report.checked += len(batch)
         assert report.new_match_ids is not None

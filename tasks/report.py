@@ -25,6 +25,7 @@ class RunSummary:
     already_known: int = 0
     new_articles: int = 0
     duplicates: int = 0
+    stories_joined: int = 0  # new articles that joined an existing story (near-duplicates)
     articles_checked: int = 0
     matches: int = 0
     alerts_sent: int = 0

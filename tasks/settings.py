@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     host_min_gap: float = Field(default=1.0, ge=0, description="Seconds between two requests to the same host.")
     obey_robots: bool = Field(default=True, description="Article pages obey robots.txt (feeds are subscribed to).")
     default_interval: str = Field(default="15m", description="Poll interval of a source that sets none.")
+    story_window_days: int = Field(default=30, ge=1, description="Days of articles a new one is compared with.")
     alert_claim_lease: float = Field(
         default=600, gt=0, description="Seconds a claimed alert stays reserved to its run (must outlast one send)."
     )

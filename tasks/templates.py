@@ -90,6 +90,7 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
             quote_line,
             "",
             f"Link: {link(alert.url, fmt)}",
+            *([f"Also reported by: {escape(', '.join(alert.also), fmt)}"] if alert.also else []),
         ],
     )
     if fmt == "markdown":  # two trailing spaces: line breaks within the header block
@@ -105,10 +106,11 @@ def render_digest(topic: str, alerts: Sequence[AlertToSend], fmt: str, period: s
     for a in items:
         head = f"{_strong(escape(a.title, fmt), fmt)} ({escape(a.source_name, fmt)}, {_when(a.published_at)})"
         quote = sentence(a.hit_sentence, a.words, fmt)
+        also = [f"Also reported by: {escape(', '.join(a.also), fmt)}"] if a.also else []
         if fmt == "html":
-            lines += [head, f"<blockquote>{quote}</blockquote>", link(a.url, fmt), ""]
+            lines += [head, f"<blockquote>{quote}</blockquote>", link(a.url, fmt), *also, ""]
         else:
-            lines += [f"- {head}", f"  > {quote}", f"  {link(a.url, fmt)}", ""]
+            lines += [f"- {head}", f"  > {quote}", f"  {link(a.url, fmt)}", *(f"  {x}" for x in also), ""]
     return Message(
         title=f"[newswatch] {topic}: {len(items)} {'story' if len(items) == 1 else 'stories'} ({period})"[:250],
         body=_lines(fmt, lines).rstrip() + "\n",

@@ -63,6 +63,9 @@ def test_known_entries_by_url_or_guid(db_url: str) -> None:
 def test_matches_alerts_and_claims(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
     art = repository.insert_articles(db_url, [_record(ids["A"], 1), _record(ids["A"], 2)]).new_ids
+    assert repository.unmatched_articles(db_url, 10) == []  # not yet in a story: not matched yet
+    assert [a for a, _ in repository.articles_without_story(db_url, 10)] == art
+    repository.set_stories(db_url, [(a, a) for a in art])
     unmatched = repository.unmatched_articles(db_url, 10)
     assert [u.id for u in unmatched] == art
     targets = [Target("t1", "json://one"), Target("t2", "json://two")]
@@ -104,5 +107,6 @@ def test_text_survives_nul_and_unicode(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
     text = clean("ការជួញដូរមនុស្ស\x00 nul\x07 removed " * 20)
     new = repository.insert_articles(db_url, [_record(ids["A"], 1, text=text, title="ខ្មែរ")]).new_ids
+    repository.set_stories(db_url, [(new[0], new[0])])
     stored = repository.unmatched_articles(db_url, 5)
     assert stored[0].id == new[0] and stored[0].text == text and "\x00" not in stored[0].text

@@ -1,0 +1,63 @@
+"""Stories: one story told by five outlets is one story. Each new article joins the story of
+its nearest near-duplicate among the articles of the last N days (MinHash + LSH, verified by
+estimated similarity: tasks.neardup), or starts a story of its own. Runs between storing and
+matching, in one process, so matching can alert once per (topic, story)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from storage import repository
+from tasks.health import now_utc
+from tasks.neardup import StoryIndex
+
+CHUNK = 500
+
+
+@dataclass
+class StoryReport:
+    assigned: int = 0  # articles put in a story this run
+    joined: int = 0  # of those, joined an existing story (near-duplicates of an earlier article)
+    indexed: int = 0  # signatures loaded from the window
+
+
+def assign_stories(db_url: str, window: timedelta) -> StoryReport:
+    """Put every article that has no story yet into one. The index is rebuilt from the stored
+    signatures of the window, so the cost grows with the window and the new articles, not
+    with the archive; an article that lost the run (a crash) is picked up by the next."""
+    report = StoryReport()
+    index = StoryIndex()  # keyed by article; story_of maps each to its story
+    story_of: dict[int, int] = {}
+    for article_id, story_id, stored in repository.story_signatures(db_url, now_utc() - window):
+        index.add(article_id, stored)
+        story_of[article_id] = story_id
+        report.indexed += 1
+    while batch := repository.articles_without_story(db_url, CHUNK):
+        assignments = []
+        for article_id, signature in batch:
+            nearest = index.nearest(signature) if signature else None
+            story_id = story_of[nearest[0]] if nearest else article_id
+            report.joined += nearest is not None
+            if signature:
+                index.add(article_id, signature)
+                story_of[article_id] = story_id
+            assignments.append((article_id, story_id))
+        repository.set_stories(db_url, assignments)
+        report.assigned += len(assignments)
+    return report
+
+
+@task(name="assign-stories", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def stories_task(db_url: str, window_days: int) -> StoryReport:
+    report = assign_stories(db_url, timedelta(days=window_days))
+    get_run_logger().info(
+        "stories: %d articles placed, %d joined an existing story (index of %d signatures)",
+        report.assigned,
+        report.joined,
+        report.indexed,
+    )
+    return report
