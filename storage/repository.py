@@ -647,8 +647,7 @@ def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, b
             ).all()
         if not rows:
             return
-        for article_id, story_id, signature in rows:
-            yield article_id, story_id, signature
+        yield from ((article_id, story_id, signature) for article_id, story_id, signature in rows)
         last_id = rows[-1][0]
 
 
