@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import get_engine
-from storage.models import Alert, Article, Digest, Match, Source, StoryTopic, utcnow
+from storage.models import Alert, Article, ArticleRevision, Digest, Match, Source, StoryTopic, utcnow
 
 A = Article.__table__  # type: ignore[attr-defined]
 M = Match.__table__  # type: ignore[attr-defined]
@@ -133,25 +134,87 @@ def upsert_sources(db_url: str, sources: Iterable[tuple[str, str, list[str]]]) -
         return {row.name: row.id for row in conn.execute(select(S.c.name, S.c.id))}
 
 
-def known_entries(db_url: str, source_id: int, canonical_urls: Sequence[str], guids: Sequence[str]) -> set[str]:
-    """Which of these canonical URLs (any source) or GUIDs (this source) are stored already."""
+@dataclass(frozen=True)
+class KnownArticle:
+    id: int
+    source_id: int
+    summary: str | None
+    content_hash: str | None
+    revision: int
+
+
+def known_entries(
+    db_url: str, source_id: int, canonical_urls: Sequence[str], guids: Sequence[str]
+) -> dict[str, KnownArticle]:
+    """Which of these canonical URLs (any source) or GUIDs (this source) are stored already,
+    keyed by URL and by GUID."""
     if not canonical_urls and not guids:
-        return set()
+        return {}
     with get_engine(db_url).connect() as conn:
         rows = conn.execute(
-            select(A.c.canonical_url, A.c.guid).where(
+            select(
+                A.c.canonical_url, A.c.guid, A.c.id, A.c.source_id, A.c.summary, A.c.content_hash, A.c.revision
+            ).where(
                 or_(
                     A.c.canonical_url.in_(list(canonical_urls)),
                     and_(A.c.source_id == source_id, A.c.guid.in_(list(guids))),
                 )
             )
-        )
-        known: set[str] = set()
-        for url, guid in rows:
-            known.add(url)
-            if guid:
-                known.add(guid)
+        ).mappings()
+        known: dict[str, KnownArticle] = {}
+        for r in rows:
+            article = _build(KnownArticle, r)
+            known[r["canonical_url"]] = article
+            if r["guid"]:
+                known[r["guid"]] = article
         return known
+
+
+AR = ArticleRevision.__table__  # type: ignore[attr-defined]
+
+
+def revise_article(db_url: str, article: KnownArticle, record: ArticleRecord) -> bool:
+    """The page at a stored URL changed its text: keep the old text as a revision, store the
+    new one, and have it matched again (matches are unique per topic, so only topics it did not
+    match before can alert). False when the new text is another stored article's."""
+    try:
+        with get_engine(db_url).begin() as conn:
+            old = conn.execute(select(A.c.title, A.c.text, A.c.content_hash).where(A.c.id == article.id)).one()
+            conn.execute(
+                _insert(conn, AR).values(
+                    article_id=article.id,
+                    revision=article.revision,
+                    title=old[0],
+                    text=old[1],
+                    content_hash=old[2],
+                    fetched_at=utcnow(),
+                )
+            )
+            changed = conn.execute(
+                update(A)
+                .where(A.c.id == article.id, A.c.revision == article.revision)  # one run revises it, once
+                .values(
+                    title=record.title,
+                    text=record.text,
+                    summary=record.summary,
+                    content_hash=record.content_hash,
+                    signature=record.signature,
+                    text_origin=record.text_origin,
+                    text_note=record.text_note,
+                    revision=article.revision + 1,
+                    fetched_at=utcnow(),
+                    matched_at=None,
+                )
+            ).rowcount
+            if changed != 1:
+                raise _Lost()
+    except (IntegrityError, _Lost):
+        return False
+    return True
+
+
+class _Lost(Exception):
+    """Another run revised the article first."""
 
 
 def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutcome:

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage import repository
-from storage.repository import ArticleRecord, SourceState
+from storage.repository import ArticleRecord, KnownArticle, SourceState
 from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
 from tasks.discover import feed_links, looks_like_html
@@ -72,6 +72,7 @@ class SourceOutcome:
     known: int = 0  # already stored by an earlier run
     new: int = 0  # stored now
     duplicates: int = 0  # new to this feed but the same article as one stored (URL, GUID or text)
+    revised: int = 0  # stored articles whose page changed its text: a new revision
     from_page: int = 0
     from_feed: int = 0
     deferred: bool = False  # the server asked us to come back later (429/503)
@@ -177,6 +178,12 @@ def _record(
     )
 
 
+def _revised(stored: KnownArticle, entry: FeedEntry, source_id: int) -> bool:
+    """Worth fetching the page again: the feed now says something else about an article of this
+    source (another outlet's copy under the same URL is not this source's to revise)."""
+    return stored.source_id == source_id and bool(entry.summary) and clean(entry.summary) != (stored.summary or "")
+
+
 def _lang(value: str | None) -> str | None:
     return value.strip().replace("_", "-").split("-")[0].lower()[:20] if value and value.strip() else None
 
@@ -207,10 +214,17 @@ def _store_entries(
     known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
     records = []
     for canonical, entry in fresh.items():
-        if canonical in known or (entry.guid and entry.guid in known):
-            outcome.known += 1
+        stored_article = known.get(canonical) or (known.get(entry.guid) if entry.guid else None)
+        if stored_article is None:
+            records.append(_record(entry, canonical, source, source_id, feed, fetcher))
             continue
-        records.append(_record(entry, canonical, source, source_id, feed, fetcher))
+        outcome.known += 1
+        if _revised(stored_article, entry, source_id):
+            record = _record(entry, canonical, source, source_id, feed, fetcher)
+            if record.content_hash != stored_article.content_hash and repository.revise_article(
+                db_url, stored_article, record
+            ):
+                outcome.revised += 1
     stored = repository.insert_articles(db_url, records)
     crashpoint("after-store")
     outcome.new_ids = stored.new_ids

@@ -25,6 +25,7 @@ class RunSummary:
     already_known: int = 0
     new_articles: int = 0
     duplicates: int = 0
+    revised: int = 0  # stored articles whose page changed: stored as a new revision, matched again
     stories_joined: int = 0  # new articles that joined an existing story (near-duplicates)
     articles_checked: int = 0
     matches: int = 0
@@ -51,6 +52,7 @@ def summarize(outcomes: list[SourceOutcome]) -> RunSummary:
         s.already_known += o.known
         s.new_articles += o.new
         s.duplicates += o.duplicates
+        s.revised += o.revised
     return s
 
 

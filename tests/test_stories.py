@@ -113,3 +113,39 @@ def test_later_copies_are_named_in_the_digest_and_as_follow_ups(web: NewsWeb, tm
         assert later.stories_joined == 2 and later.alerts_sent == 2  # one follow-up per new outlet
         follow_ups = [p["message"] for p in hook.posts[1:]]
         assert all("Also reported by: Mekong Daily" in m for m in follow_ups)
+
+
+def test_an_updated_article_alerts_only_for_a_topic_it_did_not_match_before(
+    web: NewsWeb,
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from storage.models import ArticleRevision
+
+    def publish(paragraphs: list[str], summary: str) -> None:
+        page = web.add("/u/story", article_page("Provincial court hears labour case", paragraphs, "Court Watch"))
+        items = [{"title": "Provincial court hears labour case", "link": page, "guid": "u-1", "summary": summary}]
+        web.add("/u/feed.xml", rss("Court Watch", web.url("/u/"), items), "application/rss+xml")
+
+    base = OTHER[:2] + ["The hearing was adjourned until next month, the court clerk said."] * 3
+    publish(base, "The hearing was adjourned.")
+    src = tmp_path / "sources.yaml"
+    src.write_text(f"sources:\n  - name: Court Watch\n    url: {web.url('/u/feed.xml')}\n")
+    wl = tmp_path / "watchlist.yaml"
+    wl.write_text("topics:\n  - {name: bondage, terms: [debt bondage]}\n  - {name: courts, terms: [indicted]}\n")
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        first = run(str(src), str(wl))
+        assert first.matches == 1 and [p["title"].split(":")[0] for p in hook.posts] == ["[newswatch] bondage"]
+
+        publish(
+            [*base, "Update: two brokers were indicted on Friday for their role in the scheme."],
+            "Update: two brokers indicted.",
+        )
+        second = run(str(src), str(wl), force=True)
+        assert second.revised == 1 and second.new_articles == 0
+        assert second.matches == 1 and len(hook.posts) == 2  # "courts" is new; "bondage" does not repeat
+        assert hook.posts[1]["title"].startswith("[newswatch] courts:")
+    with get_engine(f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}").connect() as conn:
+        assert conn.execute(select(Article.revision)).scalar_one() == 2
+        assert "indicted" not in conn.execute(select(ArticleRevision.text)).scalar_one()
