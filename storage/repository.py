@@ -569,6 +569,7 @@ class MatchRow:
     hit_sentence: str
     words: list[str]
     terms: list[str]
+    story_id: int | None = None
 
 
 def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
@@ -585,6 +586,7 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
                 M.c.hit_sentence,
                 M.c.words,
                 M.c.terms,
+                A.c.story_id,
             )
             .join(A, A.c.id == M.c.article_id)
             .join(S, S.c.id == A.c.source_id)

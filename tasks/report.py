@@ -100,13 +100,21 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         "",
     ]
     if matches:
-        lines += ["| topic | title | source | published | why | clauses that fired |", "|---|---|---|---|---|---|"]
+        # Stories, not raw duplicates: one row per (topic, story), naming the other outlets.
+        stories: dict[tuple[str, int | None], list[MatchRow]] = {}
         for m in matches:
+            stories.setdefault((m.topic, m.story_id if m.story_id is not None else -id(m)), []).append(m)
+        lines += [
+            "| topic | title | source | published | why | clauses that fired | also carried by |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for group in stories.values():
+            m, others = group[0], sorted({o.source_name for o in group[1:]} - {group[0].source_name})
             date = m.published_at.strftime("%Y-%m-%d %H:%M") if m.published_at else ""
             lines.append(
                 f"| {_cell(escape(m.topic, MD))} | [{_cell(escape(m.title, MD))}]({link(m.url, MD)}) "
                 f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(sentence(m.hit_sentence, m.words, MD))} "
-                f"| {_cell(escape('; '.join(m.terms), MD))} |"
+                f"| {_cell(escape('; '.join(m.terms), MD))} | {_cell(escape(', '.join(others), MD))} |"
             )
     else:
         lines.append("None.")

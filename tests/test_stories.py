@@ -87,6 +87,15 @@ def test_one_story_from_three_outlets_is_one_alert(web: NewsWeb, tmp_path: Path,
         assert summary.new_articles == 4 and summary.stories_joined == 2
         assert summary.matches == 4  # every copy is matched and recorded...
         assert summary.alerts_sent == 2 and len(hook.posts) == 2  # ...but each story alerts once
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["newswatch-run"])))
+    table = str(max(artifacts, key=lambda a: a.created).data).split("## New matches", 1)[1].split("##", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| trafficking |")]
+    assert len(rows) == 2  # stories, not raw duplicates: the three copies make one row
+    assert any(sum(name in row for name in ("Mekong Daily", "Khmer Wire", "Border Post")) == 3 for row in rows)
     db = f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}"
     with get_engine(db).connect() as conn:
         stories = dict(conn.execute(select(Article.url, Article.story_id)).all())
