@@ -99,6 +99,102 @@ PLACES = ["Sihanoukville", "Poipet", "Bavet", "Koh Kong", "Kampot", "Siem Reap",
 # ---------------------------------------------------------------- the news web
 
 
+_VOCABULARY = [
+    "river",
+    "market",
+    "village",
+    "court",
+    "school",
+    "harvest",
+    "border",
+    "provincial",
+    "minister",
+    "council",
+    "budget",
+    "road",
+    "bridge",
+    "factory",
+    "garment",
+    "rice",
+    "fishing",
+    "temple",
+    "festival",
+    "election",
+    "party",
+    "union",
+    "wage",
+    "hospital",
+    "clinic",
+    "teacher",
+    "student",
+    "farmer",
+    "land",
+    "dispute",
+    "forest",
+    "rubber",
+    "cassava",
+    "mango",
+    "pepper",
+    "tourism",
+    "airport",
+    "port",
+    "railway",
+    "bus",
+    "flood",
+    "drought",
+    "storm",
+    "power",
+    "grid",
+    "solar",
+    "loan",
+    "bank",
+    "microfinance",
+    "debt",
+    "price",
+    "inflation",
+    "export",
+    "import",
+    "tax",
+    "customs",
+    "investor",
+    "company",
+    "contract",
+    "tender",
+    "audit",
+    "report",
+    "survey",
+    "census",
+    "health",
+    "vaccine",
+    "water",
+    "sanitation",
+    "housing",
+    "rent",
+    "eviction",
+    "police",
+    "soldier",
+    "commune",
+    "chief",
+    "governor",
+    "district",
+    "ministry",
+    "embassy",
+    "treaty",
+    "summit",
+    "delegation",
+    "visit",
+    "agreement",
+    "plan",
+]
+
+
+def distinct_paragraphs(n: int) -> list[str]:
+    """Two paragraphs of seeded filler that make each article its own story: the templated
+    sentences above are near-duplicates of each other, which newswatch rightly merges."""
+    rng = random.Random(n * 7919)
+    return [" ".join(rng.choice(_VOCABULARY) for _ in range(120)) + "." for _ in range(2)]
+
+
 class Site:
     """`sources` outlets on a NewsWeb, each with an RSS feed; publish() adds one new article to
     each. Every article matches the topic and has a unique title and text."""
@@ -139,6 +235,7 @@ class Site:
                     "province and urged authorities to prosecute officials who protected the compounds.",
                     "The Ministry of Interior said the investigation was continuing and that further arrests "
                     "were expected in the coming weeks as victims give evidence to investigators.",
+                    *distinct_paragraphs(n),
                 ]
                 path = f"{self._slug(name)}/news/{n}"
                 link = self.web.add(path, article_page(title, paragraphs, name))

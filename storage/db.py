@@ -13,9 +13,10 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.migrate import MigrationError, ensure_schema
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -75,15 +76,15 @@ def _create(url: str) -> Engine:
 
 
 def get_engine(url: str) -> Engine:
-    """The process's engine for `url`, with the schema in place."""
+    """The process's engine for `url`, its schema migrated to this build's (storage.migrate)."""
     url = normalize_url(url)
     with _lock:
         engine = _engines.get(url)
         if engine is None:
             engine = _create(url)
             try:
-                SQLModel.metadata.create_all(engine)
-            except SQLAlchemyError as exc:
+                ensure_schema(engine)
+            except (SQLAlchemyError, MigrationError) as exc:
                 engine.dispose()
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 raise DatabaseError(f"cannot open database {display_url(url)}: {reason}") from None

@@ -15,26 +15,29 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from tasks.text import normalize
 
-# 128 permutations: the estimate's standard error is sqrt(J(1-J)/128), 0.044 at J = 0.5; on
-# bench/dedup.py copies score 0.5-1.0 and different stories at most 0.17 (0.33 when two short
-# stories carry the same outlet's 60-word nav and footer), so more permutations would buy nothing.
+# Numbers below are from bench/dedup.py (277 real articles, about 830 seeded copies per kind).
+# 128 permutations: the estimate's standard error is sqrt(J(1-J)/128), 0.044 at J = 0.5, while
+# copies score 0.5-1.0 and different stories at most 0.17 (0.33 when two stories carry the same
+# outlet's 57-word nav and footer): the gap is several errors wide, more permutations buy nothing.
 NUM_PERM = 128
-# Three-word shingles: an edited word breaks only 3 shingles, so copies keep more of them. On the
-# bench at threshold 0.5, 3/4/5 words found 98.9/97.8/97.7% of copies with 1% edits and
-# boilerplate, 98.1/97.1/95.6% with 3% edits, and different stories scored no higher (max 0.17,
-# 0.11, 0.16), so the longer shingles bought no precision.
+# Three-word shingles: an edited word breaks 3 shingles rather than 5, so copies keep more. At
+# threshold 0.5, 3/4/5 words found 98.9/97.8/97.7% of copies with 1% edits and boilerplate and
+# 98.1/97.1/95.6% with 3% edits, while different stories scored no higher (max 0.17/0.11/0.16;
+# with shared boilerplate 0.33/0.31/0.34): longer shingles bought no precision.
 SHINGLE_WORDS = 3
-# Below this a text is a headline or a teaser: a few dozen shingles, of which one outlet's
-# leftover nav and footer can be most, so two different teasers would look alike.
+# Below this a text is a headline or a teaser: so few shingles that a shared quote or an outlet's
+# leftover nav line is most of them, and two different teasers would look alike.
 MIN_WORDS = 30
 # Verification: an LSH candidate is the same story when its estimated Jaccard is at least this.
-# 0.4 would find a few more heavily edited copies (bench: 100% vs 98.9% at 1% edits) but sits
-# within two standard errors of the 0.33 that different stories reached through shared
-# boilerplate; a false merge hides a story, which costs more than a second alert for it.
+# 0.4 would also find the copies of very short articles that 60 words of boilerplate swamp
+# (100% vs 98.9% at 1% edits) but is under two standard errors above the 0.33 that different
+# stories reached through shared boilerplate; a false merge hides a story, which costs more than
+# a second alert about one. A 70% truncation scores about 0.7 and is found; 50% scores about 0.5
+# and is found only half the time (containment would find it: see the bench's sweep).
 MATCH_THRESHOLD = 0.5
 # Bands x rows of the LSH index: a pair at J = 0.5 shares some band with probability
-# 1 - (1 - 0.5**3)**42 = 0.996 (32 x 4: 0.87); at J = 0.05, 0.005. Build time is per band:
-# 42 bands take about 2 s for 20,000 signatures, 64 x 2 twice that.
+# 1 - (1 - 0.5**3)**42 = 0.996 (32 x 4: 0.87), at J = 0.05 with 0.005. Insertion costs per band:
+# 42 bands build 20,000 signatures in about 2 s, 64 x 2 in twice that.
 LSH_BANDS, LSH_ROWS = 42, 3
 
 # The permutation scheme of datasketch >= 2.0 ("affine32") keeps hash values in uint32, so
@@ -46,11 +49,10 @@ _SEED = 1
 _FORMAT = 1
 _HEADER = struct.Struct("<BB")  # format version, shingle words
 _SIG_BYTES = _HEADER.size + 4 * NUM_PERM
-# Generating the 128 permutations costs more than hashing a whole article: do it once.
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
-# Punctuation and symbols separate words ("U.S." and "U.S" shingle alike); letters and marks
-# (Khmer and Thai vowel signs are marks) stay, so non-Latin words are not cut apart.
-_NOT_WORD = regex.compile(r"[\p{P}\p{S}]+")
+# Punctuation and symbols separate words ("U.S." and "U.S" shingle alike), and so does the
+# zero-width space that Khmer pages put between words; letters and combining marks (Khmer and
+# Thai vowel signs) stay, so no word is cut apart.
+_NOT_WORD = regex.compile(r"[\p{P}\p{S}\u200b]+")
 
 
 def words(text: str) -> list[str]:
@@ -65,7 +67,8 @@ def signature(text: str, *, shingle_words: int = SHINGLE_WORDS) -> bytes | None:
     if len(tokens) < max(MIN_WORDS, shingle_words):
         return None
     shingles = {" ".join(tokens[i : i + shingle_words]) for i in range(len(tokens) - shingle_words + 1)}
-    mh = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    # The default hash (SHA-1) is the same in every process, unlike hash(): signatures are stored.
+    mh = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME)
     mh.update_batch([s.encode("utf-8") for s in shingles])
     header = _HEADER.pack(_FORMAT, shingle_words)
     return header + mh.hashvalues.astype("<u4", copy=False).tobytes()
@@ -111,9 +114,8 @@ class StoryIndex:
 
     def _sketch(self, sig: bytes) -> tuple[np.ndarray, LeanMinHash]:
         shingle_words, values = _decode(sig)
-        if self._shingle_words is None:
-            self._shingle_words = shingle_words
-        elif shingle_words != self._shingle_words:
+        # Signatures of other shingle sizes hash other sets: their bands would never meet.
+        if self._shingle_words not in (None, shingle_words):
             raise ValueError(f"index holds {self._shingle_words}-word shingles, got {shingle_words}")
         return values, LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
 
@@ -121,6 +123,7 @@ class StoryIndex:
         values, lean = self._sketch(sig)
         if key in self._values:
             raise ValueError(f"key {key} is already indexed")
+        self._shingle_words = _HEADER.unpack_from(sig)[1]
         # The membership test above is the duplicate check; datasketch's own would repeat it.
         self._lsh.insert(key, lean, check_duplication=False)
         self._values[key] = values
@@ -128,7 +131,7 @@ class StoryIndex:
     def matches(self, sig: bytes) -> list[tuple[int, float]]:
         """Every indexed key verified as the same story, best first (ties: lowest key first)."""
         values, lean = self._sketch(sig)
-        found = []
+        found: list[tuple[int, float]] = []
         for key in self._lsh.query(lean):
             score = _jaccard(values, self._values[key])
             if score >= self.threshold:

@@ -52,12 +52,11 @@ def test_insert_returns_only_new_rows(db_url: str) -> None:
 def test_known_entries_by_url_or_guid(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", []), ("B", "https://b.example/rss", [])])
     repository.insert_articles(db_url, [_record(ids["A"], 1)])
-    assert repository.known_entries(db_url, ids["A"], ["https://news.example/a/1"], []) == {
-        "https://news.example/a/1",
-        "g1",
-    }
+    known = repository.known_entries(db_url, ids["A"], ["https://news.example/a/1"], [])
+    assert set(known) == {"https://news.example/a/1", "g1"}
+    assert known["g1"].source_id == ids["A"] and known["g1"].revision == 1 and known["g1"].summary == "s"
     assert "g1" in repository.known_entries(db_url, ids["A"], [], ["g1"])
-    assert repository.known_entries(db_url, ids["B"], [], ["g1"]) == set()
+    assert repository.known_entries(db_url, ids["B"], [], ["g1"]) == {}
 
 
 def test_matches_alerts_and_claims(db_url: str) -> None:
