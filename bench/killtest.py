@@ -60,7 +60,7 @@ from sqlalchemy import select, update  # noqa: E402
 
 from storage.db import dispose_all, get_engine  # noqa: E402
 from storage.models import Alert, Article  # noqa: E402
-from tests.newsweb import NewsWeb, article_page, rfc822, rss  # noqa: E402
+from tests.newsweb import NewsWeb, article_page, distinct_paragraphs, rfc822, rss  # noqa: E402
 from tests.receivers import JsonReceiver  # noqa: E402
 
 CRASH_POINTS = ("after-store", "after-match", "before-send", "after-send", "after-mark")
@@ -97,102 +97,6 @@ PLACES = ["Sihanoukville", "Poipet", "Bavet", "Koh Kong", "Kampot", "Siem Reap",
 
 
 # ---------------------------------------------------------------- the news web
-
-
-_VOCABULARY = [
-    "river",
-    "market",
-    "village",
-    "court",
-    "school",
-    "harvest",
-    "border",
-    "provincial",
-    "minister",
-    "council",
-    "budget",
-    "road",
-    "bridge",
-    "factory",
-    "garment",
-    "rice",
-    "fishing",
-    "temple",
-    "festival",
-    "election",
-    "party",
-    "union",
-    "wage",
-    "hospital",
-    "clinic",
-    "teacher",
-    "student",
-    "farmer",
-    "land",
-    "dispute",
-    "forest",
-    "rubber",
-    "cassava",
-    "mango",
-    "pepper",
-    "tourism",
-    "airport",
-    "port",
-    "railway",
-    "bus",
-    "flood",
-    "drought",
-    "storm",
-    "power",
-    "grid",
-    "solar",
-    "loan",
-    "bank",
-    "microfinance",
-    "debt",
-    "price",
-    "inflation",
-    "export",
-    "import",
-    "tax",
-    "customs",
-    "investor",
-    "company",
-    "contract",
-    "tender",
-    "audit",
-    "report",
-    "survey",
-    "census",
-    "health",
-    "vaccine",
-    "water",
-    "sanitation",
-    "housing",
-    "rent",
-    "eviction",
-    "police",
-    "soldier",
-    "commune",
-    "chief",
-    "governor",
-    "district",
-    "ministry",
-    "embassy",
-    "treaty",
-    "summit",
-    "delegation",
-    "visit",
-    "agreement",
-    "plan",
-]
-
-
-def distinct_paragraphs(n: int) -> list[str]:
-    """Two paragraphs of seeded filler that make each article its own story: the templated
-    sentences above are near-duplicates of each other, which newswatch rightly merges."""
-    rng = random.Random(n * 7919)
-    return [" ".join(rng.choice(_VOCABULARY) for _ in range(120)) + "." for _ in range(2)]
 
 
 class Site:

@@ -3,6 +3,7 @@ real HTTP server. Routes can be changed while it runs (a new article, a broken f
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +79,77 @@ class NewsWeb:
     ) -> str:
         self.routes[path] = Route(status, content_type, body.encode() if isinstance(body, str) else body, headers)
         return self.url(path)
+
+
+FILLER_WORDS = [
+    "river",
+    "market",
+    "village",
+    "court",
+    "school",
+    "harvest",
+    "border",
+    "provincial",
+    "minister",
+    "council",
+    "budget",
+    "road",
+    "bridge",
+    "factory",
+    "garment",
+    "rice",
+    "fishing",
+    "temple",
+    "festival",
+    "election",
+    "party",
+    "union",
+    "wage",
+    "hospital",
+    "clinic",
+    "teacher",
+    "student",
+    "farmer",
+    "land",
+    "dispute",
+    "forest",
+    "rubber",
+    "cassava",
+    "mango",
+    "pepper",
+    "tourism",
+    "airport",
+    "port",
+    "railway",
+    "bus",
+    "flood",
+    "drought",
+    "storm",
+    "power",
+    "grid",
+    "solar",
+    "loan",
+    "bank",
+    "debt",
+    "price",
+    "inflation",
+    "export",
+    "import",
+    "tax",
+    "customs",
+    "investor",
+    "company",
+    "contract",
+    "tender",
+    "audit",
+]  # noqa: SIM905
+
+
+def distinct_paragraphs(seed: int, paragraphs: int = 2, words: int = 120) -> list[str]:
+    """Seeded filler that makes an article its own story: templated test articles are otherwise
+    near-duplicates of each other, which newswatch's story stage rightly merges."""
+    rng = random.Random(seed * 7919)
+    return [" ".join(rng.choice(FILLER_WORDS) for _ in range(words)) + "." for _ in range(paragraphs)]
 
 
 def article_page(

@@ -4,7 +4,6 @@ topics, and the alerts CLI (dead letters, retry) — through the real flows."""
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from storage.db import get_engine
 from storage.models import Alert
-from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, article_page, rss
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, article_page, distinct_paragraphs, rss
 from tests.receivers import JsonReceiver
 from tests.test_cli import cli
 
@@ -25,42 +24,6 @@ STORIES = [
 ]
 
 
-WORDS = [
-    "river",
-    "market",
-    "village",
-    "court",
-    "school",
-    "harvest",
-    "border",
-    "minister",
-    "council",
-    "budget",
-    "road",
-    "bridge",
-    "factory",
-    "garment",
-    "rice",
-    "fishing",
-    "temple",
-    "festival",
-    "election",
-    "union",
-    "wage",
-    "hospital",
-    "teacher",
-    "farmer",
-    "land",
-    "forest",
-    "rubber",
-]
-
-
-def filler(seed: int) -> str:
-    rng = random.Random(seed)
-    return " ".join(rng.choice(WORDS) for _ in range(150)) + "."
-
-
 def site_with(web: NewsWeb, stories: list[tuple[str, str]]) -> str:
     items = []
     for i, (title, phrase) in enumerate(stories):
@@ -68,7 +31,7 @@ def site_with(web: NewsWeb, stories: list[tuple[str, str]]) -> str:
             f"{title}. Officials said the case involved {phrase} and would be prosecuted in the provincial "
             "court, while rights groups called for better protection of victims across the region.",
             "The workers were returned to their home provinces after interviews with the authorities.",
-            filler(i),  # different stories: not near-duplicates of each other (tasks/stories.py)
+            *distinct_paragraphs(i, 1, 150),  # different stories: not near-duplicates (tasks/stories.py)
         ]
         link = web.add(f"/s/{i}", article_page(title, paragraphs, "Border News"))
         items.append({"title": title, "link": link, "guid": f"g{i}", "summary": paragraphs[0]})
