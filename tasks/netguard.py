@@ -320,27 +320,26 @@ def _watch_reused(conn: HTTPConnection) -> None:
     conn._newswatch_guard = guard.id  # type: ignore[attr-defined]
 
 
-class _GuardedHTTPConnection(HTTPConnection):
+class _GuardedConnect:
+    """Mixed into urllib3's connection classes: our connect step, and the watchdog on reuse."""
+
     def _new_conn(self) -> socket.socket:
-        sock = _connect(self)
+        sock = _connect(self)  # type: ignore[arg-type]
         self._newswatch_guard = _guard().id
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch_reused(self)
-        super().request(*args, **kwargs)
+        _watch_reused(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
+class _GuardedHTTPConnection(_GuardedConnect, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnect, HTTPSConnection):
     # TLS still verifies against the URL's host name: only the TCP connect step is ours.
-    def _new_conn(self) -> socket.socket:
-        sock = _connect(self)
-        self._newswatch_guard = _guard().id
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch_reused(self)
-        super().request(*args, **kwargs)
+    pass
 
 
 class _GuardedHTTPPool(HTTPConnectionPool):
