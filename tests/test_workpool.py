@@ -1,0 +1,105 @@
+"""Scale-out: deploy/prefect.yaml deployed with `prefect deploy` to a real Prefect server onto a
+process work pool, a `prefect worker start` picks up a run of the monitor deployment, and the run
+completes and delivers its alert."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import TEST_ENV
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
+from tests.receivers import JsonReceiver
+from tests.test_monitor import write_config
+from tests.test_serve import prefect_server, stop, wait_until  # noqa: F401  (prefect_server: a fixture)
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def prefect(args: list[str], env: dict[str, str]) -> str:
+    """Run a `prefect` CLI command from the project directory; its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_path: Path) -> None:  # noqa: F811
+    api = prefect_server
+    with NewsWeb() as web, JsonReceiver() as hook:
+        site = build_site(web)
+        src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
+        base.update(
+            PREFECT_API_URL=api,
+            PREFECT_HOME=str(tmp_path / "prefect-client"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PWD=str(PROJECT),  # what `{{ $PWD }}` in the pull step resolves to, as in a shell in the project
+        )
+
+        # The commands of the README, from the project directory.
+        prefect(["work-pool", "create", "newswatch", "--type", "process"], base)
+        prefect(["--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"], base)
+
+        deployments = {}
+        for name in ("monitor/monitor", "digest/digest"):
+            d = httpx.get(f"{api}/deployments/name/{name}", timeout=5)
+            assert d.status_code == 200, name
+            deployments[name] = d.json()
+            assert deployments[name]["work_pool_name"] == "newswatch"
+            assert deployments[name]["schedules"][0]["schedule"]["interval"] == 900
+            assert deployments[name]["pull_steps"] == [
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(PROJECT)}}
+            ]
+        monitor = deployments["monitor/monitor"]
+
+        worker_env = dict(
+            base,
+            PREFECT_WORKER_QUERY_SECONDS="2",
+            PREFECT_WORKER_PREFETCH_SECONDS="10",
+            NEWSWATCH_SOURCES_FILE=src,
+            NEWSWATCH_WATCHLIST_FILE=wl,
+            NEWSWATCH_HOME=str(tmp_path / "home"),
+            NEWSWATCH_NOTIFY=hook.apprise_url(),
+            **TEST_ENV,
+        )
+        log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "newswatch"],
+            cwd=PROJECT,
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            run = httpx.post(
+                f"{api}/deployments/{monitor['id']}/create_flow_run",
+                json={"parameters": {"force": True}},
+                timeout=10,
+            ).json()
+            state = wait_until(
+                lambda: (
+                    (s := httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"])
+                    in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+                    and s
+                ),
+                180,
+                "the worker to run the flow",
+            )
+            assert state == "COMPLETED", (tmp_path / "worker.log").read_text()[-4000:]
+            assert len(hook.posts) == 1 and TRAFFICKING_TITLE in hook.posts[0]["title"]
+            flow_run = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()
+            assert flow_run["work_pool_name"] == "newswatch"
+        finally:
+            stop(worker)
+            log.close()
