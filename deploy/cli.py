@@ -701,6 +701,11 @@ def serve() -> None:
     main()
 
 
+from deploy.cli_archive import register as _register_archive  # noqa: E402
+
+_register_archive(app)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

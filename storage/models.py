@@ -170,3 +170,6 @@ class ArticleRevision(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str | None = Field(default=None, max_length=64)
     fetched_at: datetime = Field(default_factory=utcnow)
+
+
+from storage import archive as _archive  # noqa: E402,F401  (registers the tombstones table)

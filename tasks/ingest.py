@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage import repository
+from storage import archive, repository
 from storage.repository import ArticleRecord, KnownArticle, SourceState
 from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
@@ -212,9 +212,13 @@ def _store_entries(
         fresh.setdefault(canonical_url(entry.url), entry)  # a feed listing one URL twice
     outcome.duplicates += len(feed.entries) - len(fresh)
     known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
+    pruned = archive.is_tombstoned(db_url, list(fresh))  # pruned from the archive: never again
     records = []
     for canonical, entry in fresh.items():
         stored_article = known.get(canonical) or (known.get(entry.guid) if entry.guid else None)
+        if stored_article is None and canonical in pruned:
+            outcome.known += 1
+            continue
         if stored_article is None:
             records.append(_record(entry, canonical, source, source_id, feed, fetcher))
             continue
@@ -225,6 +229,9 @@ def _store_entries(
                 db_url, stored_article, record
             ):
                 outcome.revised += 1
+    pruned_texts = archive.is_tombstoned(db_url, [], [r.content_hash for r in records if r.content_hash])
+    outcome.known += sum(1 for r in records if r.content_hash in pruned_texts)
+    records = [r for r in records if r.content_hash not in pruned_texts]
     stored = repository.insert_articles(db_url, records)
     crashpoint("after-store")
     outcome.new_ids = stored.new_ids

@@ -1,0 +1,121 @@
+"""`newswatch export` and `newswatch prune`: registered on the main app by deploy.cli (register(app)).
+
+The helpers of deploy.cli are imported inside the commands: deploy.cli imports this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")]
+
+
+def _duration(option: str, value: str) -> timedelta:
+    from deploy.cli import err, esc
+    from tasks.interval import parse_interval
+
+    try:
+        return parse_interval(value)
+    except ValueError as exc:
+        err.print(f"[bold red]{option}[/] {esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: lists and dicts as JSON, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _write(rows: Iterator[dict[str, Any]], fmt: str, stream: IO[str]) -> int:
+    count = 0
+    if fmt == "jsonl":
+        for row in rows:
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+        return count
+    writer: csv.DictWriter[str] | None = None
+    for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(stream, fieldnames=list(row.keys()))
+            writer.writeheader()
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+        count += 1
+    return count
+
+
+def export(
+    kind: Annotated[str, typer.Option("--kind", help="articles, matches or alerts.")] = "articles",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl (one JSON object a line) or csv.")] = "jsonl",
+    since: Annotated[str | None, typer.Option("--since", help="Only the last 30d, 12h, ... (default: all).")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Only rows of this topic.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE (default: stdout).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Export articles, matches or alerts as JSON lines or CSV, streamed: memory stays flat.
+
+    Example: newswatch export --kind matches --format csv --since 30d --topic trafficking -o matches.csv
+    """
+    from deploy.cli import _open_db, err, esc
+    from storage.archive import KINDS, export_rows
+    from tasks.health import now_utc
+
+    if kind not in KINDS:
+        err.print(f"[bold red]--kind[/] {esc(kind)!r}: use one of {', '.join(KINDS)}", highlight=False)
+        raise typer.Exit(2)
+    if fmt not in ("jsonl", "csv"):
+        err.print(f"[bold red]--format[/] {esc(fmt)!r}: use jsonl or csv", highlight=False)
+        raise typer.Exit(2)
+    cutoff = now_utc() - _duration("--since", since) if since else None
+    url = _open_db(db)
+    rows = export_rows(url, kind, cutoff, topic)  # type: ignore[arg-type]
+    if output is None:
+        count = _write(rows, fmt, sys.stdout)
+        sys.stdout.flush()
+    else:
+        try:
+            with output.open("w", encoding="utf-8", newline="") as stream:
+                count = _write(rows, fmt, stream)
+        except OSError as exc:
+            err.print(f"[bold red]cannot write[/] {esc(output)}: {esc(exc.strerror)}", highlight=False)
+            raise typer.Exit(1) from None
+    err.print(f"exported {count} {kind}", highlight=False)
+
+
+def prune(
+    older_than: Annotated[str, typer.Option("--older-than", help="Delete articles older than this: 180d, 90d")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Delete old articles with their matches and alerts; a tombstone of each keeps it from coming back.
+
+    Articles with alerts still pending are kept. Example: newswatch prune --older-than 180d --dry-run
+    """
+    from deploy.cli import _open_db, out
+    from storage.archive import count_prunable
+    from storage.archive import prune as prune_articles
+    from tasks.health import now_utc
+
+    cutoff = now_utc() - _duration("--older-than", older_than)
+    url = _open_db(db)
+    if dry_run:
+        out.print(f"{count_prunable(url, cutoff)} articles older than {older_than} would be pruned", highlight=False)
+        return
+    out.print(f"pruned {prune_articles(url, cutoff)} articles older than {older_than}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export` and `prune` to the newswatch app."""
+    app.command("export")(export)
+    app.command("prune")(prune)
