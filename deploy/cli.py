@@ -590,6 +590,43 @@ def backtest(
 
 
 @app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="A query in the watchlist's language, or a topic's name.")],
+    since: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 365d.")] = "30d",
+    topic: Annotated[str | None, typer.Option("--topic", help="Only articles that matched this topic.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many results, newest first.")] = 20,
+    watchlist: WatchlistOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the stored articles with the query language, through the full-text index.
+
+    Example: newswatch search '(official* OR police) NEAR/10 traffick*' --since 90d
+    """
+    from dataclasses import asdict
+
+    from tasks.health import now_utc
+    from tasks.interval import parse_interval
+    from tasks.search import search_archive
+
+    try:
+        window = parse_interval(since)
+    except ValueError as exc:
+        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+    compiled = _query_topic(query, watchlist)
+    report = search_archive(_open_db(db), compiled, now_utc() - window, topic, limit)
+    if as_json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+        return
+    how = "through the index" if report.used_index else esc(report.note)
+    out.print(f"{len(report.results)} result(s) among {report.candidates} candidate(s), {how}", highlight=False)
+    for r in report.results:
+        out.print(f"- [bold]{esc(r.title)}[/] ({esc(r.source)}, {esc(r.published[:10])}) {esc(r.url)}", highlight=False)
+        out.print(f"    > {esc(r.sentence)}", highlight=False)
+
+
+@app.command()
 def stories(
     since: Annotated[str, typer.Option("--since", help="How far back: 1d, 7d, 30d.")] = "7d",
     limit: Annotated[int, typer.Option("--limit", help="How many stories, newest first.")] = 50,

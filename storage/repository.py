@@ -786,3 +786,16 @@ def recent_stories(db_url: str, since: datetime, limit: int = 50) -> list[StoryR
                 )
             )
     return stories
+
+
+def articles_by_id(db_url: str, ids: Sequence[int]) -> list[StoredArticle]:
+    if not ids:
+        return []
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(_stored_articles().where(A.c.id.in_(list(ids))).order_by(A.c.id)).mappings()
+        return [_build(StoredArticle, r) for r in rows]
+
+
+def article_topics(db_url: str, article_id: int) -> set[str]:
+    with get_engine(db_url).connect() as conn:
+        return set(conn.execute(select(M.c.topic).where(M.c.article_id == article_id)).scalars())

@@ -1,0 +1,96 @@
+"""Archive search candidates from the full-text index (migration 0005): SQLite FTS5 with
+trigrams, PostgreSQL's GIN text-search index. The index narrows the archive to the articles
+that contain one of a query's literals; the query itself is then evaluated in Python on those
+(tasks/search.py), so search speaks the watchlist's query language exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import regex
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import get_engine
+from storage.models import Article, Match
+
+A = Article.__table__  # type: ignore[attr-defined]
+M = Match.__table__  # type: ignore[attr-defined]
+TRIGRAM = 3  # FTS5's trigram tokenizer cannot look up anything shorter
+_UNSPACED = regex.compile(r"[\p{Khmer}\p{Thai}\p{Lao}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
+
+
+class NoIndex(Exception):
+    """The index cannot serve these literals (too short, or missing): scan instead."""
+
+
+def _sqlite_match(literals: Sequence[str]) -> str:
+    # A phrase's words may be joined by hyphens or line breaks in the text: require each word
+    # (of three characters or more) rather than the phrase as one string.
+    parts = []
+    for lit in literals:
+        words = [w for w in lit.split() if len(w) >= TRIGRAM]
+        if not words:
+            raise NoIndex(f"nothing of 3 characters or more to look up in {lit!r}")
+        parts.append("(" + " AND ".join('"' + w.replace('"', '""') + '"' for w in words) + ")")
+    return " OR ".join(parts)
+
+
+def _postgres_query(literals: Sequence[str]) -> str:
+    # Each literal's words as prefixes, all required; literals OR'ed. A superset of the true
+    # matches (prefix, any order), which the query evaluation then narrows.
+    parts = []
+    for lit in literals:
+        if _UNSPACED.search(lit):  # a whole run of Khmer or Thai is one token to PostgreSQL
+            raise NoIndex(f"{lit!r} is in a script written without spaces")
+        words = ["".join(ch for ch in w if ch.isalnum()) for w in lit.split()]
+        words = [w for w in words if w]
+        if not words:
+            raise NoIndex(f"no word to look up in {lit!r}")
+        parts.append("(" + " & ".join(f"{w}:*" for w in words) + ")")
+    return " | ".join(parts)
+
+
+def candidate_ids(
+    db_url: str, literals: Sequence[str], since: datetime | None, topic: str | None, limit: int
+) -> list[int]:
+    """Ids of articles (newest first) that contain one of `literals`, through the index."""
+    engine = get_engine(db_url)
+    when = func.coalesce(A.c.published_at, A.c.fetched_at)
+    if engine.dialect.name == "sqlite":
+        hits = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q").bindparams(q=_sqlite_match(literals))
+        query = select(A.c.id).where(A.c.id.in_(hits))
+    else:
+        vector = func.to_tsvector("simple", func.coalesce(A.c.title, "") + " " + func.coalesce(A.c.text, ""))
+        query = select(A.c.id).where(vector.op("@@")(func.to_tsquery("simple", _postgres_query(literals))))
+    if since is not None:
+        query = query.where(when >= since)
+    if topic is not None:
+        query = query.where(A.c.id.in_(select(M.c.article_id).where(M.c.topic == topic)))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(query.order_by(when.desc()).limit(limit)).scalars())
+    except DBAPIError as exc:  # e.g. a database adopted without the index
+        raise NoIndex(str(getattr(exc, "orig", exc)).splitlines()[0]) from None
+
+
+def explain_plan(db_url: str, literals: Sequence[str]) -> str:
+    """The database's plan for the index lookup (tests check the index is used, not a scan)."""
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.execute(
+                text("EXPLAIN QUERY PLAN SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"),
+                {"q": _sqlite_match(literals)},
+            ).all()
+            return "\n".join(str(r[-1]) for r in rows)
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny test table would be scanned anyway
+        rows = conn.execute(
+            text(
+                "EXPLAIN SELECT id FROM articles WHERE to_tsvector('simple', coalesce(title, '') || ' ' || "
+                "coalesce(text, '')) @@ to_tsquery('simple', :q)"
+            ),
+            {"q": _postgres_query(literals)},
+        ).all()
+        return "\n".join(str(r[0]) for r in rows)

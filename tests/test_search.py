@@ -1,0 +1,98 @@
+"""`newswatch search`: the watchlist's query language over the archive, through the full-text
+index (SQLite FTS5 trigrams, PostgreSQL GIN), on both backends."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from storage import repository, search
+from storage.db import dispose_all
+from storage.repository import ArticleRecord
+from tasks.config import TopicSpec
+from tasks.match import compile_topic
+from tasks.search import search_archive
+from tests.test_cli import cli
+
+NOW = datetime.now(UTC)
+ARTICLES = [
+    ("Officials accused", "Three officials colluded with human-trafficking gangs, a report said.", 1),
+    ("Raid in Poipet", "Police freed forty workers held by traffickers near the border.", 2),
+    ("Drug case", "Police seized heroin in a drug trafficking case in Phnom Penh.", 3),
+    ("Water Festival", "Heavy traffic is expected along the riverside this weekend.", 4),
+    ("Khmer report", "ប៉ូលិសបានចាប់ខ្លួនជនសង្ស័យពីបទជួញដូរមនុស្សនៅខេត្តព្រះសីហនុ", 5),
+    ("Old story", "Officials and traffickers were named in a report long ago.", 400),
+]
+
+
+def archive(db_url: str) -> dict[str, int]:
+    ids = repository.upsert_sources(db_url, [("Archive", "https://archive.example/rss", ["cambodia"])])
+    stored = repository.insert_articles(
+        db_url,
+        [
+            ArticleRecord(
+                ids["Archive"],
+                f"https://archive.example/{i}",
+                f"https://archive.example/{i}",
+                None,
+                title,
+                None,
+                NOW - timedelta(days=days),
+                None,
+                None,
+                text,
+                None,
+                "page",
+            )
+            for i, (title, text, days) in enumerate(ARTICLES)
+        ],
+    )
+    return {title: new_id for (title, _, _), new_id in zip(ARTICLES, stored.ids, strict=True)}
+
+
+def titles(report) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.title for r in report.results]
+
+
+def topic(query: str):  # type: ignore[no-untyped-def]
+    return compile_topic(TopicSpec(name="q", query=query))
+
+
+def test_search_uses_the_index_and_the_query_language(db_url: str) -> None:
+    archive(db_url)
+    since = NOW - timedelta(days=30)
+    report = search_archive(db_url, topic('(official* OR police) NEAR/6 traffick* NOT "drug trafficking"'), since)
+    assert report.used_index and titles(report) == ["Officials accused", "Raid in Poipet"]
+    assert report.results[0].clauses and "colluded" in report.results[0].sentence
+    assert titles(search_archive(db_url, topic("traffick*"), since)) == [
+        "Officials accused",
+        "Raid in Poipet",
+        "Drug case",
+    ]  # not "traffic", not the old one
+    khmer = search_archive(db_url, topic("ជួញដូរមនុស្ស"), since)
+    assert titles(khmer) == ["Khmer report"]
+    assert khmer.used_index == db_url.startswith("sqlite")  # PostgreSQL's tokens cannot split Khmer: a scan
+    assert titles(search_archive(db_url, topic("traffick*"), NOW - timedelta(days=500)))[-1] == "Old story"
+    plan = search.explain_plan(db_url, ["traffick"])
+    assert ("VIRTUAL TABLE INDEX" in plan) if db_url.startswith("sqlite") else ("ix_articles_fts" in plan), plan
+
+
+def test_search_falls_back_to_a_scan_when_the_index_cannot_help(db_url: str) -> None:
+    archive(db_url)
+    report = search_archive(db_url, topic("lang:km OR NOT police"), NOW - timedelta(days=30))
+    assert not report.used_index and "scanned" in (report.note or "")
+    assert "Water Festival" in titles(report) and "Raid in Poipet" not in titles(report)
+
+
+def test_search_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{tmp_path / 'nw.db'}"
+    archive(db)
+    dispose_all()
+    result = cli(
+        ["search", "police NEAR/8 traffick*", "--since", "30d", "--json"], {"NEWSWATCH_DATABASE_URL": db}, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["used_index"] and [r["title"] for r in report["results"]] == ["Raid in Poipet", "Drug case"]
+    table = cli(["search", "human-trafficking", "--since", "30d"], {"NEWSWATCH_DATABASE_URL": db}, timeout=60)
+    assert table.returncode == 0 and "Officials accused" in table.stdout and "through the index" in table.stdout
