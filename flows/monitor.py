@@ -17,7 +17,7 @@ from tasks.health import is_due, now_utc
 from tasks.ingest import IngestOptions, SourceOutcome, ingest_batch
 from tasks.match import match_task
 from tasks.notify import alert_senders, load_senders
-from tasks.report import RunSummary, publish, summarize
+from tasks.report import RunSummary, publish, run_name, summarize
 from tasks.settings import load_settings
 from tasks.stories import stories_task
 
@@ -48,6 +48,7 @@ def monitor(
         watchlist_file: path of watchlist.yaml (default: NEWSWATCH_WATCHLIST_FILE or deploy/watchlist.yaml).
     """
     logger = get_run_logger()
+    started = now_utc()
     settings = load_settings()
     # Everything that can be wrong with the configuration fails here, before anything is touched.
     source_list = select_sources(load_sources(sources_file or settings.sources_file).sources, sources)
@@ -105,4 +106,15 @@ def monitor(
         summary.alerts_sent,
         summary.alerts_failed,
     )
+    _rename(run_name(summary, started))
     return summary
+
+
+def _rename(name: str) -> None:
+    """Name the flow run after what it did, once it is known (the UI lists runs by name)."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    if flow_run.id:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run.id, name=name)

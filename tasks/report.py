@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from storage.repository import MatchRow, SourceHealthRow
 from tasks.health import aware, now_utc, status
@@ -132,7 +132,46 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
     return "\n".join(lines) + "\n"
 
 
+MAX_LINKS = 25  # link artifacts per run: enough to open the alerted articles, not a flood
+
+
+def run_name(summary: RunSummary, started: datetime) -> str:
+    """A flow run name that says what the run did, e.g. monitor-2026-11-27T08:15Z-3-matches."""
+    outcome = f"{summary.matches}-match{'es' if summary.matches != 1 else ''}"
+    if summary.sources_failed:
+        outcome += f"-{summary.sources_failed}-failed"
+    return f"monitor-{started.strftime('%Y-%m-%dT%H:%MZ')}-{outcome}" + ("-dry-run" if summary.dry_run else "")
+
+
 def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHealthRow] | None = None) -> None:
+    """The run's artifacts in the Prefect UI: the Markdown report, a table of new matches, the
+    source-health table and a link to each matched article."""
     create_markdown_artifact(
         key="newswatch-run", markdown=render_markdown(summary, matches, health), description="newswatch run summary"
     )
+    if matches:
+        create_table_artifact(
+            key="newswatch-matches",
+            table=[
+                {
+                    "topic": m.topic,
+                    "title": m.title,
+                    "link": m.url,
+                    "source": m.source_name,
+                    "published": m.published_at.isoformat() if m.published_at else "",
+                    "why": m.hit_sentence,
+                    "clauses": "; ".join(m.terms),
+                }
+                for m in matches
+            ],
+            description="New matches of this run",
+        )
+    if health:
+        rows = health_table(health, now_utc())
+        create_table_artifact(
+            key="newswatch-sources",
+            table=[dict(zip(HEALTH_COLUMNS, r, strict=True)) for r in rows],
+            description="Source health",
+        )
+    for m in matches[:MAX_LINKS]:
+        create_link_artifact(link=m.url, link_text=f"{m.topic}: {m.title}"[:200], description=m.source_name)

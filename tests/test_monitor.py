@@ -261,6 +261,21 @@ def test_apprise_config_file_with_two_targets_and_the_run_artifact(
     assert f"[{TRAFFICKING_TITLE}]({site['story']})" in str(latest.data)
     assert "**human traffickers**" in str(latest.data)
 
+    import re
+
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    run_id = latest.flow_run_id
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(run_id)
+        mine = [a for a in client.read_artifacts() if a.flow_run_id == run_id]
+        assert client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+    assert re.fullmatch(r"monitor-\d{4}-\d\d-\d\dT\d\d:\d\dZ-1-match", flow_run.name), flow_run.name
+    kinds = {(a.type, a.key) for a in mine}
+    assert {("table", "newswatch-matches"), ("table", "newswatch-sources"), ("markdown", "newswatch-run")} <= kinds
+    links = [a for a in mine if a.key is None]  # Prefect stores a link artifact as a Markdown link
+    assert len(links) == 1 and site["story"] in str(links[0].data)
+
 
 def test_missing_apprise_config_file_fails_the_run_before_fetching(
     web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
