@@ -721,6 +721,30 @@ def db_current(db: DbOpt = None) -> None:
 
 
 @app.command()
+def setup(
+    block: Annotated[str, typer.Option("--block", help="Name of the Prefect Secret block.")] = "newswatch-apprise",
+) -> None:
+    """Store this environment's Apprise targets in a Prefect Secret block for the deployments (idempotent).
+
+    Example: NEWSWATCH_APPRISE_CONFIG=apprise.yaml PREFECT_API_URL=http://127.0.0.1:4200/api newswatch setup
+    """
+    from tasks.notify import NotifyConfigError, save_secret_block
+    from tasks.settings import load_settings
+
+    _quiet_prefect()
+    try:
+        count = save_secret_block(load_settings(), block)
+    except NotifyConfigError as exc:
+        err.print(f"[bold red]config error[/] {esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(
+        f"saved {count} Apprise target(s) in the Secret block {esc(block)!s}; start workers and "
+        f"`newswatch serve` with NEWSWATCH_APPRISE_SECRET_BLOCK={esc(block)}",
+        highlight=False,
+    )
+
+
+@app.command()
 def serve() -> None:
     """Serve the scheduled deployments to the Prefect server in PREFECT_API_URL (Ctrl-C stops).
 

@@ -189,3 +189,28 @@ def notify_run_failed(settings: Settings, flow_name: str, run_name: str, reason:
         except Exception as exc:  # nothing more to do from a failure hook
             errors.append(f"{sender.target.label}: {exc}")
     return errors
+
+
+def save_secret_block(settings: Settings, name: str) -> int:
+    """Put the Apprise targets of this environment (NEWSWATCH_NOTIFY URLs and/or the
+    NEWSWATCH_APPRISE_CONFIG file) into a Prefect Secret block, for deployments to read through
+    NEWSWATCH_APPRISE_SECRET_BLOCK. Idempotent (overwrites); returns the number of targets."""
+    from prefect.blocks.system import Secret
+
+    parts = []
+    if settings.notify_urls():
+        parts.append("urls:\n" + "".join(f"  - {url}\n" for url in settings.notify_urls()))
+    if settings.apprise_config:
+        path = Path(settings.apprise_config)
+        if not path.is_file():
+            raise NotifyConfigError(f"NEWSWATCH_APPRISE_CONFIG: no such file {path}")
+        parts.append(path.read_text(encoding="utf-8"))
+    if not parts:
+        raise NotifyConfigError("nothing to store: set NEWSWATCH_NOTIFY or NEWSWATCH_APPRISE_CONFIG")
+    if len(parts) == 2:  # two YAML documents cannot be one config: keep the URLs and the file's entries
+        raise NotifyConfigError("set NEWSWATCH_NOTIFY or NEWSWATCH_APPRISE_CONFIG for setup, not both")
+    servers = _servers_from(parts[0], is_config=True)  # validates before anything is saved
+    if not servers:
+        raise NotifyConfigError("the Apprise configuration holds no usable URL")
+    Secret(value=parts[0]).save(name, overwrite=True)  # type: ignore[arg-type]
+    return len(servers)
