@@ -140,7 +140,10 @@ def run(
 
 @app.command()
 def check(sources: SourcesOpt = None, watchlist: WatchlistOpt = None, db: DbOpt = None) -> None:
-    """Validate sources.yaml, watchlist.yaml, the notifier settings and the database; run nothing."""
+    """Validate sources.yaml, watchlist.yaml, the notifier settings and the database; run nothing.
+
+    Example: newswatch check --sources my-sources.yaml --watchlist my-watchlist.yaml
+    """
     if db:
         os.environ["NEWSWATCH_DATABASE_URL"] = db
     _preflight(sources, watchlist, None, None)

@@ -74,6 +74,7 @@ def monitor(
     outcomes: list[SourceOutcome] = [o for f in futures for o in f.result()]
     summary = summarize(outcomes)
     summary.sources_not_due = len(source_list) - len(due)
+    summary.sources_run = [s.name for s in due]
     summary.dry_run = dry_run
 
     stories = stories_task(db_url, settings.story_window_days)
@@ -91,6 +92,7 @@ def monitor(
     summary.alerts_sent, summary.alerts_failed = delivery.sent, delivery.failed
     summary.alerts_pending = repository.count_pending_alerts(db_url)
 
+    summary.duration_s = (now_utc() - started).total_seconds()
     health = [h for h in repository.source_health(db_url) if h.name in {s.name for s in source_list}]
     publish(summary, repository.match_rows(db_url, matched.new_match_ids or []), health)
     logger.info(

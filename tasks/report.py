@@ -33,6 +33,8 @@ class RunSummary:
     alerts_failed: int = 0
     alerts_pending: int = 0
     dry_run: bool = False
+    duration_s: float = 0.0
+    sources_run: list[str] = field(default_factory=list)  # which sources this run fetched
     failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -87,7 +89,12 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
     lines = [
         "# newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""),
         "",
-        f"Sources not due: {summary.sources_not_due}; not modified since last fetch: {summary.sources_not_modified}.",
+        f"Fetched {len(summary.sources_run)} source(s) in {summary.duration_s:.1f} s: "
+        + (", ".join(summary.sources_run[:30]) + (" ..." if len(summary.sources_run) > 30 else "") or "none")
+        + ".",
+        "",
+        f"Sources not due: {summary.sources_not_due}; not modified since last fetch: {summary.sources_not_modified}; "
+        f"revised articles: {summary.revised}; articles that joined an existing story: {summary.stories_joined}.",
         "",
         "| sources ok | sources failed | entries | already stored | new articles | duplicates | matches "
         "| alerts sent | alerts failed | alerts pending |",

@@ -85,3 +85,37 @@ def test_parameters_table_matches_the_flow() -> None:
 def test_apprise_config_example_has_an_ops_target() -> None:
     servers = _servers_from(example("apprise"), is_config=True)
     assert [sorted(s.tags) for s in servers] == [["analysts"], ["ops"]]
+
+
+def all_commands() -> list[list[str]]:
+    group = typer.main.get_command(app)
+    found: list[list[str]] = []
+
+    def walk(command, path: list[str]) -> None:  # type: ignore[no-untyped-def]
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(group, [])
+    return found
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "newswatch")
+def test_every_command_has_help_with_an_example(path: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    group = typer.main.get_command(app)
+    command = group
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    if not getattr(command, "commands", None):  # a leaf command: its help shows an example
+        assert "Example" in (command.help or ""), f"newswatch {' '.join(path)} --help has no example"
+
+
+def test_every_readme_command_group_is_documented() -> None:
+    """Every top-level command appears in the README."""
+    for name in typer.main.get_command(app).commands:  # type: ignore[attr-defined]
+        assert f"newswatch {name}" in README, f"newswatch {name} is not in the README"
