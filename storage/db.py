@@ -7,7 +7,9 @@ process keeps one connection pool per database.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import event
@@ -19,6 +21,7 @@ from storage import models  # noqa: F401  (registers the tables on SQLModel.meta
 from storage.migrate import MigrationError, ensure_schema
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_ATTEMPTS = 200  # x 50 ms
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -49,8 +52,19 @@ def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-unt
     # WAL lets readers work while a writer writes; the busy timeout makes a second writer
     # wait instead of failing with "database is locked" (measured: shared NOTES).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL is a property of the file: only the first connection switches it. The switch needs the
+    # database to itself, and SQLite does not always wait for that (several processes opening a
+    # new database at once saw "database is locked"): retry for a while.
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

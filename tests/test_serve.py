@@ -47,7 +47,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def prefect_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-server"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-server"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_API_URL=f"http://127.0.0.1:{port}/api",  # --port does not move the UI's API address
+    )
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
