@@ -748,6 +748,27 @@ def setup(
 
 
 @app.command()
+def demo(
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Keep the demo database (demo.db) in this directory.")
+    ] = None,
+) -> None:
+    """See newswatch work, offline: a built-in sample news site, the full pipeline, the alerts it would send.
+
+    Example: newswatch demo --keep ./demo
+    """
+    _quiet_prefect()
+    from deploy.demo import run_demo
+
+    try:
+        summary = run_demo(keep=keep)
+    except Exception as exc:
+        err.print(f"[bold red]demo failed[/] {esc(type(exc).__name__)}: {esc(exc)}", highlight=False)
+        raise typer.Exit(1) from None
+    _print_summary(summary)
+
+
+@app.command()
 def serve() -> None:
     """Serve the scheduled deployments to the Prefect server in PREFECT_API_URL (Ctrl-C stops).
 

@@ -74,7 +74,7 @@ def _lines(fmt: str, lines: list[str]) -> str:
 
 
 def render_alert(alert: AlertToSend, fmt: str) -> Message:
-    terms = ", ".join(f'"{t}"' for t in alert.terms)
+    terms = ", ".join(t if t.startswith('"') else f'"{t}"' for t in alert.terms)  # phrases come quoted
     where = "the title" if alert.hit_field == "title" else "the text"
     quote = sentence(alert.hit_sentence, alert.words, fmt)
     quote_line = f"<blockquote>{quote}</blockquote>" if fmt == "html" else f"> {quote}"
