@@ -588,7 +588,7 @@ def backtest(
         days.add_row(day, str(count))
     out.print(days)
     for e in report.examples:
-        out.print(f"- [bold]{esc(e.title)}[/] ({esc(e.source)}, {esc(e.published)}) {esc(e.url)}", highlight=False)
+        out.print(f"- [bold]{esc(e.title)}[/] ({esc(e.source)}, {esc(e.published[:10])}) {esc(e.url)}", highlight=False)
         out.print(f"    > {esc(e.sentence)}", highlight=False)
 
 

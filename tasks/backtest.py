@@ -10,18 +10,7 @@ from datetime import datetime
 
 from storage import repository
 from tasks.health import aware
-from tasks.match import CompiledTopic, match
-
-
-@dataclass
-class Example:
-    title: str
-    url: str
-    source: str
-    published: str
-    sentence: str
-    clauses: list[str]
-    words: list[str]
+from tasks.match import ArticleHit, CompiledTopic, match
 
 
 @dataclass
@@ -31,14 +20,14 @@ class BacktestReport:
     scanned: int = 0
     matched: int = 0
     per_day: dict[str, int] = field(default_factory=dict)
-    examples: list[Example] = field(default_factory=list)
+    examples: list[ArticleHit] = field(default_factory=list)
 
 
 def backtest(db_url: str, topic: CompiledTopic, since: datetime, examples: int = 10) -> BacktestReport:
     """Scan the archive since `since` (streaming: memory stays flat) and count the matches."""
     report = BacktestReport(topic.name, since.isoformat())
     days: Counter[str] = Counter()
-    scored: list[tuple[int, Example]] = []
+    scored: list[tuple[int, ArticleHit]] = []
     for article in repository.articles_since(db_url, since):
         report.scanned += 1
         hit = match(article.title, article.text, topic, article.source_name, article.source_tags, article.language)
@@ -48,8 +37,7 @@ def backtest(db_url: str, topic: CompiledTopic, since: datetime, examples: int =
         when = aware(article.published_at or article.fetched_at)
         day = when.date().isoformat() if when else "unknown"
         days[day] += 1
-        example = Example(article.title, article.url, article.source_name, day, hit.hit_sentence, hit.terms, hit.words)
-        scored.append((len(hit.spans), example))
+        scored.append((len(hit.spans), ArticleHit.of(article, hit)))
     report.per_day = dict(sorted(days.items()))
     report.examples = [e for _, e in sorted(scored, key=lambda pair: -pair[0])[:examples]]
     return report

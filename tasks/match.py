@@ -181,6 +181,34 @@ def emphasize(sentence: str, words: Sequence[str], before: str = "**", after: st
 
 
 @dataclass
+class ArticleHit:
+    """A stored article a query matched, as backtest and search show it."""
+
+    id: int
+    title: str
+    url: str
+    source: str
+    published: str  # ISO date (or datetime) of publication, else of fetching
+    sentence: str
+    clauses: list[str]
+    words: list[str]
+
+    @classmethod
+    def of(cls, article: StoredArticle, hit: TopicHit) -> ArticleHit:
+        when = article.published_at or article.fetched_at
+        return cls(
+            article.id,
+            article.title,
+            article.url,
+            article.source_name,
+            when.isoformat() if when else "",
+            hit.hit_sentence,
+            hit.terms,
+            hit.words,
+        )
+
+
+@dataclass
 class MatchReport:
     checked: int = 0
     new_match_ids: list[int] | None = None

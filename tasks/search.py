@@ -8,21 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage import repository, search
-from tasks.match import CompiledTopic, match
+from tasks.match import ArticleHit, CompiledTopic, match
 from tasks.query_index import requirement
 
 CANDIDATES = 2000
-
-
-@dataclass
-class SearchResult:
-    id: int
-    title: str
-    url: str
-    source: str
-    published: str
-    sentence: str
-    clauses: list[str]
 
 
 @dataclass
@@ -30,7 +19,7 @@ class SearchReport:
     query: str
     used_index: bool
     candidates: int = 0
-    results: list[SearchResult] = field(default_factory=list)
+    results: list[ArticleHit] = field(default_factory=list)
     note: str | None = None
 
 
@@ -68,18 +57,7 @@ def search_archive(
         hit = match(article.title, article.text, topic, article.source_name, article.source_tags, article.language)
         if hit is None:
             continue
-        when = article.published_at or article.fetched_at
-        report.results.append(
-            SearchResult(
-                article.id,
-                article.title,
-                article.url,
-                article.source_name,
-                when.isoformat() if when else "",
-                hit.hit_sentence,
-                hit.terms,
-            )
-        )
+        report.results.append(ArticleHit.of(article, hit))
     report.results.sort(key=lambda r: r.published, reverse=True)
     report.results = report.results[:limit]
     return report
