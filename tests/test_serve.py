@@ -105,11 +105,17 @@ def test_serve_shows_the_deployment_and_runs_it(prefect_server: str, tmp_path: P
             assert {"sources", "topics", "dry_run"} <= set(properties)
 
             # What the UI's Run -> Custom run does: a flow run of the deployment with edited parameters.
-            run = httpx.post(
-                f"{api}/deployments/{deployment['id']}/create_flow_run",
-                json={"parameters": {"topics": ["human-trafficking"], "dry_run": False}},
-                timeout=10,
-            ).json()
+            def create() -> dict | None:  # type: ignore[type-arg]
+                response = httpx.post(
+                    f"{api}/deployments/{deployment['id']}/create_flow_run",
+                    json={"parameters": {"topics": ["human-trafficking"], "dry_run": False}},
+                    timeout=10,
+                )
+                created.append(f"{response.status_code} {response.text[:300]}")
+                return response.json() if response.status_code in (200, 201) else None
+
+            created: list[str] = []  # a busy server may answer 5xx once: try again, keep the answers
+            run = wait_until(create, 30, f"a flow run to be created ({created})")
             state = wait_until(
                 lambda: (
                     (s := httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"])
