@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -549,6 +549,25 @@ def topics_test(
         raise typer.Exit(1)
 
 
+def _since(since: str) -> datetime:
+    """The moment `--since 7d` means; a bad duration exits 2."""
+    from tasks.health import now_utc
+    from tasks.interval import parse_interval
+
+    try:
+        return now_utc() - parse_interval(since)
+    except ValueError as exc:
+        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _print_hits(hits: list[Any]) -> None:
+    """Articles a query matched (backtest examples, search results), one with its sentence."""
+    for h in hits:
+        out.print(f"- [bold]{esc(h.title)}[/] ({esc(h.source)}, {esc(h.published[:10])}) {esc(h.url)}", highlight=False)
+        out.print(f"    > {esc(h.sentence)}", highlight=False)
+
+
 @app.command()
 def backtest(
     query: Annotated[str, typer.Argument(help="A topic of the watchlist, or a query not yet saved.")],
@@ -565,16 +584,10 @@ def backtest(
     from dataclasses import asdict
 
     from tasks.backtest import backtest as run_backtest
-    from tasks.health import now_utc
-    from tasks.interval import parse_interval
 
-    try:
-        window = parse_interval(since)
-    except ValueError as exc:
-        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
-        raise typer.Exit(2) from None
+    start = _since(since)
     topic = _query_topic(query, watchlist)
-    report = run_backtest(_open_db(db), topic, now_utc() - window, examples)
+    report = run_backtest(_open_db(db), topic, start, examples)
     if as_json:
         print(json.dumps(asdict(report), ensure_ascii=False))
         return
@@ -587,9 +600,7 @@ def backtest(
     for day, count in report.per_day.items():
         days.add_row(day, str(count))
     out.print(days)
-    for e in report.examples:
-        out.print(f"- [bold]{esc(e.title)}[/] ({esc(e.source)}, {esc(e.published[:10])}) {esc(e.url)}", highlight=False)
-        out.print(f"    > {esc(e.sentence)}", highlight=False)
+    _print_hits(report.examples)
 
 
 @app.command()
@@ -608,25 +619,17 @@ def search(
     """
     from dataclasses import asdict
 
-    from tasks.health import now_utc
-    from tasks.interval import parse_interval
     from tasks.search import search_archive
 
-    try:
-        window = parse_interval(since)
-    except ValueError as exc:
-        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
-        raise typer.Exit(2) from None
+    start = _since(since)
     compiled = _query_topic(query, watchlist)
-    report = search_archive(_open_db(db), compiled, now_utc() - window, topic, limit)
+    report = search_archive(_open_db(db), compiled, start, topic, limit)
     if as_json:
         print(json.dumps(asdict(report), ensure_ascii=False))
         return
     how = "through the index" if report.used_index else esc(report.note)
     out.print(f"{len(report.results)} result(s) among {report.candidates} candidate(s), {how}", highlight=False)
-    for r in report.results:
-        out.print(f"- [bold]{esc(r.title)}[/] ({esc(r.source)}, {esc(r.published[:10])}) {esc(r.url)}", highlight=False)
-        out.print(f"    > {esc(r.sentence)}", highlight=False)
+    _print_hits(report.results)
 
 
 @app.command()
@@ -641,15 +644,9 @@ def stories(
     Example: newswatch stories --since 1d
     """
     from storage import repository
-    from tasks.health import now_utc
-    from tasks.interval import parse_interval
 
-    try:
-        window = parse_interval(since)
-    except ValueError as exc:
-        err.print(f"[bold red]--since[/] {esc(exc)}", highlight=False)
-        raise typer.Exit(2) from None
-    rows = repository.recent_stories(_open_db(db), now_utc() - window, limit)
+    start = _since(since)
+    rows = repository.recent_stories(_open_db(db), start, limit)
     if as_json:
         print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, default=str))
         return
