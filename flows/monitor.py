@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.hooks import tell_ops
 from storage import repository
 from storage.db import get_engine
+from tasks import progress
 from tasks.config import load_sources, load_watchlist, select_sources, select_topics
 from tasks.deliver import DeliveryReport, deliver_task
 from tasks.health import is_due, now_utc
@@ -62,6 +63,7 @@ def monitor(
     states = repository.source_states(db_url)
     now = now_utc()
     due = [s for s in source_list if force or is_due(states[s.name], now)]
+    progress.expect(progress.SOURCES, len(due))
     options = IngestOptions.from_settings(settings)
     size = settings.batch_size
     batches = [due[i : i + size] for i in range(0, len(due), size)]

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import archive, repository
 from storage.repository import ArticleRecord, KnownArticle, SourceState
+from tasks import progress
 from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
 from tasks.discover import feed_links, looks_like_html
@@ -153,6 +154,7 @@ def _record(
             response = fetcher.get(entry.url, PAGE_ACCEPT)
             url = response.url
             page = extract(response.body, response.url)
+            progress.advance(progress.ARTICLES)
             if page is None:
                 note = "page had no extractable article text"
         except FetchError as exc:
@@ -214,6 +216,8 @@ def _store_entries(
     known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
     pruned = archive.is_tombstoned(db_url, list(fresh))  # pruned from the archive: never again
     records = []
+    if source.fetch_pages:
+        progress.expect(progress.ARTICLES, sum(1 for c in fresh if c not in known and c not in pruned))
     for canonical, entry in fresh.items():
         stored_article = known.get(canonical) or (known.get(entry.guid) if entry.guid else None)
         if stored_article is None and canonical in pruned:
@@ -291,6 +295,7 @@ def ingest_source(
     )
     outcome.paused_now = change.paused_at is not None and state.paused_at is None
     repository.record_source_result(db_url, state.id, change)
+    progress.advance(progress.SOURCES)
     return outcome
 
 
