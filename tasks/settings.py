@@ -2,6 +2,10 @@
 
 Secrets (Apprise URLs, a database password) come from the environment or a Prefect Secret
 block, never from flow parameters, files in git, logs or the database.
+
+Priority: arguments, then the environment, then the deployment's Prefect Variables
+(`newswatch_<setting>`, written by `newswatch setup`; tasks/variables.py), then the defaults.
+Variables only ever hold the settings in VARIABLE_FIELDS: nothing secret.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy"
 HOMEPAGE = "https://github.com/newswatch/newswatch"
@@ -22,6 +28,18 @@ VERSION = "0.1.0"
 def default_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "newswatch"
+
+
+class PrefectVariables(PydanticBaseSettingsSource):
+    """The deployment's `newswatch_<setting>` Prefect Variables, for the settings that may be kept there."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every Variable in one request
+
+    def __call__(self) -> dict[str, Any]:
+        from tasks import variables
+
+        return variables.read(VARIABLE_FIELDS)
 
 
 class Settings(BaseSettings):
@@ -68,6 +86,17 @@ class Settings(BaseSettings):
     fetch_workers: int = Field(default=8, ge=1, description="Concurrent HTTP requests within a batch.")
     schedule_minutes: int = Field(default=15, ge=1, description="Interval of the scheduled monitor run.")
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, PrefectVariables(settings_cls)
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url is not None and self.database_url.get_secret_value().strip():
@@ -78,6 +107,27 @@ class Settings(BaseSettings):
         if self.notify is None:
             return []
         return [u for u in re.split(r"[,\s]+", self.notify.get_secret_value()) if u]
+
+
+# Never in a Variable: secrets, and the Apprise config file, whose contents `setup` puts in the
+# Secret block (the block's name, apprise_secret_block, is kept).
+NOT_IN_VARIABLES = frozenset({"database_url", "notify", "apprise_config"})
+VARIABLE_FIELDS = frozenset(
+    name
+    for name, info in Settings.model_fields.items()
+    if name not in NOT_IN_VARIABLES and "SecretStr" not in str(info.annotation)
+)
+
+
+def environment_values() -> dict[str, str]:
+    """The settings of VARIABLE_FIELDS set in this process's environment, as written there."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    found = {}
+    for key, value in os.environ.items():
+        name = key[len(prefix) :].lower() if key.upper().startswith(prefix) else ""
+        if name in VARIABLE_FIELDS:
+            found[name] = value
+    return found
 
 
 def load_settings() -> Settings:
