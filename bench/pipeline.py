@@ -1,0 +1,464 @@
+"""The benchmark harness: newswatch against what users would otherwise do, on a simulated news
+web (bench/newsweb.py), in one run on this machine.
+
+    .venv/bin/python bench/pipeline.py                      # the full run (1,000 x 20, 50 ms)
+    .venv/bin/python bench/pipeline.py --sites 100 --serve-runs 5   # a quick look
+
+Phases (all by default; pick with --phases):
+  naive        baseline (a): bench/naive.py, one request after another, on --naive-sites sources;
+               its time for all sites is that figure scaled (it is strictly sequential)
+  plain        baseline (b): bench/plain_loop.py, newswatch's stage functions without Prefect
+  cold         `newswatch run --force` on an empty database: every page fetched and extracted
+  warm         the same again with nothing new: target < 5 s, and no article page fetched
+  incremental  --publish new articles, then a run: time from publication to each alert
+  serve        --serve-runs warm runs in one `newswatch serve` process: its RSS after each
+  extraction   bench/extract_quality.py on scrapinghub-aeb (skipped when the corpus is absent)
+
+Every run is a child process measured from outside: wall time, CPU time (its whole tree,
+extraction workers included) and peak RSS (the sum over its process tree, sampled every
+0.2 s). The news web runs in its own process; its CPU is reported apart. Runs use a Prefect
+server started here (as a deployment would), SQLite (or --db postgres), and a local JSON
+receiver for alerts. Prints a table and one JSON line; writes bench/results/pipeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.newsweb import WATCHLIST  # noqa: E402
+from tests.receivers import JsonReceiver, free_port  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "pipeline.json"
+BIN = Path(sys.executable).parent
+PHASES = ("naive", "plain", "cold", "warm", "incremental", "serve", "extraction")
+TARGETS = {
+    "cold_vs_naive_min": 20.0,
+    "cold_vs_plain_max": 1.2,
+    "warm_wall_s_max": 5.0,
+    "time_to_alert_s_max": 15.0,
+    "cold_peak_rss_mb_max": 600.0,
+}
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float  # the sum over the process tree, at its largest
+    exit_code: int
+    web_cpu_s: float  # the news web's CPU meanwhile
+    output: dict = field(default_factory=dict)
+
+
+class TimedReceiver(JsonReceiver):
+    """Alerts with their arrival time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[float, str]] = []
+
+    def _receive(self, payload: dict, headers: dict[str, str]) -> int:
+        self.arrivals.append((time.time(), f"{payload.get('title', '')}\n{payload.get('message', '')}"))
+        return super()._receive(payload, headers)
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str], web: psutil.Process, log: Path) -> Measured:
+    """Run `cmd` to its end, sampling the RSS of its process tree."""
+    web_cpu = sum(web.cpu_times()[:2])
+    started = time.perf_counter()
+    with log.open("w") as err, tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=ROOT)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            proc = psutil.Process(child.pid)
+            while not done.is_set():
+                try:
+                    peak = max(peak, tree_rss(proc))
+                except psutil.Error:
+                    return
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        lines = [line for line in out.read().splitlines() if line.startswith("{")]
+    output = json.loads(lines[-1]) if lines else {}
+    return Measured(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        peak / 2**20,
+        child.returncode,
+        sum(web.cpu_times()[:2]) - web_cpu,
+        output,
+    )
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.procs: list[subprocess.Popen] = []
+        self.receiver = TimedReceiver().start()
+        self.results: dict[str, object] = {"config": vars(args).copy()}
+
+    # --- the parts: news web, Prefect server, configuration --------------------------------
+    def start(self) -> None:
+        a = self.args
+        control_port = free_port()
+        self.web_proc = self._spawn(
+            [sys.executable, str(ROOT / "bench" / "newsweb.py"), "--sites", str(a.sites), "--entries", str(a.entries)]
+            + ["--latency", str(a.latency), "--port-base", str(a.port_base), "--control-port", str(control_port)],
+            "newsweb",
+        )
+        self.control = f"http://127.0.0.1:{control_port}"
+        self._wait(lambda: requests.get(f"{self.control}/state", timeout=5).ok, 60, "the news web")
+        self.web = psutil.Process(self.web_proc.pid)
+        state = requests.get(f"{self.control}/state", timeout=30).json()
+        self.expected = set(state["expected_matches"])
+        sources = "sources:\n" + "".join(
+            f"  - name: site-{i:04d}\n    url: {s['url']}\n" for i, s in enumerate(state["sites"])
+        )
+        (self.work / "sources.yaml").write_text(sources)
+        (self.work / "watchlist.yaml").write_text(WATCHLIST)
+        api_port = free_port()
+        prefect_env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.work / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        self._spawn(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(api_port)],
+            "prefect-server",
+            prefect_env,
+        )
+        self.api = f"http://127.0.0.1:{api_port}/api"
+        self._wait(lambda: requests.get(f"{self.api}/health", timeout=5).ok, 90, "the Prefect server")
+        # This process talks to it too (serve phase), before Prefect is first imported here.
+        os.environ.update({"PREFECT_API_URL": self.api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+
+    def env(self, db_name: str) -> dict[str, str]:
+        db = (
+            f"postgresql+psycopg://postgres@127.0.0.1:5432/{db_name}"
+            if self.args.db == "postgres"
+            else f"sqlite:///{self.work / db_name}.db"
+        )
+        return {
+            **os.environ,
+            "PREFECT_API_URL": self.api,
+            "PREFECT_HOME": str(self.work / "prefect-client"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "NEWSWATCH_DATABASE_URL": db,
+            "NEWSWATCH_SOURCES_FILE": str(self.work / "sources.yaml"),
+            "NEWSWATCH_WATCHLIST_FILE": str(self.work / "watchlist.yaml"),
+            "NEWSWATCH_NOTIFY": self.receiver.apprise_url(),
+            "NEWSWATCH_ALLOW_PRIVATE": "127.0.0.1",
+        }
+
+    def new_db(self, name: str) -> str:
+        if self.args.db == "postgres":
+            import psycopg
+
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def _spawn(self, cmd: list[str], name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = (self.work / f"{name}.log").open("w")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env or os.environ, cwd=ROOT)
+        self.procs.append(proc)
+        return proc
+
+    @staticmethod
+    def _wait(check, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"bench: {what} did not come up in {seconds:.0f} s")
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.receiver.stop()
+
+    def counters(self, reset: bool = False) -> dict[str, int]:
+        counts = requests.get(f"{self.control}/state", timeout=30).json()["counts"]
+        if reset:
+            requests.post(f"{self.control}/reset-counters", timeout=30)
+        return counts
+
+    def run_newswatch(self, db: str, label: str) -> Measured:
+        self.counters(reset=True)
+        cmd = [str(BIN / "newswatch"), "run", "--force", "--json"]
+        m = measure(cmd, self.env(db), self.web, self.work / f"{label}.log")
+        m.output["requests"] = self.counters()
+        if m.exit_code:
+            raise SystemExit(f"bench: {label} run failed ({m.exit_code}); see {self.work / label}.log")
+        return m
+
+    def alerted_urls(self, since: float) -> list[str]:
+        return [url for t, text in self.receiver.arrivals if t >= since for url in self._urls(text)]
+
+    def _urls(self, text: str) -> list[str]:
+        return [u for u in self.expected_all if u in text]
+
+    @property
+    def expected_all(self) -> set[str]:
+        return self.expected | getattr(self, "published_matching", set())
+
+    # --- the phases ---------------------------------------------------------------------
+    def naive(self) -> None:
+        n = min(self.args.naive_sites, self.args.sites)
+        cmd = [sys.executable, str(ROOT / "bench" / "naive.py"), str(self.work / "sources.yaml")]
+        cmd += [str(self.work / "naive-seen.json"), "--limit", str(n)]
+        m = measure(cmd, self.env("naive"), self.web, self.work / "naive.log")
+        scale = self.args.sites / n
+        self.results["naive"] = {
+            **asdict(m),
+            "sites_run": n,
+            "scaled_wall_s": m.wall_s * scale,
+            "scaled_cpu_s": m.cpu_s * scale,
+        }
+
+    def plain(self) -> None:
+        db = self.new_db("plain")
+        self.counters(reset=True)
+        cmd = [sys.executable, str(ROOT / "bench" / "plain_loop.py")]
+        m = measure(cmd, self.env(db), self.web, self.work / "plain.log")
+        m.output["requests"] = self.counters()
+        self.results["plain"] = asdict(m)
+
+    def cold(self) -> None:
+        since = time.time()
+        m = self.run_newswatch(self.new_db("newswatch"), "cold")
+        alerted = self.alerted_urls(since)
+        self.results["cold"] = {
+            **asdict(m),
+            "expected_matches": len(self.expected),
+            "alerted": len(set(alerted)),
+            "missed": sorted(self.expected - set(alerted))[:20],
+            "alerted_twice": len(alerted) - len(set(alerted)),
+        }
+
+    def warm(self) -> None:
+        m = self.run_newswatch("newswatch", "warm")
+        self.results["warm"] = {**asdict(m), "pages_fetched": m.output["requests"].get("pages", 0)}
+
+    def incremental(self) -> None:
+        published = requests.post(f"{self.control}/publish", params={"k": self.args.publish}, timeout=30).json()
+        matching = {a["url"] for a in published["articles"] if a["matches"]}
+        self.published_matching = matching
+        started = time.time()
+        m = self.run_newswatch("newswatch", "incremental")
+        arrivals = [(t, u) for t, text in self.receiver.arrivals if t >= started for u in self._urls(text)]
+        first = {}
+        for t, u in arrivals:
+            first.setdefault(u, t)
+        after_start = sorted(first[u] - started for u in matching if u in first)
+        after_publish = sorted(first[u] - published["at"] for u in matching if u in first)
+        self.results["incremental"] = {
+            **asdict(m),
+            "published": len(published["articles"]),
+            "matching": len(matching),
+            "alerted": len(matching & set(first)),
+            "time_to_alert_s": {
+                "after_run_start_max": max(after_start, default=None),
+                "after_run_start_median": statistics.median(after_start) if after_start else None,
+                "after_publication_max": max(after_publish, default=None),
+            },
+        }
+
+    def serve(self) -> None:
+        from prefect.deployments import run_deployment
+
+        env = self.env("newswatch")
+        server = self._spawn([str(BIN / "newswatch"), "serve"], "serve", env)
+        proc = psutil.Process(server.pid)
+        from prefect.client.orchestration import get_client
+
+        def deployed() -> bool:
+            with get_client(sync_client=True) as client:
+                try:
+                    return client.read_deployment_by_name("monitor/monitor") is not None
+                except Exception:
+                    return False
+
+        self._wait(deployed, 90, "the served deployment")
+        series, run_peaks, durations = [], [], []
+        for i in range(self.args.serve_runs):
+            peak = 0
+            started = time.perf_counter()
+            result: dict[str, object] = {}
+
+            def trigger(result: dict[str, object] = result) -> None:
+                result["run"] = run_deployment("monitor/monitor", parameters={"force": True}, timeout=600)
+
+            thread = threading.Thread(target=trigger)
+            thread.start()
+            while thread.is_alive():
+                peak = max(peak, tree_rss(proc))
+                thread.join(0.2)
+            run = result["run"]
+            if not run.state.is_completed():  # type: ignore[attr-defined]
+                raise SystemExit(f"bench: served run {i + 1} ended {run.state.name}")  # type: ignore[attr-defined]
+            durations.append(time.perf_counter() - started)
+            run_peaks.append(peak / 2**20)
+            series.append(proc.memory_info().rss / 2**20)
+        half = len(series) // 2
+        self.results["serve"] = {
+            "runs": len(series),
+            "serve_rss_mb": [round(x, 1) for x in series],
+            "run_tree_peak_mb": [round(x, 1) for x in run_peaks],
+            "run_wall_s": [round(x, 2) for x in durations],
+            "growth_mb_second_half": (series[-1] - series[half]) if half else 0.0,
+        }
+
+    def extraction(self) -> None:
+        from bench import extract_quality
+
+        self.results["extraction"] = extract_quality.evaluate_all()
+
+
+def verdicts(r: dict) -> dict[str, object]:
+    out: dict[str, object] = {}
+    cold, naive, plain = r.get("cold"), r.get("naive"), r.get("plain")
+    if cold and naive:
+        out["cold_vs_naive"] = naive["scaled_wall_s"] / cold["wall_s"]
+    if cold and plain:
+        out["cold_vs_plain"] = cold["wall_s"] / plain["wall_s"]
+    if cold:
+        out["cold_peak_rss_mb"] = cold["peak_rss_mb"]
+        out["cold_cores_busy"] = cold["cpu_s"] / cold["wall_s"]
+    if "warm" in r:
+        out["warm_wall_s"] = r["warm"]["wall_s"]
+        out["warm_pages_fetched"] = r["warm"]["pages_fetched"]
+    if "incremental" in r:
+        out["time_to_alert_s"] = r["incremental"]["time_to_alert_s"]["after_run_start_max"]
+    checks = {
+        "cold_vs_naive": lambda v: v >= TARGETS["cold_vs_naive_min"],
+        "cold_vs_plain": lambda v: v <= TARGETS["cold_vs_plain_max"],
+        "warm_wall_s": lambda v: v < TARGETS["warm_wall_s_max"],
+        "warm_pages_fetched": lambda v: v == 0,
+        "time_to_alert_s": lambda v: v is not None and v < TARGETS["time_to_alert_s_max"],
+        "cold_peak_rss_mb": lambda v: v < TARGETS["cold_peak_rss_mb_max"],
+    }
+    out["met"] = {k: bool(check(out[k])) for k, check in checks.items() if k in out}
+    return out
+
+
+def table(r: dict) -> str:
+    rows = [("run", "wall s", "CPU s", "peak RSS MB", "web CPU s", "notes")]
+    for name in ("naive", "plain", "cold", "warm", "incremental"):
+        if name not in r:
+            continue
+        m = r[name]
+        note = ""
+        if name == "naive":
+            note = f"{m['sites_run']} sites; scaled to all: {m['scaled_wall_s']:.0f} s wall"
+        elif name == "cold":
+            note = f"{m['alerted']}/{m['expected_matches']} expected alerts, {m['alerted_twice']} twice"
+        elif name == "warm":
+            note = f"pages fetched {m['pages_fetched']}"
+        elif name == "incremental":
+            tta = m["time_to_alert_s"]["after_run_start_max"]
+            note = f"{m['alerted']}/{m['matching']} alerts, last {tta if tta is None else round(tta, 1)} s after start"
+        rows.append(
+            (name, f"{m['wall_s']:.1f}", f"{m['cpu_s']:.1f}", f"{m['peak_rss_mb']:.0f}", f"{m['web_cpu_s']:.1f}", note)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    if "serve" in r:
+        lines.append(f"serve RSS MB after each run: {r['serve']['serve_rss_mb']}")
+        lines.append(f"served run tree peak MB: {r['serve']['run_tree_peak_mb']}")
+    v = r.get("verdicts", {})
+    lines += [f"{k}: {v[k] if not isinstance(v[k], float) else round(v[k], 2)}" for k in v if k != "met"]
+    lines.append(f"targets met: {v.get('met')}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sites", type=int, default=1000)
+    p.add_argument("--entries", type=int, default=20)
+    p.add_argument("--latency", type=float, default=0.05)
+    p.add_argument("--naive-sites", type=int, default=50, help="sources the naive script runs (then scaled)")
+    p.add_argument("--publish", type=int, default=50, help="new articles for the incremental run")
+    p.add_argument("--serve-runs", type=int, default=20)
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--port-base", type=int, default=31000)
+    p.add_argument("--phases", default=",".join(PHASES))
+    p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
+    args = p.parse_args()
+    phases = [x.strip() for x in args.phases.split(",") if x.strip()]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        p.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    work = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
+    bench = Bench(args, work)
+    try:
+        bench.start()
+        for phase in PHASES:
+            if phase in phases:
+                print(f"bench: {phase} ...", file=sys.stderr, flush=True)
+                getattr(bench, phase)()
+                print(json.dumps({phase: bench.results.get(phase)}, default=str)[:2000], file=sys.stderr, flush=True)
+    finally:
+        bench.stop()
+        if not args.keep:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+        else:
+            print(f"bench: work folder kept: {work}", file=sys.stderr)
+    bench.results["verdicts"] = verdicts(bench.results)
+    print(table(bench.results))
+    print(json.dumps(bench.results, default=str))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(bench.results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
