@@ -42,144 +42,37 @@ topics:
     query: '"human trafficking" OR "trafficking victims" OR "forced labour"'
 """
 
-PLACES = [
-    "Phnom Penh",
-    "Siem Reap",
-    "Battambang",
-    "Sihanoukville",
-    "Kampot",
-    "Bangkok",
-    "Chiang Mai",
-    "Hanoi",
-    "Ho Chi Minh City",
-    "Vientiane",
-    "Yangon",
-    "Manila",
-    "Jakarta",
-    "Kuala Lumpur",
-    "Singapore",
-    "Poipet",
-    "Koh Kong",
-    "Kratie",
-    "Takeo",
-    "Pursat",
-    "Da Nang",
-    "Hue",
-    "Pattaya",
-    "Penang",
-]
-NOUNS = [
-    "council",
-    "ministry",
-    "court",
-    "school",
-    "hospital",
-    "market",
-    "farmer",
-    "teacher",
-    "company",
-    "bank",
-    "province",
-    "port",
-    "festival",
-    "election",
-    "budget",
-    "bridge",
-    "road",
-    "harvest",
-    "factory",
-    "union",
-    "police",
-    "river",
-    "museum",
-    "airline",
-    "startup",
-    "exporter",
-    "committee",
-    "festival",
-    "governor",
-    "mayor",
-    "investor",
-    "tourist",
-    "student",
-    "worker",
-    "villager",
-    "fisherman",
-    "monk",
-    "driver",
-    "reporter",
-    "court",
-    "embassy",
-    "agency",
-    "council",
-    "parliament",
-    "senator",
-    "minister",
-    "hospital",
-    "clinic",
-    "drought",
-    "flood",
-    "storm",
-    "price",
-    "tax",
-    "loan",
-    "contract",
-]
-VERBS = [
-    "approved",
-    "rejected",
-    "announced",
-    "delayed",
-    "opened",
-    "closed",
-    "reviewed",
-    "expanded",
-    "criticised",
-    "welcomed",
-    "questioned",
-    "funded",
-    "launched",
-    "cancelled",
-    "inspected",
-    "postponed",
-    "praised",
-    "restored",
-    "rebuilt",
-    "negotiated",
-    "signed",
-    "doubled",
-    "halved",
-    "promised",
-]
-ADJS = [
-    "new",
-    "old",
-    "local",
-    "national",
-    "regional",
-    "rural",
-    "urban",
-    "annual",
-    "monthly",
-    "private",
-    "public",
-    "small",
-    "large",
-    "modern",
-    "historic",
-    "controversial",
-    "popular",
-    "rare",
-    "quiet",
-    "busy",
-    "delayed",
-    "expensive",
-    "cheap",
-    "temporary",
-    "permanent",
-    "foreign",
-    "domestic",
-]
+
+def _listed(text: str) -> list[str]:
+    return [w.strip() for w in text.replace("\n", "").split(",") if w.strip()]
+
+
+PLACES = _listed(
+    """
+Phnom Penh,Siem Reap,Battambang,Sihanoukville,Kampot,Bangkok,Chiang Mai,Hanoi,Ho Chi Minh City,Vientiane,
+Yangon,Manila,Jakarta,Kuala Lumpur,Singapore,Poipet,Koh Kong,Kratie,Takeo,Pursat,Da Nang,Hue,Pattaya,Penang,
+"""
+)
+NOUNS = _listed(
+    """
+council,ministry,court,school,hospital,market,farmer,teacher,company,bank,province,port,festival,election,
+budget,bridge,road,harvest,factory,union,police,river,museum,airline,startup,exporter,committee,festival,
+governor,mayor,investor,tourist,student,worker,villager,fisherman,monk,driver,reporter,court,embassy,agency,
+council,parliament,senator,minister,hospital,clinic,drought,flood,storm,price,tax,loan,contract,
+"""
+)
+VERBS = _listed(
+    """
+approved,rejected,announced,delayed,opened,closed,reviewed,expanded,criticised,welcomed,questioned,funded,
+launched,cancelled,inspected,postponed,praised,restored,rebuilt,negotiated,signed,doubled,halved,promised,
+"""
+)
+ADJS = _listed(
+    """
+new,old,local,national,regional,rural,urban,annual,monthly,private,public,small,large,modern,historic,
+controversial,popular,rare,quiet,busy,delayed,expensive,cheap,temporary,permanent,foreign,domestic,
+"""
+)
 MATCHING = (
     "Police said the victims of human trafficking were rescued from a compound in {place}.",
     "Rights groups say trafficking victims were forced to work in online scam centres near {place}.",
@@ -247,7 +140,8 @@ def _boilerplate(seed: int) -> dict[str, list[str]]:
     scripts = [
         "<script>"
         + ";".join(
-            f"window.__cfg{j}={{id:{rng.randint(1, 10**9)},name:'{rng.choice(words)}',on:{str(rng.random() > 0.5).lower()}}}"
+            f"window.__cfg{j}={{id:{rng.randint(1, 10**9)},name:'{rng.choice(words)}',"
+            f"on:{str(rng.random() > 0.5).lower()}}}"
             for j in range(rng.randint(150, 450))
         )
         + "</script>"
@@ -308,8 +202,9 @@ class Web:
         rng = random.Random(f"page:{self.seed}:{a.site}:{a.number}")
         f = self.furniture
         cards = "".join(
-            f'<div class="card"><a href="/news/{rng.randint(0, 99999):05d}.html"><img src="/i/{rng.randint(1, 9999)}.jpg"'
-            f' alt=""><h3>{rng.choice(f["words"]).title()}</h3></a><p>{rng.choice(f["words"])}</p></div>'
+            f'<div class="card"><a href="/news/{rng.randint(0, 99999):05d}.html">'
+            f'<img src="/i/{rng.randint(1, 9999)}.jpg" alt=""><h3>{rng.choice(f["words"]).title()}</h3></a>'
+            f"<p>{rng.choice(f['words'])}</p></div>"
             for _ in range(rng.randint(15, 40))
         )
         comments = "".join(

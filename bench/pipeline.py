@@ -24,6 +24,7 @@ receiver for alerts. Prints a table and one JSON line; writes bench/results/pipe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -81,10 +82,8 @@ class TimedReceiver(JsonReceiver):
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
