@@ -14,7 +14,8 @@ the same seed gives the same web. A known share of articles carry a human-traffi
 and must match the benchmark watchlist (`WATCHLIST`); decoys speak of drug and wildlife
 trafficking and road traffic, and must not.
 
-Control (JSON, on --control-port): GET /state (sites, ports, request counters),
+Control (JSON, on --control-port): GET /health, GET /counts (requests by kind), GET /state (sites,
+counters and the URLs that must match),
 POST /publish?k=50 (k new articles on k sites; answers their URLs, whether each must match,
 and the publication time), POST /reset-counters.
 """
@@ -331,6 +332,9 @@ async def main(args: argparse.Namespace) -> None:
             }
         )
 
+    async def counts(_: web.Request) -> web.Response:
+        return web.json_response(dict(web_.counts))
+
     async def publish(request: web.Request) -> web.Response:
         published = web_.publish(int(request.query.get("k", "1")))
         return web.json_response({"at": time.time(), "articles": published})
@@ -339,8 +343,13 @@ async def main(args: argparse.Namespace) -> None:
         web_.counts.clear()
         return web.json_response({})
 
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
     control = web.Application()
+    control.router.add_get("/health", health)
     control.router.add_get("/state", state)
+    control.router.add_get("/counts", counts)
     control.router.add_post("/publish", publish)
     control.router.add_post("/reset-counters", reset)
     crunner = web.AppRunner(control, access_log=None)

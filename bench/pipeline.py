@@ -144,9 +144,9 @@ class Bench:
             "newsweb",
         )
         self.control = f"http://127.0.0.1:{control_port}"
-        self._wait(lambda: requests.get(f"{self.control}/state", timeout=5).ok, 60, "the news web")
+        self._wait(lambda: requests.get(f"{self.control}/health", timeout=5).ok, 120, "the news web")
         self.web = psutil.Process(self.web_proc.pid)
-        state = requests.get(f"{self.control}/state", timeout=30).json()
+        state = requests.get(f"{self.control}/state", timeout=300).json()  # generates every article once
         self.expected = set(state["expected_matches"])
         sources = "sources:\n" + "".join(
             f"  - name: site-{i:04d}\n    url: {s['url']}\n" for i, s in enumerate(state["sites"])
@@ -226,7 +226,7 @@ class Bench:
         self.receiver.stop()
 
     def counters(self, reset: bool = False) -> dict[str, int]:
-        counts = requests.get(f"{self.control}/state", timeout=30).json()["counts"]
+        counts = requests.get(f"{self.control}/counts", timeout=30).json()
         if reset:
             requests.post(f"{self.control}/reset-counters", timeout=30)
         return counts
