@@ -20,17 +20,15 @@ from tasks import progress
 from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
 from tasks.discover import feed_links, looks_like_html
-from tasks.extract import extract
 from tasks.faults import crashpoint
 from tasks.fetch import FetchError, FetchPolicy, FetchResult, RetryLater, fetch, new_session
 from tasks.health import FetchOutcome, next_update, now_utc
 from tasks.interval import parse_interval
-from tasks.language import detect
-from tasks.neardup import signature
+from tasks.pages import ExtractionTimeout, analyze, page_pool
 from tasks.parse import FeedEntry, ParsedFeed, ParseError, parse
 from tasks.polite import HostGate, RobotsCache
 from tasks.settings import Settings
-from tasks.text import clean, content_hash
+from tasks.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,8 @@ class IngestOptions:
     obey_robots: bool
     default_interval: str
     pause_after: int
+    extract_processes: int = 0
+    extract_timeout: float = 30.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> IngestOptions:
@@ -60,6 +60,8 @@ class IngestOptions:
             s.obey_robots,
             s.default_interval,
             s.pause_after_failures,
+            s.extract_processes,
+            s.extract_timeout,
         )
 
 
@@ -142,7 +144,7 @@ class _Fetcher:
 def _record(
     entry: FeedEntry, canonical: str, source: SourceSpec, source_id: int, feed: ParsedFeed, fetcher: _Fetcher
 ) -> ArticleRecord:
-    page = None
+    html = None
     note = None
     url = entry.url
     if not source.fetch_pages:
@@ -152,14 +154,22 @@ def _record(
     else:
         try:
             response = fetcher.get(entry.url, PAGE_ACCEPT)
-            url = response.url
-            page = extract(response.body, response.url)
-            progress.advance(progress.ARTICLES)
-            if page is None:
-                note = "page had no extractable article text"
+            url, html = response.url, response.body
         except FetchError as exc:
             note = f"page not fetched: {exc}"
-    text = page.text if page else clean(entry.summary)
+    hint = source.language or _lang(feed.language)
+    options = fetcher.options
+    try:
+        result = page_pool(options.extract_processes).analyze(
+            html, url, entry.title, entry.summary, hint, not (entry.title and entry.published), options.extract_timeout
+        )
+    except ExtractionTimeout as exc:
+        result, note = analyze(None, url, entry.title, entry.summary, hint), f"page not extracted: {exc}"
+    if html is not None:
+        progress.advance(progress.ARTICLES)
+        if result.page is None and note is None:
+            note = "page had no extractable article text"
+    page = result.page
     return ArticleRecord(
         source_id=source_id,
         canonical_url=canonical_url(url) if url != entry.url else canonical,
@@ -168,13 +178,11 @@ def _record(
         title=entry.title or (page.title if page and page.title else "") or url,
         author=entry.author or (page.author if page else None),
         published_at=entry.published or (page.published if page else None),
-        language=detect(
-            f"{entry.title}\n{text}", (page.language if page else None) or source.language or _lang(feed.language)
-        ),
+        language=result.language,
         summary=entry.summary or None,
-        text=text,
-        content_hash=content_hash(text),
-        signature=signature(text),
+        text=result.text,
+        content_hash=result.content_hash,
+        signature=result.signature,
         text_origin="page" if page else "feed",
         text_note=note,
     )

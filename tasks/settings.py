@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(default=8, ge=1, description="Send attempts before an alert is dead-lettered.")
     pause_after_failures: int = Field(default=10, ge=1, description="Consecutive failures that pause a source.")
 
+    extract_processes: int = Field(
+        default=0, ge=0, description="Processes extracting article pages (CPU-bound); 0: one per CPU core."
+    )
+    extract_timeout: float = Field(default=30.0, gt=0, description="Time budget for extracting one page (seconds).")
     batch_size: int = Field(default=25, ge=1, description="Sources per Prefect task.")
     batch_concurrency: int = Field(default=4, ge=1, description="Batches fetched at once.")
     fetch_workers: int = Field(default=8, ge=1, description="Concurrent HTTP requests within a batch.")

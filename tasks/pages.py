@@ -1,0 +1,118 @@
+"""The CPU-bound work on an article (page extraction, language, MinHash signature) in worker
+processes, so a run keeps every core busy while its threads wait on the network (the GIL let
+threads use one core only). One pool per process, started on first use (a run with nothing
+new never starts it) and shared by every batch of the run.
+
+Workers come from a fork server that imported this module once, so they start in
+milliseconds with trafilatura loaded, and never inherit the parent's threads or connections."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tasks.extract import Extracted, extract
+from tasks.language import detect
+from tasks.neardup import signature
+from tasks.text import clean, content_hash
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    page: Extracted | None  # None: no page, or no article text found in it
+    text: str
+    language: str | None
+    signature: bytes | None
+    content_hash: str | None
+
+
+class ExtractionTimeout(RuntimeError):
+    pass
+
+
+def analyze(
+    html: bytes | None, url: str, title: str, summary: str, language_hint: str | None, metadata: bool = True
+) -> ArticleText:
+    """An article's text (from its page, else from the feed's summary) and what is computed
+    from it. `metadata`: also read the page's title, date and author (they cost about 40% of
+    the extraction time, so callers ask only when the feed lacks them)."""
+    page = extract(html, url, metadata=metadata) if html is not None else None
+    text = page.text if page else clean(summary)
+    language = detect(f"{title}\n{text}", (page.language if page else None) or language_hint)
+    return ArticleText(page, text, language, signature(text), content_hash(text))
+
+
+class PagePool:
+    """A process pool that replaces itself when a worker dies or hangs."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not pool:
+                return  # another thread replaced it already
+            self._pool = None
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()  # a worker stuck in a pathological page would otherwise stay busy forever
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def analyze(
+        self,
+        html: bytes | None,
+        url: str,
+        title: str,
+        summary: str,
+        language_hint: str | None,
+        metadata: bool,
+        timeout: float,
+    ) -> ArticleText:
+        return self.run(analyze, html, url, title, summary, language_hint, metadata, timeout=timeout)
+
+    def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+        """fn(*args) in a worker; ExtractionTimeout after `timeout` seconds (the worker is killed)."""
+        for attempt in range(2):
+            pool = self._executor()
+            try:
+                return pool.submit(fn, *args).result(timeout)
+            except FutureTimeout:
+                self._discard(pool)
+                raise ExtractionTimeout(f"extraction took over {timeout:.0f} s") from None
+            except BrokenProcessPool:
+                # A worker died (out of memory, killed) or the pool was replaced under us: the
+                # work gets one more chance in a fresh pool.
+                self._discard(pool)
+                if attempt:
+                    raise
+                log.warning("a page worker died; restarting the pool")
+        raise AssertionError("unreachable")
+
+
+_pools: dict[int, PagePool] = {}
+_pools_lock = threading.Lock()
+
+
+def page_pool(processes: int) -> PagePool:
+    with _pools_lock:
+        return _pools.setdefault(processes, PagePool(processes))

@@ -1,0 +1,55 @@
+"""The page worker pool: extraction runs in other processes, gives what the in-thread call
+gives, and survives a hanging or dying worker."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tasks.pages import ExtractionTimeout, PagePool, analyze
+from tests.newsweb import distinct_paragraphs
+
+PAGE = (
+    "<html lang='en'><head><title>Flood closes the river road</title></head><body><nav>Home News Sport</nav>"
+    "<article><h1>Flood closes the river road</h1>"
+    + "".join(f"<p>{p}</p>" for p in distinct_paragraphs(7, 6))
+    + "</article><footer>Contact us</footer></body></html>"
+).encode()
+
+
+@pytest.fixture
+def pool():
+    pool = PagePool(2)
+    yield pool
+    pool._discard(pool._executor())
+
+
+def test_pool_analyzes_in_another_process_and_agrees_with_the_inline_call(pool):
+    assert pool.run(os.getpid, timeout=30) != os.getpid()
+    inline = analyze(PAGE, "http://x.test/a", "Flood closes the river road", "teaser", None, False)
+    pooled = pool.analyze(PAGE, "http://x.test/a", "Flood closes the river road", "teaser", None, False, 30)
+    assert pooled == inline
+    assert inline.page is not None and inline.language == "en" and inline.signature
+    assert inline.text.startswith("Flood closes the river road") or "river" in inline.text
+
+
+def test_without_a_page_the_summary_is_the_text(pool):
+    result = pool.analyze(None, "http://x.test/a", "Title", "A short teaser.", "en", True, 30)
+    assert result.page is None and result.text == "A short teaser." and result.signature is None
+
+
+def test_a_hanging_worker_times_out_and_the_pool_is_replaced(pool):
+    started = time.monotonic()
+    with pytest.raises(ExtractionTimeout):
+        pool.run(time.sleep, 60, timeout=1)
+    assert time.monotonic() - started < 10
+    assert pool.run(os.getpid, timeout=30) != os.getpid()  # a fresh pool answers
+
+
+def test_a_dying_worker_gets_one_retry_then_the_pool_recovers(pool):
+    with pytest.raises(Exception) as info:
+        pool.run(os._exit, 3, timeout=30)
+    assert "BrokenProcessPool" in type(info.value).__name__
+    assert pool.run(sum, [1, 2, 3], timeout=30) == 6
