@@ -1,7 +1,4 @@
-"""`newswatch export` and `newswatch prune`: registered on the main app by deploy.cli (register(app)).
-
-The helpers of deploy.cli are imported inside the commands: deploy.cli imports this module.
-"""
+"""`newswatch export` and `newswatch prune`: registered on the main app by deploy.cli (register(app))."""
 
 from __future__ import annotations
 
@@ -15,18 +12,16 @@ from typing import IO, Annotated, Any
 
 import typer
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")]
+from deploy.cli_common import DbOpt, err, fail, open_db, out, print_json
 
 
 def _duration(option: str, value: str) -> timedelta:
-    from deploy.cli import err, esc
     from tasks.interval import parse_interval
 
     try:
         return parse_interval(value)
     except ValueError as exc:
-        err.print(f"[bold red]{option}[/] {esc(exc)}", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(option, exc, 2) from None
 
 
 def _cell(value: Any) -> Any:
@@ -67,18 +62,15 @@ def export(
 
     Example: newswatch export --kind matches --format csv --since 30d --topic trafficking -o matches.csv
     """
-    from deploy.cli import _open_db, err, esc
     from storage.archive import KINDS, export_rows
     from tasks.health import now_utc
 
     if kind not in KINDS:
-        err.print(f"[bold red]--kind[/] {esc(kind)!r}: use one of {', '.join(KINDS)}", highlight=False)
-        raise typer.Exit(2)
+        raise fail("--kind", f"{kind!r}: use one of {', '.join(KINDS)}", 2)
     if fmt not in ("jsonl", "csv"):
-        err.print(f"[bold red]--format[/] {esc(fmt)!r}: use jsonl or csv", highlight=False)
-        raise typer.Exit(2)
+        raise fail("--format", f"{fmt!r}: use jsonl or csv", 2)
     cutoff = now_utc() - _duration("--since", since) if since else None
-    url = _open_db(db)
+    url = open_db(db)
     rows = export_rows(url, kind, cutoff, topic)  # type: ignore[arg-type]
     if output is None:
         count = _write(rows, fmt, sys.stdout)
@@ -88,8 +80,7 @@ def export(
             with output.open("w", encoding="utf-8", newline="") as stream:
                 count = _write(rows, fmt, stream)
         except OSError as exc:
-            err.print(f"[bold red]cannot write[/] {esc(output)}: {esc(exc.strerror)}", highlight=False)
-            raise typer.Exit(1) from None
+            raise fail("cannot write", f"{output}: {exc.strerror}", 1) from None
     err.print(f"exported {count} {kind}", highlight=False)
 
 
@@ -97,22 +88,25 @@ def prune(
     older_than: Annotated[str, typer.Option("--older-than", help="Delete articles older than this: 180d, 90d")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
     db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the count as JSON.")] = False,
 ) -> None:
     """Delete old articles with their matches and alerts; a tombstone of each keeps it from coming back.
 
     Articles with alerts still pending are kept. Example: newswatch prune --older-than 180d --dry-run
     """
-    from deploy.cli import _open_db, out
     from storage.archive import count_prunable
     from storage.archive import prune as prune_articles
     from tasks.health import now_utc
 
     cutoff = now_utc() - _duration("--older-than", older_than)
-    url = _open_db(db)
-    if dry_run:
-        out.print(f"{count_prunable(url, cutoff)} articles older than {older_than} would be pruned", highlight=False)
-        return
-    out.print(f"pruned {prune_articles(url, cutoff)} articles older than {older_than}", highlight=False)
+    url = open_db(db)
+    count = count_prunable(url, cutoff) if dry_run else prune_articles(url, cutoff)
+    if as_json:
+        print_json({"dry_run": dry_run, "cutoff": cutoff.isoformat(), "articles": count})
+    elif dry_run:
+        out.print(f"{count} articles older than {older_than} would be pruned", highlight=False)
+    else:
+        out.print(f"pruned {count} articles older than {older_than}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

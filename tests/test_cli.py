@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,13 @@ def test_run_delivers_exactly_one_alert_then_nothing(web: NewsWeb, tmp_path: Pat
     env = {"PREFECT_HOME": str(tmp_path / "prefect"), "NEWSWATCH_HOME": str(tmp_path / "home")}
     with JsonReceiver() as hook:
         args = ["run", "--sources", src, "--watchlist", wl, "--db", db, "--notify", hook.apprise_url(), "--json"]
-        first = cli(args, env)
+        first = cli([*args, "--progress"], env)  # bars forced on (stderr is no terminal here)
         assert first.returncode == 0, first.stderr[-3000:]
-        summary = json.loads(first.stdout.strip().splitlines()[-1])
+        summary = json.loads(first.stdout)  # --json: stdout holds the JSON alone
+        # The bars' last frame: every due source fetched, every new entry's page extracted.
+        assert re.search(r"^sources fetched .* 2/2 ", first.stderr, re.M), first.stderr[-2000:]
+        extracted = re.search(r"^articles extracted .* (\d+)/(\d+) ", first.stderr, re.M)
+        assert extracted and extracted[1] == extracted[2] and int(extracted[1]) >= 3, first.stderr[-2000:]
         assert summary["sources_ok"] == 1 and summary["sources_failed"] == 1
         assert summary["new_articles"] == 3 and summary["duplicates"] == 1
         assert summary["matches"] == 1 and summary["alerts_sent"] == 1
@@ -52,6 +57,7 @@ def test_run_delivers_exactly_one_alert_then_nothing(web: NewsWeb, tmp_path: Pat
         second = cli([*args[:-1], "--force"], env)  # the table form this time; forced: fetched again
         assert second.returncode == 0, second.stderr[-3000:]
         assert "sources ok" in second.stdout and "Down: connection refused" in second.stdout
+        assert "sources fetched" not in second.stderr  # no terminal, not asked for: no bars
         assert len(hook.posts) == 1
     with get_engine(db).connect() as conn:
         assert conn.execute(select(func.count()).select_from(Article)).scalar_one() == 3

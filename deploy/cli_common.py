@@ -1,0 +1,132 @@
+"""What every `newswatch` command module shares: the consoles, the common options, JSON output,
+and the checks that turn bad input into one clear line and an exit code (2: bad config or
+input, 3: a database that cannot be opened, 1: anything else that failed)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape as rich_escape
+
+
+def esc(value: object) -> str:
+    """Text from outside (titles, URLs, errors) printed literally, never read as rich markup."""
+    return rich_escape(str(value))
+
+
+err = Console(stderr=True, soft_wrap=True)  # messages name files and URLs: never break them
+out = Console(soft_wrap=True)
+
+SourcesOpt = Annotated[Path | None, typer.Option("--sources", help="sources.yaml (default: deploy/sources.yaml).")]
+WatchlistOpt = Annotated[
+    Path | None, typer.Option("--watchlist", help="watchlist.yaml (default: deploy/watchlist.yaml).")
+]
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: NEWSWATCH_DATABASE_URL or SQLite).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout, for scripts (dates as ISO strings, text unescaped)."""
+    print(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def fail(title: str, message: object, code: int, newline: bool = False) -> typer.Exit:
+    """Print `title message` in red on stderr; the caller raises the returned Exit(code)."""
+    err.print(f"[bold red]{esc(title)}[/]{chr(10) if newline else ' '}{esc(message)}", highlight=False)
+    return typer.Exit(code)
+
+
+def quiet_prefect() -> None:
+    # Offline machines: Prefect's telemetry would retry (and log) every 10 s.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def use_db(db: str | None) -> None:
+    """--db goes to the environment: the flows read it there (a URL may hold a password, never a parameter)."""
+    if db:
+        os.environ["NEWSWATCH_DATABASE_URL"] = db
+
+
+def open_db(db: str | None) -> str:
+    """The database URL of --db or the settings, opened and migrated; exit 3 when it cannot be."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import DatabaseError, display_url, get_engine
+    from tasks.settings import load_settings
+
+    use_db(db)
+    url = load_settings().db_url
+    try:
+        get_engine(url)
+    except DatabaseError as exc:
+        raise fail("database error", exc, 3) from None
+    except (SQLAlchemyError, ValueError) as exc:  # not even a database URL
+        raise fail("database error", f"{display_url(url)}: {exc}", 3) from None
+    return url
+
+
+def preflight(
+    sources_file: Path | None, watchlist_file: Path | None, only: list[str] | None, topics: list[str] | None
+) -> tuple[int, int, int]:
+    """Fail on bad config or an unusable database before Prefect starts (it takes seconds).
+    Returns how many sources, topics and notifier targets were found (0 targets: a Secret block)."""
+    from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
+    from tasks.notify import NotifyConfigError, load_senders
+    from tasks.settings import load_settings
+
+    settings = load_settings()
+    targets = 0
+    try:
+        chosen = select_sources(load_sources(sources_file or settings.sources_file).sources, only)
+        watched = select_topics(load_watchlist(watchlist_file or settings.watchlist_file).topics, topics)
+        if not settings.apprise_secret_block:  # a Secret block needs the Prefect API: checked in the flow
+            targets = len(load_senders(settings))
+    except (ConfigError, NotifyConfigError) as exc:
+        raise fail("config error", exc, 2, newline=True) from None
+    open_db(None)
+    return len(chosen), len(watched), targets
+
+
+def since(value: str) -> datetime:
+    """The moment `--since 7d` means; a bad duration exits 2."""
+    from tasks.health import now_utc
+    from tasks.interval import parse_interval
+
+    try:
+        return now_utc() - parse_interval(value)
+    except ValueError as exc:
+        raise fail("--since", exc, 2) from None
+
+
+def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    """A monitor run's counts as a table, then each failed source with its reason."""
+    from rich.table import Table
+
+    table = Table(title="newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""))
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = [
+        ("sources ok", summary.sources_ok),
+        ("  not modified", summary.sources_not_modified),
+        ("sources failed", summary.sources_failed),
+        ("sources not due", summary.sources_not_due),
+        ("entries seen", summary.entries_seen),
+        ("already stored", summary.already_known),
+        ("new articles", summary.new_articles),
+        ("duplicates", summary.duplicates),
+        ("matches", summary.matches),
+        ("alerts sent", summary.alerts_sent),
+        ("alerts failed", summary.alerts_failed),
+        ("alerts pending", summary.alerts_pending),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    out.print(table)
+    for failure in summary.failures:
+        out.print(f"[yellow]source failed[/] {esc(failure)}", highlight=False, soft_wrap=True)

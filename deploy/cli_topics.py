@@ -1,0 +1,256 @@
+"""`newswatch topics list|test`, `backtest`, `search` and `stories`: queries tried on one article
+or on the stored archive, alerting no one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from deploy.cli_common import DbOpt, JsonOpt, WatchlistOpt, esc, fail, open_db, out, print_json, since
+
+topics_app = typer.Typer(help="Watched topics: list them, test a query.", no_args_is_help=True)
+
+
+@topics_app.command("list")
+def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> None:
+    """Every topic with its mode, targets and queries.
+
+    Example: newswatch topics list
+    """
+    from tasks.config import ConfigError, load_watchlist
+    from tasks.match import topic_queries
+    from tasks.settings import load_settings
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+    except ConfigError as exc:
+        raise fail("config error", exc, 2, newline=True) from None
+    rows: list[dict[str, Any]] = [
+        {
+            "topic": t.name,
+            "mode": t.mode,
+            "notify": list(t.notify) or ["(all)"],
+            "urgent": t.urgent,
+            "queries": topic_queries(t),
+        }
+        for t in topics
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"topics ({len(rows)})")
+    for col in ("topic", "mode", "notify", "queries"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        queries = "\n".join(esc(f"[{lang}] {q}") for lang, q in r["queries"].items())
+        mode = r["mode"] + (" urgent" if r["urgent"] else "")
+        table.add_row(esc(r["topic"]), mode, esc(", ".join(r["notify"])), queries)
+    out.print(table)
+
+
+def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
+    """A topic of the watchlist by name, else the text as an unsaved query."""
+    from tasks.config import ConfigError, TopicSpec, load_watchlist
+    from tasks.match import compile_topic
+    from tasks.settings import load_settings
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+    except ConfigError:
+        if watchlist is not None:  # named on the command line: it must be right
+            raise
+        topics = ()
+    from pydantic import ValidationError
+
+    named = next((t for t in topics if t.name.casefold() == query_or_topic.casefold()), None)
+    try:
+        return compile_topic(named or TopicSpec(name="query", query=query_or_topic))
+    except ValidationError as exc:  # pydantic wraps the query's error (position and caret): show that alone
+        first = exc.errors()[0]
+        raise fail("invalid query", first.get("ctx", {}).get("error") or first["msg"], 2, newline=True) from None
+    except ValueError as exc:
+        raise fail("invalid query", exc, 2, newline=True) from None
+
+
+def _topic(query: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
+    from tasks.config import ConfigError
+
+    try:
+        return query_topic(query, watchlist)
+    except ConfigError as exc:
+        raise fail("config error", exc, 2, newline=True) from None
+
+
+def _article(file: Path | None, url: str | None, text: str | None) -> tuple[str, str, str | None]:
+    """(title, body, language if the page says) from --file, --url or --text; bad input exits 2."""
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail("cannot read", f"{file}: {getattr(exc, 'strerror', None) or exc}", 2) from None
+        return (lines[0] if lines else ""), "\n".join(lines[1:]), None
+    if url is None:
+        return "", text or "", None
+    from tasks.extract import extract
+    from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
+    from tasks.settings import load_settings
+
+    policy = FetchPolicy.from_settings(load_settings())
+    try:
+        page = fetch(url, policy, new_session(policy), accept="text/html")
+    except FetchError as exc:
+        raise fail("fetch failed", exc, 2) from None
+    extracted = extract(page.body, page.url)
+    if extracted is None:
+        raise fail("no article text", f"in {url}", 2)
+    return extracted.title or "", extracted.text, extracted.language
+
+
+@topics_app.command("test")
+def topics_test(
+    query: Annotated[str, typer.Argument(help="A query, or the name of a topic in the watchlist.")],
+    file: Annotated[Path | None, typer.Option("--file", help="An article as a text file (first line: title).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="An article page to fetch and extract.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="The article text itself.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="The article's language (default: detected).")] = None,
+    watchlist: WatchlistOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Does this query (or topic) match this article, and why. Exit 0 when it matches, 1 when not.
+
+    Example: newswatch topics test 'traffick* ONEAR/3 (women OR children)' --text 'Trafficking of women rose.'
+    """
+    from tasks.language import detect
+    from tasks.match import match
+
+    topic = _topic(query, watchlist)
+    title, body, page_lang = _article(file, url, text)
+    language = lang or page_lang or detect(f"{title}\n{body}")
+    hit = match(title, body, topic, language=language)
+    result = {
+        "matches": hit is not None,
+        "language": language,
+        "clauses": hit.terms if hit else [],
+        "words": hit.words if hit else [],
+        "field": hit.hit_field if hit else None,
+        "sentences": hit.sentences if hit else [],
+    }
+    if as_json:
+        print_json(result)
+    elif hit is None:
+        out.print(f"[yellow]no match[/] (language: {esc(language)})", highlight=False)
+    else:
+        out.print(f"[green]match[/] (language: {esc(language)}) in the {esc(hit.hit_field)}", highlight=False)
+        out.print(f"clauses: {esc(', '.join(hit.terms))}", highlight=False)
+        out.print(f"words: {esc(', '.join(hit.words))}", highlight=False)
+        for sentence in hit.sentences:
+            out.print(f"  > {esc(sentence)}", highlight=False)
+    if hit is None:
+        raise typer.Exit(1)
+
+
+def _print_hits(hits: list[Any]) -> None:
+    """Articles a query matched (backtest examples, search results), one with its sentence."""
+    for h in hits:
+        out.print(f"- [bold]{esc(h.title)}[/] ({esc(h.source)}, {esc(h.published[:10])}) {esc(h.url)}", highlight=False)
+        out.print(f"    > {esc(h.sentence)}", highlight=False)
+
+
+def backtest(
+    query: Annotated[str, typer.Argument(help="A topic of the watchlist, or a query not yet saved.")],
+    since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 12h.")] = "30d",
+    examples: Annotated[int, typer.Option("--examples", help="How many example articles.")] = 10,
+    watchlist: WatchlistOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a topic or query over the stored archive, alerting no one: matches per day and examples.
+
+    Example: newswatch backtest 'traffick* ONEAR/3 (women OR children)' --since 7d
+    """
+    from dataclasses import asdict
+
+    from tasks.backtest import backtest as run_backtest
+
+    start = since(since_)
+    topic = _topic(query, watchlist)
+    report = run_backtest(open_db(db), topic, start, examples)
+    if as_json:
+        print_json(asdict(report))
+        return
+    out.print(
+        f"{report.matched} of {report.scanned} articles since {report.since[:16]} match {query!r}", highlight=False
+    )
+    days = Table(title="matches per day")
+    days.add_column("day")
+    days.add_column("matches", justify="right")
+    for day, count in report.per_day.items():
+        days.add_row(day, str(count))
+    out.print(days)
+    _print_hits(report.examples)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="A query in the watchlist's language, or a topic's name.")],
+    since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 365d.")] = "30d",
+    topic: Annotated[str | None, typer.Option("--topic", help="Only articles that matched this topic.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many results, newest first.")] = 20,
+    watchlist: WatchlistOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the stored articles with the query language, through the full-text index.
+
+    Example: newswatch search '(official* OR police) NEAR/10 traffick*' --since 90d
+    """
+    from dataclasses import asdict
+
+    from tasks.search import search_archive
+
+    start = since(since_)
+    compiled = _topic(query, watchlist)
+    report = search_archive(open_db(db), compiled, start, topic, limit)
+    if as_json:
+        print_json(asdict(report))
+        return
+    how = "through the index" if report.used_index else esc(report.note)
+    out.print(f"{len(report.results)} result(s) among {report.candidates} candidate(s), {how}", highlight=False)
+    _print_hits(report.results)
+
+
+def stories(
+    since_: Annotated[str, typer.Option("--since", help="How far back: 1d, 7d, 30d.")] = "7d",
+    limit: Annotated[int, typer.Option("--limit", help="How many stories, newest first.")] = 50,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent stories with the outlets that carry them and the topics they matched.
+
+    Example: newswatch stories --since 1d
+    """
+    from storage import repository
+
+    start = since(since_)
+    rows = repository.recent_stories(open_db(db), start, limit)
+    if as_json:
+        print_json([r.__dict__ for r in rows])
+        return
+    table = Table(title=f"stories since {since_} ({len(rows)})")
+    for col in ("story", "title", "articles", "outlets", "topics"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r.story_id), esc(r.title[:90]), str(r.articles), esc(", ".join(r.outlets)), esc(", ".join(r.topics))
+        )
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """`topics`, then the archive's queries: `backtest`, `search`, `stories`."""
+    app.add_typer(topics_app, name="topics")
+    app.command()(backtest)
+    app.command()(search)
+    app.command()(stories)
