@@ -222,20 +222,3 @@ def test_a_target_that_fails_is_not_tried_again_in_the_same_run(web: NewsWeb, tm
     with get_engine(f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}").connect() as conn:
         attempts = sorted(conn.execute(select(Alert.attempts)).scalars())
     assert attempts == [0, 1]
-
-
-def test_setup_stores_the_targets_in_a_secret_block_for_deployments(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from prefect.settings import PREFECT_API_URL
-
-    feed = site_with(web, STORIES[:1])
-    src, wl = config(tmp_path, feed, "  - {name: bondage, terms: [debt bondage]}\n")
-    with JsonReceiver() as hook:
-        env = {"PREFECT_API_URL": str(PREFECT_API_URL.value()), "NEWSWATCH_NOTIFY": hook.apprise_url()}
-        for _ in range(2):  # idempotent
-            result = cli(["setup", "--block", "nw-setup-test"], env, timeout=60)
-            assert result.returncode == 0, result.stderr
-            assert "saved 1 Apprise target(s) in the Secret block nw-setup-test" in result.stdout
-        monkeypatch.setenv("NEWSWATCH_APPRISE_SECRET_BLOCK", "nw-setup-test")
-        assert monitor(src, wl).alerts_sent == 1 and len(hook.posts) == 1
-    empty = cli(["setup", "--block", "nw-setup-test"], {"PREFECT_API_URL": env["PREFECT_API_URL"]}, timeout=60)
-    assert empty.returncode == 2 and "nothing to store" in empty.stderr

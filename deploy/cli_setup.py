@@ -1,0 +1,82 @@
+"""`newswatch setup`: this environment's configuration stored on the Prefect server for the
+deployments: the Apprise targets in a Secret block, the other NEWSWATCH_* settings as Variables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from deploy.cli_common import err, esc, fail, out, print_json, quiet_prefect
+
+BlockOpt = Annotated[str, typer.Option("--block", help="Name of the Prefect Secret block.")]
+
+
+def _api_error(api: str, exc: Exception) -> typer.Exit:
+    """One line for a server that failed us; never the request, which may hold the secret."""
+    import httpx
+
+    if isinstance(exc, httpx.HTTPStatusError):
+        reason = f"HTTP {exc.response.status_code}"
+    elif isinstance(exc, httpx.TransportError | OSError):
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        reason = type(exc).__name__
+    return fail("Prefect API error", f"{api}: {reason}", 1)
+
+
+def setup(
+    block: BlockOpt = "newswatch-apprise",
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was stored as JSON.")] = False,
+) -> None:
+    """Store this environment's configuration on the Prefect server for the deployments (idempotent).
+
+    The Apprise targets (NEWSWATCH_NOTIFY or NEWSWATCH_APPRISE_CONFIG) go to a Secret block; the
+    other NEWSWATCH_* settings of the environment (files, schedule, batch sizes, host limits,
+    never the database URL) become Prefect Variables named newswatch_<setting>, which workers
+    and served runs read when their environment does not set them.
+    Example: NEWSWATCH_APPRISE_CONFIG=apprise.yaml PREFECT_API_URL=http://127.0.0.1:4200/api newswatch setup
+    """
+    from pydantic import ValidationError
+
+    from tasks import variables
+    from tasks.notify import NotifyConfigError, save_secret_block
+    from tasks.settings import environment_values, load_settings
+
+    quiet_prefect()
+    api = variables.api_url()
+    if not api:
+        raise fail("no Prefect server", "set PREFECT_API_URL to the server of the deployments", 2)
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        raise fail("config error", exc, 2, newline=True) from None
+    values = environment_values()
+    has_targets = bool(settings.notify_urls() or settings.apprise_config)
+    if not (has_targets or values):
+        message = "nothing to store: set NEWSWATCH_NOTIFY or NEWSWATCH_APPRISE_CONFIG, or other NEWSWATCH_* settings"
+        raise fail("config error", message, 2)
+    count = 0
+    try:
+        if has_targets:  # validated before anything is saved
+            count = save_secret_block(settings, block)
+            values["apprise_secret_block"] = block
+        names = variables.save(values)
+    except NotifyConfigError as exc:
+        raise fail("config error", exc, 2) from None
+    except Exception as exc:
+        raise _api_error(api, exc) from None
+    if as_json:
+        secret = {"secret_block": block if has_targets else None, "targets": count}
+        print_json({"api": api, **secret, "variables": {variables.PREFIX + k: v for k, v in sorted(values.items())}})
+        return
+    if has_targets:
+        out.print(
+            f"saved {count} Apprise target(s) in the Secret block {esc(block)}; workers and `newswatch serve` "
+            "find it through the Variable newswatch_apprise_secret_block "
+            f"(or NEWSWATCH_APPRISE_SECRET_BLOCK={esc(block)})",
+            highlight=False,
+        )
+    out.print(f"saved {len(names)} Prefect Variable(s): {esc(', '.join(names))}", highlight=False)
+    if not has_targets:
+        err.print("no Apprise targets in this environment: the Secret block was left as it was", highlight=False)
