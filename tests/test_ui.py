@@ -163,6 +163,13 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, tmp_path: P
                     assert state == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
                     expect(page.get_by_text("Completed", exact=True).first).to_be_visible(timeout=60_000)
                     expect(page.get_by_text(re.compile(r"^\d+ Task runs?$"))).to_be_visible(timeout=60_000)
+                    # Prefect's UI (v2, 3.9) polls a run's logs only while it sees the run RUNNING;
+                    # a run of two seconds between two 5-second polls keeps the Logs tab at "This
+                    # run did not produce any logs" until the page is loaded again (the API has them).
+                    page.reload()
+                    page.get_by_role("tab", name="Logs").click()
+                    expect(page.get_by_text(re.compile(r"^Mekong Daily: 4 entries, 3 new"))).to_be_visible()
+                    expect(page.get_by_text(re.compile(r"^sources ok 1, failed 0"))).to_be_visible()
                     page.screenshot(path=shots / "3-run.png", full_page=True)
 
                     page.get_by_role("tab", name="Artifacts").click()
