@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -133,6 +133,36 @@ def _stdout_for(as_json: bool) -> Iterator[None]:
         yield
 
 
+def _monitor_run(what: str, as_json: bool, show_progress: bool | None, call: Callable[[], Any]) -> None:
+    """Run the monitor flow (`call`) here, with bars if wanted; then its summary, as JSON or a table."""
+    try:
+        with _stdout_for(as_json), progress_bars(_show_progress(show_progress, as_json)):
+            summary = call()
+    except Exception as exc:
+        raise fail(f"{what} failed", f"{type(exc).__name__}: {exc}", 1) from None
+    if as_json:
+        print_json(summary.as_dict())
+    else:
+        print_summary(summary)
+
+
+def _before_flow(
+    db: str | None,
+    notify: list[str] | None,
+    sources: Path | None,
+    watchlist: Path | None,
+    only: list[str] | None,
+    topics: list[str] | None,
+) -> None:
+    """--db and --notify into the environment, then the config checked, before a flow runs here."""
+    # Secrets travel by environment, never as flow parameters (those are stored by Prefect).
+    use_db(db)
+    if notify:
+        os.environ["NEWSWATCH_NOTIFY"] = " ".join(notify)
+    preflight(sources, watchlist, only, topics)
+    quiet_prefect()
+
+
 def run(
     sources: SourcesOpt = None,
     watchlist: WatchlistOpt = None,
@@ -149,30 +179,22 @@ def run(
 
     Example: newswatch run --notify 'mailto://user:pass@example.org' --only cambodia
     """
-    # Secrets travel by environment, never as flow parameters (those are stored by Prefect).
-    use_db(db)
-    if notify:
-        os.environ["NEWSWATCH_NOTIFY"] = " ".join(notify)
-    preflight(sources, watchlist, only, topic)
-    quiet_prefect()
+    _before_flow(db, notify, sources, watchlist, only, topic)
     from flows.monitor import monitor
 
-    try:
-        with _stdout_for(as_json), progress_bars(_show_progress(show_progress, as_json)):
-            summary = monitor(
-                sources=only or None,
-                topics=topic or None,
-                dry_run=dry_run,
-                force=force,
-                sources_file=str(sources) if sources else None,
-                watchlist_file=str(watchlist) if watchlist else None,
-            )
-    except Exception as exc:
-        raise fail("run failed", f"{type(exc).__name__}: {exc}", 1) from None
-    if as_json:
-        print_json(summary.as_dict())
-    else:
-        print_summary(summary)
+    _monitor_run(
+        "run",
+        as_json,
+        show_progress,
+        lambda: monitor(
+            sources=only or None,
+            topics=topic or None,
+            dry_run=dry_run,
+            force=force,
+            sources_file=str(sources) if sources else None,
+            watchlist_file=str(watchlist) if watchlist else None,
+        ),
+    )
 
 
 def check(
@@ -216,11 +238,7 @@ def digest(
     """
     from dataclasses import asdict
 
-    use_db(db)
-    if notify:
-        os.environ["NEWSWATCH_NOTIFY"] = " ".join(notify)
-    preflight(None, watchlist, None, topic)
-    quiet_prefect()
+    _before_flow(db, notify, None, watchlist, None, topic)
     from flows.digest import digest as digest_flow
 
     try:
@@ -250,15 +268,7 @@ def demo(
     quiet_prefect()
     from deploy.demo import run_demo
 
-    try:
-        with _stdout_for(as_json), progress_bars(_show_progress(show_progress, as_json)):
-            summary = run_demo(keep=keep)
-    except Exception as exc:
-        raise fail("demo failed", f"{type(exc).__name__}: {exc}", 1) from None
-    if as_json:
-        print_json(summary.as_dict())
-    else:
-        print_summary(summary)
+    _monitor_run("demo", as_json, show_progress, lambda: run_demo(keep=keep))
 
 
 def serve() -> None:

@@ -159,6 +159,12 @@ def _print_hits(hits: list[Any]) -> None:
         out.print(f"    > {esc(h.sentence)}", highlight=False)
 
 
+def _over_archive(query: str, since_: str, watchlist: Path | None, db: str | None) -> tuple[str, Any, Any]:
+    """(database URL, compiled topic, start) for a query over the archive; bad input exits first."""
+    start = since(since_)
+    return open_db(db), _topic(query, watchlist), start
+
+
 def backtest(
     query: Annotated[str, typer.Argument(help="A topic of the watchlist, or a query not yet saved.")],
     since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 12h.")] = "30d",
@@ -175,9 +181,7 @@ def backtest(
 
     from tasks.backtest import backtest as run_backtest
 
-    start = since(since_)
-    topic = _topic(query, watchlist)
-    report = run_backtest(open_db(db), topic, start, examples)
+    report = run_backtest(*_over_archive(query, since_, watchlist, db), examples)
     if as_json:
         print_json(asdict(report))
         return
@@ -210,9 +214,7 @@ def search(
 
     from tasks.search import search_archive
 
-    start = since(since_)
-    compiled = _topic(query, watchlist)
-    report = search_archive(open_db(db), compiled, start, topic, limit)
+    report = search_archive(*_over_archive(query, since_, watchlist, db), topic, limit)
     if as_json:
         print_json(asdict(report))
         return
