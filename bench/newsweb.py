@@ -171,13 +171,15 @@ class Web:
     latency: float
     match_share: float
     decoy_share: float
+    new_match_share: float = 0.2  # of articles published while the web runs (the incremental run's alerts)
     sites: list[Site] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     furniture: dict[str, list[str]] = field(default_factory=dict)
     publish_round: int = 0
 
     def article(self, site: int, number: int) -> Article:
-        return article(self.seed, site, number, self.match_share, self.decoy_share)
+        share = self.match_share if number < self.entries else self.new_match_share
+        return article(self.seed, site, number, share, self.decoy_share)
 
     def base(self, site: Site) -> str:
         return f"http://127.0.0.1:{site.port}"
@@ -282,7 +284,7 @@ async def _serve_site(web_: Web, site: Site, request: web.Request) -> web.Stream
 
 def build(args: argparse.Namespace) -> Web:
     rng = random.Random(args.seed)
-    web_ = Web(args.seed, args.entries, args.latency, args.match_share, args.decoy_share)
+    web_ = Web(args.seed, args.entries, args.latency, args.match_share, args.decoy_share, args.new_match_share)
     web_.furniture = _boilerplate(args.seed)
     for i in range(args.sites):
         roll = rng.random()
@@ -371,6 +373,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fail-share", type=float, default=0.02, help="share of hosts that fail")
     p.add_argument("--no-validators", type=float, default=0.2, help="share of sites without ETag/Last-Modified")
     p.add_argument("--match-share", type=float, default=0.01, help="share of articles that must match")
+    p.add_argument("--new-match-share", type=float, default=0.2, help="share of published articles that match")
     p.add_argument("--decoy-share", type=float, default=0.01, help="share of near-miss articles")
     return p.parse_args(argv)
 

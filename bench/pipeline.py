@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -140,11 +141,17 @@ class Bench:
         control_port = free_port()
         self.web_proc = self._spawn(
             [sys.executable, str(ROOT / "bench" / "newsweb.py"), "--sites", str(a.sites), "--entries", str(a.entries)]
-            + ["--latency", str(a.latency), "--port-base", str(a.port_base), "--control-port", str(control_port)],
+            + ["--latency", str(a.latency), "--port-base", str(a.port_base), "--control-port", str(control_port)]
+            + ["--match-share", str(a.match_share), "--fail-share", str(a.fail_share)]
+            + ["--new-match-share", str(a.new_match_share)],
             "newsweb",
         )
         self.control = f"http://127.0.0.1:{control_port}"
-        self._wait(lambda: requests.get(f"{self.control}/health", timeout=5).ok, 120, "the news web")
+        self._wait(
+            lambda: self._alive(self.web_proc) and requests.get(f"{self.control}/health", timeout=5).ok,
+            120,
+            "the news web",
+        )
         self.web = psutil.Process(self.web_proc.pid)
         state = requests.get(f"{self.control}/state", timeout=300).json()  # generates every article once
         self.expected = set(state["expected_matches"])
@@ -203,6 +210,11 @@ class Bench:
         self.procs.append(proc)
         return proc
 
+    def _alive(self, proc: subprocess.Popen) -> bool:
+        if proc.poll() is not None:
+            raise SystemExit(f"bench: {proc.args[1]} exited ({proc.returncode}); see the logs in {self.work}")
+        return True
+
     @staticmethod
     def _wait(check, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + seconds
@@ -234,8 +246,26 @@ class Bench:
     def run_newswatch(self, db: str, label: str) -> Measured:
         self.counters(reset=True)
         cmd = [str(BIN / "newswatch"), "run", "--force", "--json"]
+        profile = self.work / f"{label}.pyspy"
+        if label in self.args.profile:
+            cmd = [
+                str(BIN / "py-spy"),
+                "record",
+                "--subprocesses",
+                "--nonblocking",
+                "-r",
+                "25",
+                "-f",
+                "raw",
+                "-o",
+                str(profile),
+                "--",
+            ]
+            cmd += [str(BIN / "newswatch"), "run", "--force", "--json"]
         m = measure(cmd, self.env(db), self.web, self.work / f"{label}.log")
         m.output["requests"] = self.counters()
+        if profile.exists():
+            self.results[f"{label}_profile"] = summarize_profile(profile)
         if m.exit_code:
             raise SystemExit(f"bench: {label} run failed ({m.exit_code}); see {self.work / label}.log")
         return m
@@ -363,6 +393,34 @@ class Bench:
         self.results["extraction"] = extract_quality.evaluate_all()
 
 
+def summarize_profile(path: Path, top: int = 15) -> dict[str, object]:
+    """py-spy's raw stacks (idle threads excluded) as the functions that took the most CPU
+    samples: self time, and inclusive time of newswatch's own functions, per kind of process."""
+    own: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    per_process: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        kind = "worker" if any("forkserver" in f or "_process_worker" in f for f in frames) else "main"
+        per_process[kind] += n
+        leaf[f"{kind}: {frames[-1]}"] += n
+        for frame in dict.fromkeys(f for f in frames if "/tasks/" in f or "/storage/" in f or "/flows/" in f):
+            own[f"{kind}: {frame}"] += n
+    share = {k: round(v / max(1, total), 3) for k, v in per_process.items()}
+    return {
+        "samples": total,
+        "share_by_process": share,
+        "self": [(f, round(n / max(1, total), 3)) for f, n in leaf.most_common(top)],
+        "inclusive_own": [(f, round(n / max(1, total), 3)) for f, n in own.most_common(top)],
+    }
+
+
 def verdicts(r: dict) -> dict[str, object]:
     out: dict[str, object] = {}
     cold, naive, plain = r.get("cold"), r.get("naive"), r.get("plain")
@@ -425,12 +483,17 @@ def main() -> None:
     p.add_argument("--sites", type=int, default=1000)
     p.add_argument("--entries", type=int, default=20)
     p.add_argument("--latency", type=float, default=0.05)
+    p.add_argument("--match-share", type=float, default=0.01, help="share of articles that must match")
+    p.add_argument("--new-match-share", type=float, default=0.2, help="share of published articles that match")
+    p.add_argument("--fail-share", type=float, default=0.02, help="share of failing hosts")
     p.add_argument("--naive-sites", type=int, default=50, help="sources the naive script runs (then scaled)")
     p.add_argument("--publish", type=int, default=50, help="new articles for the incremental run")
     p.add_argument("--serve-runs", type=int, default=20)
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    p.add_argument("--port-base", type=int, default=31000)
+    # Below Linux's ephemeral range (32768-60999), where other programs' sockets come and go.
+    p.add_argument("--port-base", type=int, default=22000, help="site i listens on port-base + i")
     p.add_argument("--phases", default=",".join(PHASES))
+    p.add_argument("--profile", default="", help="runs to record with py-spy, e.g. cold,incremental")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     args = p.parse_args()
     phases = [x.strip() for x in args.phases.split(",") if x.strip()]

@@ -1,0 +1,38 @@
+"""The benchmark harness itself runs end to end at a tiny scale, so a change cannot silently
+break the figures the README quotes (bench/pipeline.py at full scale is run by hand)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.timeout(600)
+def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -> None:
+    results = ROOT / "bench" / "results" / "pipeline.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "pipeline.py"), "--sites", "8", "--entries", "3"]
+    cmd += ["--naive-sites", "2", "--publish", "4", "--serve-runs", "2", "--match-share", "0.25"]
+    cmd += ["--new-match-share", "1.0", "--fail-share", "0.25", "--port-base", "26500"]
+    cmd += ["--phases", "naive,plain,cold,warm,incremental,serve"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=580, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = json.loads(results.read_text())
+    cold = r["cold"]
+    assert cold["expected_matches"] >= 1 and cold["alerted"] == cold["expected_matches"], cold
+    assert cold["alerted_twice"] == 0 and cold["missed"] == []
+    assert cold["output"]["sources_failed"] >= 1  # the failing hosts failed, and the run went on
+    assert r["plain"]["output"]["sent"] == cold["output"]["alerts_sent"]
+    assert r["warm"]["pages_fetched"] == 0 and r["warm"]["output"]["new_articles"] == 0
+    inc = r["incremental"]
+    assert inc["matching"] >= 1 and inc["alerted"] == inc["matching"], inc
+    assert inc["time_to_alert_s"]["after_run_start_max"] > 0
+    assert r["serve"]["runs"] == 2 and len(r["serve"]["serve_rss_mb"]) == 2
+    assert set(r["verdicts"]["met"]) >= {"warm_pages_fetched", "time_to_alert_s", "cold_peak_rss_mb"}
+    assert "naive" in done.stdout and "targets met" in done.stdout
