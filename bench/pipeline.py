@@ -410,7 +410,9 @@ def summarize_profile(path: Path, top: int = 15) -> dict[str, object]:
         kind = "worker" if any("forkserver" in f or "_process_worker" in f for f in frames) else "main"
         per_process[kind] += n
         leaf[f"{kind}: {frames[-1]}"] += n
-        for frame in dict.fromkeys(f for f in frames if "/tasks/" in f or "/storage/" in f or "/flows/" in f):
+        for frame in dict.fromkeys(
+            f for f in frames if any(m in f for m in ("(tasks/", "(storage/", "(flows/", "/tasks/", "/storage/"))
+        ):
             own[f"{kind}: {frame}"] += n
     share = {k: round(v / max(1, total), 3) for k, v in per_process.items()}
     return {

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -720,9 +720,13 @@ def set_stories(db_url: str, assignments: Sequence[tuple[int, int]]) -> None:
     """Put articles in stories: (article_id, story_id) pairs, in one transaction."""
     if not assignments:
         return
-    with get_engine(db_url).begin() as conn:
-        for article_id, story_id in assignments:
-            conn.execute(update(A).where(A.c.id == article_id, A.c.story_id.is_(None)).values(story_id=story_id))
+    statement = (
+        update(A)
+        .where(A.c.id == bindparam("article_id"), A.c.story_id.is_(None))
+        .values(story_id=bindparam("new_story_id"))
+    )
+    with get_engine(db_url).begin() as conn:  # one executemany, not one statement per article
+        conn.execute(statement, [{"article_id": a, "new_story_id": s} for a, s in assignments])
 
 
 def story_outlets(db_url: str, story_id: int, except_article: int | None = None) -> list[str]:

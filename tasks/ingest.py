@@ -321,10 +321,19 @@ def ingest_batch(
 ) -> list[SourceOutcome]:
     logger = get_run_logger()
     outcomes = ingest(db_url, sources, states, options)
+    # One line for the unchanged sources, not one each: at thousands of sources the log lines
+    # were a good part of a quiet run's cost (each is shipped to the Prefect server).
+    unchanged = [o.name for o in outcomes if o.not_modified]
+    if unchanged:
+        logger.info(
+            "not modified: %d sources (%s)",
+            len(unchanged),
+            ", ".join(unchanged[:10]) + (" ..." if len(unchanged) > 10 else ""),
+        )
     for o in outcomes:
         if o.not_modified:
-            logger.info("%s: not modified", o.name)
-        elif o.ok:
+            continue
+        if o.ok:
             logger.info(
                 "%s: %d entries, %d new, %d known, %d duplicates%s",
                 o.name,

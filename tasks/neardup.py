@@ -158,27 +158,33 @@ class StoryIndex:
         self._pending.clear()
         self._pending_count = 0
 
-    def _candidates(self, values: np.ndarray) -> set[int]:
+    def _candidates(self, values: np.ndarray) -> np.ndarray:
+        """Positions sharing at least one band with `values` (each once)."""
         bands = _band_keys(values)
-        found: set[int] = set()
+        parts = []
         if len(self._sorted_bands):
             lo = np.searchsorted(self._sorted_bands, bands, side="left")
             hi = np.searchsorted(self._sorted_bands, bands, side="right")
-            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-                if b > a:
-                    found.update(self._sorted_owner[a:b].tolist())
-        for band in bands.tolist():
-            found.update(self._pending.get(band, ()))
-        return found
+            parts = [self._sorted_owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        pending = [p for band in bands.tolist() for p in self._pending.get(band, ())]
+        if pending:
+            parts.append(np.array(pending, dtype=np.int64))
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
     def matches(self, sig: bytes) -> list[tuple[int, float]]:
         """Every indexed key verified as the same story, best first (ties: lowest key first)."""
         values = self._decoded(sig)
-        found: list[tuple[int, float]] = []
-        for position in self._candidates(values):
-            score = _jaccard(values, self._values[position])
-            if score >= self.threshold:
-                found.append((self._keys[position], score))
+        positions = self._candidates(values)
+        if not len(positions):
+            return []
+        # One vectorized comparison for all candidates: boilerplate shared by many articles of
+        # an outlet can make hundreds of them candidates for every query.
+        scores = np.count_nonzero(self._values[positions] == values, axis=1) / NUM_PERM
+        keep = scores >= self.threshold
+        found = [
+            (self._keys[p], float(score))
+            for p, score in zip(positions[keep].tolist(), scores[keep].tolist(), strict=True)
+        ]
         found.sort(key=lambda kv: (-kv[1], kv[0]))
         return found
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import heapq
 import ipaddress
 import itertools
 import re
@@ -190,11 +191,9 @@ class Guard:
         self.expired = False
         self._lock = threading.Lock()
         self._dups: list[socket.socket] = []
-        self._timer: threading.Timer | None = None
-        if seconds is not None:
-            self._timer = threading.Timer(max(seconds, 0.0), self._expire)
-            self._timer.daemon = True
-            self._timer.start()
+        self._closed = False
+        if self.deadline is not None:
+            _WATCHDOG.watch(self.deadline, self)
 
     def remaining(self, cap: float) -> float:
         return cap if self.deadline is None else max(0.0, min(cap, self.deadline - time.monotonic()))
@@ -217,17 +216,48 @@ class Guard:
 
     def _expire(self) -> None:
         with self._lock:
+            if self._closed:
+                return
             self.expired = True
             for dup in self._dups:
                 _shutdown(dup)
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
         with self._lock:
+            self._closed = True
             for dup in self._dups:
                 dup.close()
             self._dups.clear()
+
+
+class _Watchdog:
+    """One thread for the deadlines of every fetch in the process (a timer thread per fetch
+    cost a thread start per request: thousands per run)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Guard]] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, guard: Guard) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline, guard.id, guard))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="newswatch-watchdog", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is guard:
+                self._cond.notify()  # an earlier deadline than the one being waited for
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                _, _, guard = heapq.heappop(self._heap)
+            guard._expire()  # outside the lock: it takes the guard's own
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shutdown(sock: socket.socket) -> None:

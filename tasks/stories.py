@@ -30,13 +30,16 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
     signatures of the window, so the cost grows with the window and the new articles, not
     with the archive; an article that lost the run (a crash) is picked up by the next."""
     report = StoryReport()
+    batch = repository.articles_without_story(db_url, CHUNK)
+    if not batch:
+        return report  # nothing new: the index (the window's signatures) is not even loaded
     index = StoryIndex()  # keyed by article; story_of maps each to its story
     story_of: dict[int, int] = {}
     for article_id, story_id, stored in repository.story_signatures(db_url, now_utc() - window):
         index.add(article_id, stored)
         story_of[article_id] = story_id
         report.indexed += 1
-    while batch := repository.articles_without_story(db_url, CHUNK):
+    while batch:
         assignments = []
         for article_id, signature in batch:
             nearest = index.nearest(signature) if signature else None
@@ -48,6 +51,7 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
             assignments.append((article_id, story_id))
         repository.set_stories(db_url, assignments)
         report.assigned += len(assignments)
+        batch = repository.articles_without_story(db_url, CHUNK)
     return report
 
 
