@@ -62,10 +62,11 @@ TARGETS = {
 class Measured:
     wall_s: float
     cpu_s: float
-    peak_rss_mb: float  # the sum over the process tree, at its largest
+    peak_rss_mb: float  # the sum of RSS over the process tree, at its largest (counts shared pages in each)
     exit_code: int
     web_cpu_s: float  # the news web's CPU meanwhile
     output: dict = field(default_factory=dict)
+    peak_pss_mb: float = 0.0  # the same with PSS: shared pages divided among their processes
 
 
 class TimedReceiver(JsonReceiver):
@@ -81,11 +82,24 @@ class TimedReceiver(JsonReceiver):
 
 
 def tree_rss(proc: psutil.Process) -> int:
-    total = 0
+    return tree_memory(proc)[0]
+
+
+def tree_memory(proc: psutil.Process, cpu: dict[int, float] | None = None) -> tuple[int, int]:
+    """(RSS, PSS) summed over the process and its descendants. Worker processes forked from one
+    server share most pages with it: RSS counts those once per process, PSS divides them.
+    `cpu` collects each process's CPU seconds so far (a fork server's workers are not its
+    waited-for children, so the run's rusage misses them)."""
+    rss = pss = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+            full = p.memory_full_info()
+            rss += full.rss
+            pss += getattr(full, "pss", full.rss)
+            if cpu is not None:
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
+    return rss, pss
 
 
 def measure(cmd: list[str], env: dict[str, str], web: psutil.Process, log: Path) -> Measured:
@@ -94,17 +108,19 @@ def measure(cmd: list[str], env: dict[str, str], web: psutil.Process, log: Path)
     started = time.perf_counter()
     with log.open("w") as err, tempfile.TemporaryFile("w+") as out:
         child = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=ROOT)
-        peak = 0
+        peak = peak_pss = 0
+        cpu: dict[int, float] = {}
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             proc = psutil.Process(child.pid)
             while not done.is_set():
                 try:
-                    peak = max(peak, tree_rss(proc))
+                    rss, pss = tree_memory(proc, cpu)
                 except psutil.Error:
                     return
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -117,13 +133,15 @@ def measure(cmd: list[str], env: dict[str, str], web: psutil.Process, log: Path)
         out.seek(0)
         lines = [line for line in out.read().splitlines() if line.startswith("{")]
     output = json.loads(lines[-1]) if lines else {}
+    output.pop("sources_run", None)  # a thousand names
     return Measured(
         wall,
-        usage.ru_utime + usage.ru_stime,
+        max(usage.ru_utime + usage.ru_stime, sum(cpu.values())),
         peak / 2**20,
         child.returncode,
         sum(web.cpu_times()[:2]) - web_cpu,
         output,
+        peak_pss / 2**20,
     )
 
 
@@ -432,6 +450,7 @@ def verdicts(r: dict) -> dict[str, object]:
         out["cold_vs_plain"] = cold["wall_s"] / plain["wall_s"]
     if cold:
         out["cold_peak_rss_mb"] = cold["peak_rss_mb"]
+        out["cold_peak_pss_mb"] = cold["peak_pss_mb"]
         out["cold_cores_busy"] = cold["cpu_s"] / cold["wall_s"]
     if "warm" in r:
         out["warm_wall_s"] = r["warm"]["wall_s"]
@@ -451,7 +470,7 @@ def verdicts(r: dict) -> dict[str, object]:
 
 
 def table(r: dict) -> str:
-    rows = [("run", "wall s", "CPU s", "peak RSS MB", "web CPU s", "notes")]
+    rows = [("run", "wall s", "CPU s", "peak RSS MB", "peak PSS MB", "web CPU s", "notes")]
     for name in ("naive", "plain", "cold", "warm", "incremental"):
         if name not in r:
             continue
@@ -467,7 +486,15 @@ def table(r: dict) -> str:
             tta = m["time_to_alert_s"]["after_run_start_max"]
             note = f"{m['alerted']}/{m['matching']} alerts, last {tta if tta is None else round(tta, 1)} s after start"
         rows.append(
-            (name, f"{m['wall_s']:.1f}", f"{m['cpu_s']:.1f}", f"{m['peak_rss_mb']:.0f}", f"{m['web_cpu_s']:.1f}", note)
+            (
+                name,
+                f"{m['wall_s']:.1f}",
+                f"{m['cpu_s']:.1f}",
+                f"{m['peak_rss_mb']:.0f}",
+                f"{m.get('peak_pss_mb', 0):.0f}",
+                f"{m['web_cpu_s']:.1f}",
+                note,
+            )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]

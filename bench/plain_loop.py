@@ -1,6 +1,6 @@
 """Baseline (b) of bench/pipeline.py: newswatch's own stage functions called in a plain Python
-program, without Prefect, parallelized the way the flow is (batches of sources on a thread
-pool, the same process pool for extraction). The difference to the flow is Prefect's cost.
+program, without Prefect, as parallel as the flow: every source at once on the shared fetch
+threads, the same worker processes for extraction. The difference to the flow is Prefect's cost.
 
     NEWSWATCH_... .venv/bin/python bench/plain_loop.py
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,15 +38,8 @@ def main() -> None:
     get_engine(db_url)
     repository.upsert_sources(db_url, [(s.name, s.url, list(s.tags)) for s in sources])
     states = repository.source_states(db_url)
-    options = IngestOptions.from_settings(settings)
-    size = settings.batch_size
-    batches = [sources[i : i + size] for i in range(0, len(sources), size)]
-    with ThreadPoolExecutor(settings.batch_concurrency) as pool:
-        outcomes = [
-            o
-            for batch in pool.map(lambda b: ingest(db_url, b, {s.name: states[s.name] for s in b}, options), batches)
-            for o in batch
-        ]
+    # Without Prefect there is no reason to batch: every source goes to the shared fetch threads.
+    outcomes = ingest(db_url, sources, states, IngestOptions.from_settings(settings))
     ingested = time.perf_counter()
     assign_stories(db_url, timedelta(days=settings.story_window_days))
     matched = match_unmatched(db_url, watchlist.topics, [s.target for s in senders], dry_run=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -307,12 +308,28 @@ def ingest_source(
     return outcome
 
 
+# One pool of source threads per process, shared by every batch. A batch ends with its slowest
+# source (a new article costs a robots.txt and a page, host_min_gap apart); with a pool per
+# batch, those tails kept the next batches waiting while most threads were idle.
+_source_pools: dict[int, ThreadPoolExecutor] = {}
+_source_pools_lock = threading.Lock()
+
+
+def _source_pool(workers: int) -> ThreadPoolExecutor:
+    with _source_pools_lock:
+        pool = _source_pools.get(workers)
+        if pool is None:
+            pool = _source_pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="newswatch-source")
+        return pool
+
+
 def ingest(
     db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions
 ) -> list[SourceOutcome]:
     """Several sources at once (I/O bound: threads), results in the order given."""
-    with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(sources)))) as pool:
-        return list(pool.map(lambda s: ingest_source(db_url, s, states[s.name], options), sources))
+    pool = _source_pool(options.workers)
+    futures = [pool.submit(ingest_source, db_url, s, states[s.name], options) for s in sources]
+    return [f.result() for f in futures]
 
 
 @task(name="ingest-sources", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{label}")

@@ -86,12 +86,14 @@ class Settings(BaseSettings):
     )
     extract_timeout: float = Field(default=30.0, gt=0, description="Time budget for extracting one page (seconds).")
     batch_size: int = Field(default=25, ge=1, description="Sources per Prefect task.")
-    # Sources in flight = batch_concurrency x min(batch_size, fetch_workers) = 200. A source's
-    # pages are fetched one after another, host_min_gap apart, so it takes about a second per
-    # new article: 200 sources in flight feed about 200 pages/s to extraction, more than two
-    # cores extract (bench/pipeline.py). Waiting threads cost little memory and no CPU.
-    batch_concurrency: int = Field(default=8, ge=1, description="Batches fetched at once.")
-    fetch_workers: int = Field(default=25, ge=1, description="Sources fetched at once within a batch.")
+    # A source's pages come one per host_min_gap, so a second or more per new article: keeping
+    # two cores extracting takes a couple of hundred sources in flight. The fetch threads are
+    # one pool per process, shared by the batches; waiting threads cost little memory and no CPU
+    # (bench/pipeline.py).
+    batch_concurrency: int = Field(
+        default=32, ge=1, description="Batches (Prefect tasks) run at once; they share the fetch threads."
+    )
+    fetch_workers: int = Field(default=200, ge=1, description="Sources fetched at once by one process.")
     schedule_minutes: int = Field(default=15, ge=1, description="Interval of the scheduled monitor run.")
 
     @classmethod
