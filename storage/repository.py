@@ -270,11 +270,18 @@ def source_states(db_url: str) -> dict[str, SourceState]:
 
 
 def record_source_result(db_url: str, source_id: int, change: SourceUpdate) -> None:
-    values = {k: v for k, v in change.__dict__.items() if v is not None or k in _NULLABLE_UPDATES}
-    if change.paused_at is None:
-        values["pause_notified_at"] = None  # a source that works again may be paused, and told, anew
+    record_source_results(db_url, [(source_id, change)])
+
+
+def record_source_results(db_url: str, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
+    """Several sources' fetch results in one transaction (a quiet run of thousands of sources
+    spent most of its time committing one row at a time)."""
     with get_engine(db_url).begin() as conn:
-        conn.execute(update(S).where(S.c.id == source_id).values(**values))
+        for source_id, change in changes:
+            values = {k: v for k, v in change.__dict__.items() if v is not None or k in _NULLABLE_UPDATES}
+            if change.paused_at is None:
+                values["pause_notified_at"] = None  # a source that works again may be paused, and told, anew
+            conn.execute(update(S).where(S.c.id == source_id).values(**values))
 
 
 # Fields of SourceUpdate whose None is written (cleared), not skipped.

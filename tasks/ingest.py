@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage import archive, repository
-from storage.repository import ArticleRecord, KnownArticle, SourceState
+from storage.repository import ArticleRecord, KnownArticle, SourceState, SourceUpdate
 from tasks import progress
 from tasks.canonical import canonical_url
 from tasks.config import SourceSpec
@@ -256,7 +256,12 @@ def _store_entries(
 
 
 def ingest_source(
-    db_url: str, source: SourceSpec, state: SourceState, options: IngestOptions, now: datetime | None = None
+    db_url: str,
+    source: SourceSpec,
+    state: SourceState,
+    options: IngestOptions,
+    now: datetime | None = None,
+    health: list[tuple[int, SourceUpdate]] | None = None,
 ) -> SourceOutcome:
     """One source, start to end. Any failure of the source is caught and reported in the
     outcome and in the source's health; only a database failure (not the source's fault)
@@ -303,7 +308,10 @@ def ingest_source(
         options.pause_after,
     )
     outcome.paused_now = change.paused_at is not None and state.paused_at is None
-    repository.record_source_result(db_url, state.id, change)
+    if health is None:
+        repository.record_source_result(db_url, state.id, change)
+    else:
+        health.append((state.id, change))  # the caller writes a batch's results at once
     progress.advance(progress.SOURCES)
     return outcome
 
@@ -328,8 +336,11 @@ def ingest(
 ) -> list[SourceOutcome]:
     """Several sources at once (I/O bound: threads), results in the order given."""
     pool = _source_pool(options.workers)
-    futures = [pool.submit(ingest_source, db_url, s, states[s.name], options) for s in sources]
-    return [f.result() for f in futures]
+    health: list[tuple[int, SourceUpdate]] = []  # list.append is atomic: the threads share it
+    futures = [pool.submit(ingest_source, db_url, s, states[s.name], options, None, health) for s in sources]
+    outcomes = [f.result() for f in futures]
+    repository.record_source_results(db_url, health)
+    return outcomes
 
 
 @task(name="ingest-sources", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{label}")

@@ -25,6 +25,7 @@ from tasks.neardup import signature
 from tasks.text import clean, content_hash
 
 log = logging.getLogger(__name__)
+WORKER_TASKS = 2000
 T = TypeVar("T")
 
 
@@ -66,7 +67,9 @@ class PagePool:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([__name__])
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+                # A fresh worker now and then: lxml and trafilatura keep caches and fragmented
+                # heaps, and a fork from the server costs milliseconds.
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context, max_tasks_per_child=WORKER_TASKS)
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
