@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,7 +25,6 @@ from tasks.neardup import signature
 from tasks.text import clean, content_hash
 
 log = logging.getLogger(__name__)
-WORKER_TASKS = 2000
 T = TypeVar("T")
 
 
@@ -61,15 +60,18 @@ class PagePool:
         self.processes = processes or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        # At most two pages per worker submitted at once (one running, one waiting), so the
+        # timeout measures extraction, not the queue: hundreds of fetch threads feed this pool.
+        self._slots = threading.BoundedSemaphore(2 * self.processes)
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([__name__])
-                # A fresh worker now and then: lxml and trafilatura keep caches and fragmented
-                # heaps, and a fork from the server costs milliseconds.
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=context, max_tasks_per_child=WORKER_TASKS)
+                # No max_tasks_per_child: with it (2,000) a 20,000-page bench run on Python 3.11
+                # stalled after worker replacements and the queued pages timed out.
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -96,19 +98,24 @@ class PagePool:
     def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
         """fn(*args) in a worker; ExtractionTimeout after `timeout` seconds (the worker is killed)."""
         for attempt in range(2):
-            pool = self._executor()
-            try:
-                return pool.submit(fn, *args).result(timeout)
-            except FutureTimeout:
-                self._discard(pool)
-                raise ExtractionTimeout(f"extraction took over {timeout:.0f} s") from None
-            except BrokenProcessPool:
-                # A worker died (out of memory, killed) or the pool was replaced under us: the
-                # work gets one more chance in a fresh pool.
-                self._discard(pool)
-                if attempt:
-                    raise
-                log.warning("a page worker died; restarting the pool")
+            with self._slots:
+                pool = self._executor()
+                try:
+                    future = pool.submit(fn, *args)
+                except RuntimeError:  # shut down by another thread since _executor(): take the new one
+                    continue
+                try:
+                    return future.result(timeout)
+                except FutureTimeout:
+                    self._discard(pool)
+                    raise ExtractionTimeout(f"extraction took over {timeout:.0f} s") from None
+                except (BrokenProcessPool, CancelledError):
+                    # A worker died (out of memory, killed), or another thread replaced the pool
+                    # after a timeout and its queue was cancelled: one more chance in a fresh pool.
+                    self._discard(pool)
+                    if attempt:
+                        raise
+                    log.warning("the page pool broke; starting a fresh one")
         raise AssertionError("unreachable")
 
 

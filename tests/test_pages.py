@@ -4,6 +4,7 @@ gives, and survives a hanging or dying worker."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -53,3 +54,29 @@ def test_a_dying_worker_gets_one_retry_then_the_pool_recovers(pool):
         pool.run(os._exit, 3, timeout=30)
     assert "BrokenProcessPool" in type(info.value).__name__
     assert pool.run(sum, [1, 2, 3], timeout=30) == 6
+
+
+def test_work_queued_behind_a_hanging_page_is_retried_not_lost():
+    pool = PagePool(1)
+    results: dict[str, object] = {}
+
+    def hang() -> None:
+        try:
+            pool.run(time.sleep, 60, timeout=2)
+        except ExtractionTimeout as exc:
+            results["hang"] = exc
+
+    def quick() -> None:
+        time.sleep(0.5)  # queued behind the hanging page
+        results["quick"] = pool.run(sum, [1, 2, 3], timeout=30)
+
+    threads = [threading.Thread(target=hang), threading.Thread(target=quick)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert isinstance(results.get("hang"), ExtractionTimeout)
+        assert results.get("quick") == 6
+    finally:
+        pool._discard(pool._executor())
