@@ -455,6 +455,8 @@ def verdicts(r: dict) -> dict[str, object]:
     if "warm" in r:
         out["warm_wall_s"] = r["warm"]["wall_s"]
         out["warm_pages_fetched"] = r["warm"]["pages_fetched"]
+    if "extraction" in r:
+        out["extraction_f1_not_below_wrapped"] = r["extraction"]["verdict"]["newswatch_f1_ge_wrapped_trafilatura_f1"]
     if "incremental" in r:
         out["time_to_alert_s"] = r["incremental"]["time_to_alert_s"]["after_run_start_max"]
     checks = {
@@ -464,6 +466,8 @@ def verdicts(r: dict) -> dict[str, object]:
         "warm_pages_fetched": lambda v: v == 0,
         "time_to_alert_s": lambda v: v is not None and v < TARGETS["time_to_alert_s_max"],
         "cold_peak_rss_mb": lambda v: v < TARGETS["cold_peak_rss_mb_max"],
+        "cold_peak_pss_mb": lambda v: v < TARGETS["cold_peak_rss_mb_max"],
+        "extraction_f1_not_below_wrapped": bool,
     }
     out["met"] = {k: bool(check(out[k])) for k, check in checks.items() if k in out}
     return out
@@ -501,6 +505,16 @@ def table(r: dict) -> str:
     if "serve" in r:
         lines.append(f"serve RSS MB after each run: {r['serve']['serve_rss_mb']}")
         lines.append(f"served run tree peak MB: {r['serve']['run_tree_peak_mb']}")
+    if "extraction" in r:
+        rows_by = {row["name"]: row for row in r["extraction"]["rows"]}
+        for name in (
+            "newswatch extract(metadata=False)",
+            "newswatch extract()",
+            "trafilatura.extract (benchmark call)",
+        ):
+            if name in rows_by:
+                row = rows_by[name]
+                lines.append(f"scrapinghub-aeb {name}: F1 {row['f1']:.3f}, {row['ms_median']:.1f} ms/page median")
     v = r.get("verdicts", {})
     lines += [f"{k}: {v[k] if not isinstance(v[k], float) else round(v[k], 2)}" for k in v if k != "met"]
     lines.append(f"targets met: {v.get('met')}")
@@ -524,7 +538,13 @@ def main() -> None:
     p.add_argument("--phases", default=",".join(PHASES))
     p.add_argument("--profile", default="", help="runs to record with py-spy, e.g. cold,incremental")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
+    p.add_argument("--report", type=Path, help="print the table of a saved results file and exit")
     args = p.parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        saved["verdicts"] = verdicts(saved)
+        print(table(saved))
+        return
     phases = [x.strip() for x in args.phases.split(",") if x.strip()]
     unknown = set(phases) - set(PHASES)
     if unknown:
