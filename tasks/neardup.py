@@ -7,11 +7,11 @@ story is this one a copy of?". Pure functions and one in-memory class: no databa
 
 from __future__ import annotations
 
+import hashlib
 import struct
 
 import numpy as np
 import regex
-from datasketch import MinHash
 
 from tasks.text import normalize
 
@@ -44,7 +44,6 @@ LSH_BANDS, LSH_ROWS = 42, 3
 # 4 bytes per permutation lose nothing (512 bytes, not 1 KiB). Sketches of different schemes,
 # seeds or shingle sizes are incomparable and comparing them gives garbage silently, so a
 # 2-byte header names the format and the shingle size, and readers refuse what they do not know.
-_SCHEME = "affine32"
 _SEED = 1
 _FORMAT = 1
 _HEADER = struct.Struct("<BB")  # format version, shingle words
@@ -67,11 +66,42 @@ def signature(text: str, *, shingle_words: int = SHINGLE_WORDS) -> bytes | None:
     if len(tokens) < max(MIN_WORDS, shingle_words):
         return None
     shingles = {" ".join(tokens[i : i + shingle_words]) for i in range(len(tokens) - shingle_words + 1)}
-    # The default hash (SHA-1) is the same in every process, unlike hash(): signatures are stored.
-    mh = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME)
-    mh.update_batch([s.encode("utf-8") for s in shingles])
     header = _HEADER.pack(_FORMAT, shingle_words)
-    return header + mh.hashvalues.astype("<u4", copy=False).tobytes()
+    return header + minhash([s.encode("utf-8") for s in shingles]).astype("<u4", copy=False).tobytes()
+
+
+# datasketch 2.0's MinHash(num_perm=128, seed=1, scheme="affine32"), bit for bit (stored
+# signatures were made by it; tests/test_neardup.py compares the two on random sets). Importing
+# datasketch imports scipy through its LSH modules: 62 MB and 0.4 s in every process that signs
+# (the main one, the page workers' fork server), for these few lines of numpy.
+def _affine_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)  # odd: a bijection
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_PERM_A, _PERM_B = _affine_permutations(NUM_PERM, _SEED)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer: spreads the input hashes before the affine permutations."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def minhash(items: list[bytes]) -> np.ndarray:
+    """The NUM_PERM minimum hash values (uint32) of a set of byte strings. The input hash is
+    SHA-1's first 4 bytes, the same in every process (unlike hash()): signatures are stored."""
+    values = np.full(NUM_PERM, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    if not items:
+        return values
+    hashed = np.array([struct.unpack_from("<I", hashlib.sha1(item).digest())[0] for item in items], dtype=np.uint32)
+    permuted = _fmix32(hashed.reshape(-1, 1)) * _PERM_A + _PERM_B  # uint32 arithmetic wraps: mod 2^32
+    return np.minimum(values, permuted.min(axis=0))
 
 
 def _decode(sig: bytes) -> tuple[int, np.ndarray]:
@@ -102,7 +132,7 @@ class StoryIndex:
     LSH banding over numpy arrays: each signature gives LSH_BANDS 64-bit band keys; indexed keys
     live in one sorted array (binary search), and keys added since the last merge in a small
     dict that is merged into it every MERGE_EVERY signatures. 20,000 signatures take about
-    17 MB (datasketch's MinHashLSH took 256 MB for the same bands). It keeps no state anywhere
+    42 MB (datasketch's MinHashLSH took 256 MB for the same bands). It keeps no state anywhere
     but memory and is cheap to rebuild from stored signatures (bench/dedup.py).
     """
 

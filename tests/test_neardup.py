@@ -205,3 +205,31 @@ def test_empty_index() -> None:
     index = StoryIndex()
     assert len(index) == 0
     assert index.nearest(sig(FLOOD)) is None
+
+
+def test_our_minhash_is_datasketchs_affine32_bit_for_bit() -> None:
+    """Stored signatures were made with datasketch 2.0; ours must give the same values."""
+    import random
+
+    from datasketch import MinHash
+
+    from tasks.neardup import NUM_PERM, minhash
+
+    rng = random.Random(7)
+    for size in (0, 1, 2, 30, 500, 3000):
+        items = [f"{rng.random()} {rng.randint(0, 10**9)} ក្រុង".encode() for _ in range(size)]
+        theirs = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
+        theirs.update_batch(items)
+        assert minhash(items).tolist() == theirs.hashvalues.tolist(), size
+
+
+def test_signing_does_not_import_scipy() -> None:
+    """The reason for our own MinHash: datasketch's package import pulls scipy into every worker."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tasks.pages; tasks.pages.analyze(None, 'u', 't', 'w ' * 50, 'en'); print('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
