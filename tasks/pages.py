@@ -116,7 +116,7 @@ class PagePool:
                     if attempt:
                         raise
                     log.warning("the page pool broke; starting a fresh one")
-        raise AssertionError("unreachable")
+        raise BrokenProcessPool("the page pool was replaced twice while submitting")
 
 
 _pools: dict[int, PagePool] = {}
