@@ -68,24 +68,39 @@ def prefect_server(tmp_path: Path):  # type: ignore[no-untyped-def]
         log.close()
 
 
+def client_env(api: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without its Prefect and newswatch settings, talking to `api`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
+    env.update(
+        PREFECT_API_URL=api,
+        PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        **extra,
+    )
+    return env
+
+
+def served_env(api: str, tmp_path: Path, src: str, wl: str, notify: str, schedule_minutes: int) -> dict[str, str]:
+    """The environment of a `newswatch serve` under test: its config, its notifier, a fast poll."""
+    return client_env(
+        api,
+        tmp_path,
+        PREFECT_RUNNER_POLL_FREQUENCY="2",
+        NEWSWATCH_SOURCES_FILE=src,
+        NEWSWATCH_WATCHLIST_FILE=wl,
+        NEWSWATCH_HOME=str(tmp_path / "home"),
+        NEWSWATCH_NOTIFY=notify,
+        NEWSWATCH_SCHEDULE_MINUTES=str(schedule_minutes),
+        **TEST_ENV,
+    )
+
+
 def test_serve_shows_the_deployment_and_runs_it(prefect_server: str, tmp_path: Path) -> None:
     api = prefect_server
     with NewsWeb() as web, JsonReceiver() as hook:
         site = build_site(web)
         src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
-        env.update(
-            PREFECT_API_URL=api,
-            PREFECT_HOME=str(tmp_path / "prefect-client"),
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_RUNNER_POLL_FREQUENCY="2",
-            NEWSWATCH_SOURCES_FILE=src,
-            NEWSWATCH_WATCHLIST_FILE=wl,
-            NEWSWATCH_HOME=str(tmp_path / "home"),
-            NEWSWATCH_NOTIFY=hook.apprise_url(),
-            NEWSWATCH_SCHEDULE_MINUTES="15",
-            **TEST_ENV,
-        )
+        env = served_env(api, tmp_path, src, wl, hook.apprise_url(), schedule_minutes=15)
         log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(
             [sys.executable, "-m", "deploy.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT

@@ -15,11 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import SmtpReceiver
 from tests.test_monitor import write_config
-from tests.test_serve import prefect_server, stop, wait_until
+from tests.test_serve import prefect_server, served_env, stop, wait_until
 
 __all__ = ["prefect_server"]  # the fixture, re-exported so pytest finds it here
 
@@ -79,19 +78,8 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, tmp_path: P
         site = build_site(web)
         src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
         _watchlist_with_two_topics(wl)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
-        env.update(
-            PREFECT_API_URL=api,
-            PREFECT_HOME=str(tmp_path / "prefect-client"),
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_RUNNER_POLL_FREQUENCY="2",
-            NEWSWATCH_SOURCES_FILE=src,
-            NEWSWATCH_WATCHLIST_FILE=wl,
-            NEWSWATCH_HOME=str(tmp_path / "home"),
-            NEWSWATCH_NOTIFY=smtp.apprise_url(),
-            NEWSWATCH_SCHEDULE_MINUTES="1440",  # no scheduled run during the test
-            **TEST_ENV,
-        )
+        # A schedule of a day: no scheduled run during the test.
+        env = served_env(api, tmp_path, src, wl, smtp.apprise_url(), schedule_minutes=1440)
         log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(
             [sys.executable, "-m", "deploy.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT

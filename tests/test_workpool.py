@@ -4,7 +4,6 @@ completes and delivers its alert."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
 from tests.test_monitor import write_config
-from tests.test_serve import prefect_server, stop, wait_until  # noqa: F401  (prefect_server: a fixture)
+from tests.test_serve import client_env, prefect_server, stop, wait_until  # noqa: F401  (prefect_server: a fixture)
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -39,13 +38,8 @@ def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_pa
     with NewsWeb() as web, JsonReceiver() as hook:
         site = build_site(web)
         src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
-        base.update(
-            PREFECT_API_URL=api,
-            PREFECT_HOME=str(tmp_path / "prefect-client"),
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PWD=str(PROJECT),  # what `{{ $PWD }}` in the pull step resolves to, as in a shell in the project
-        )
+        # PWD: what `{{ $PWD }}` in the pull step resolves to, as in a shell in the project.
+        base = client_env(api, tmp_path, PWD=str(PROJECT))
 
         # The commands of the README, from the project directory.
         prefect(["work-pool", "create", "newswatch", "--type", "process"], base)
