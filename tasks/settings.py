@@ -85,7 +85,9 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Processes extracting article pages (CPU-bound); 0: one per CPU core."
     )
     extract_timeout: float = Field(default=30.0, gt=0, description="Time budget for extracting one page (seconds).")
-    batch_size: int = Field(default=25, ge=1, description="Sources per Prefect task.")
+    # All batches share the fetch threads, so a batch is a unit of retry and of reporting, not of
+    # concurrency: 100 rather than 25 cut a quiet 1,000-source run by 0.5 s (40 task runs to 10).
+    batch_size: int = Field(default=100, ge=1, description="Sources per Prefect task.")
     # A source's pages come one per host_min_gap, so a second or more per new article: keeping
     # two cores extracting takes a couple of hundred sources in flight. The fetch threads are
     # one pool per process, shared by the batches; waiting threads cost little memory and no CPU
