@@ -12,13 +12,13 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.migrate import MigrationError, ensure_schema
+from storage.schema import SCHEMA_REVISION, VERSION_TABLE, MigrationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_ATTEMPTS = 200  # x 50 ms
@@ -89,6 +89,14 @@ def _create(url: str) -> Engine:
     raise DatabaseError(f"unsupported database {display_url(url)!r}: use sqlite:/// or postgresql://")
 
 
+def _at_schema_revision(engine: Engine) -> bool:
+    """The database records exactly this build's revision (read without Alembic)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return False
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == [SCHEMA_REVISION]
+
+
 def get_engine(url: str) -> Engine:
     """The process's engine for `url`, its schema migrated to this build's (storage.migrate)."""
     url = normalize_url(url)
@@ -97,7 +105,10 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             engine = _create(url)
             try:
-                ensure_schema(engine)
+                if not _at_schema_revision(engine):
+                    from storage.migrate import ensure_schema  # Alembic, only when there is work for it
+
+                    ensure_schema(engine)
             except (SQLAlchemyError, MigrationError) as exc:
                 engine.dispose()
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -42,11 +42,11 @@ from sqlalchemy.schema import Constraint
 from sqlmodel import SQLModel
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.schema import VERSION_TABLE, MigrationError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-VERSION_TABLE = "alembic_version"
 # pg_advisory_xact_lock key: one migration at a time per PostgreSQL database.
 _PG_LOCK_KEY = int.from_bytes(b"nwmigrat", "big")
 # Alembic keeps the running migration in module globals (alembic.context, alembic.op): one at a time
@@ -54,10 +54,6 @@ _PG_LOCK_KEY = int.from_bytes(b"nwmigrat", "big")
 _process_lock = threading.RLock()
 
 Schema = dict[str, frozenset[str]]  # table -> column names
-
-
-class MigrationError(RuntimeError):
-    """The database cannot be brought to the requested revision; nothing was changed."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

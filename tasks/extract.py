@@ -7,9 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import trafilatura
 from lxml.etree import ParserError
-from trafilatura.settings import Document
 
 from tasks.text import clean
 
@@ -54,6 +52,11 @@ def extract(html: bytes, url: str, metadata: bool = True) -> Extracted | None:
     only the text and the page's declared language are read (the title, date and author cost
     about 40% of the time). trafilatura's `fast` mode skips its fallback extractors: 30% faster
     and no lower F1 on scrapinghub-aeb (bench/extract_quality.py)."""
+    # Imported here: the page workers' fork server preloads it (tasks/pages.py), and the main
+    # process, which never extracts, does not pay for it at every start.
+    import trafilatura
+    from trafilatura.settings import Document
+
     try:
         tree = trafilatura.load_html(html)
         if tree is None:

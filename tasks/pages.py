@@ -68,7 +68,7 @@ class PagePool:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__])
+                context.set_forkserver_preload([__name__, "trafilatura", "trafilatura.settings"])
                 # No max_tasks_per_child: with it (2,000) a 20,000-page bench run on Python 3.11
                 # stalled after worker replacements and the queued pages timed out.
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=context)

@@ -18,7 +18,7 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     results = ROOT / "bench" / "results" / "pipeline.json"
     results.unlink(missing_ok=True)
     cmd = [sys.executable, str(ROOT / "bench" / "pipeline.py"), "--sites", "8", "--entries", "3"]
-    cmd += ["--naive-sites", "2", "--publish", "4", "--serve-runs", "2", "--match-share", "0.25"]
+    cmd += ["--naive-sites", "2", "--publish", "4", "--serve-runs", "2", "--warm-runs", "2", "--match-share", "0.25"]
     cmd += ["--new-match-share", "1.0", "--fail-share", "0.25", "--port-base", "26500"]
     cmd += ["--phases", "naive,plain,cold,warm,incremental,serve"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=580, cwd=ROOT)
@@ -30,6 +30,8 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     assert cold["output"]["sources_failed"] >= 1  # the failing hosts failed, and the run went on
     assert r["plain"]["output"]["sent"] == cold["output"]["alerts_sent"]
     assert r["warm"]["pages_fetched"] == 0 and r["warm"]["output"]["new_articles"] == 0
+    assert r["warm"]["runs"] == 2 and len(r["warm"]["walls_s"]) == 2
+    assert min(r["warm"]["walls_s"]) <= r["warm"]["wall_s"] <= max(r["warm"]["walls_s"])
     inc = r["incremental"]
     assert inc["matching"] >= 1 and inc["alerted"] == inc["matching"], inc
     assert inc["time_to_alert_s"]["after_run_start_max"] > 0

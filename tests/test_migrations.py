@@ -378,3 +378,20 @@ def test_threads_starting_at_once_migrate_once(db_url: str) -> None:
         thread.join(60)
     assert errors == []
     assert results == [HEAD] * 4
+
+
+def test_the_revision_the_code_expects_is_alembics_head(tmp_path: Path) -> None:
+    """storage.db opens a database at SCHEMA_REVISION without Alembic: that constant must be the
+    newest migration, or a database would be taken for migrated when it is not."""
+    from storage.db import dispose_all, get_engine
+    from storage.schema import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION == migrate.head()
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    get_engine(url)  # migrates the empty database, through Alembic
+    assert migrate.current(url) == SCHEMA_REVISION
+    dispose_all()
+    # A new process opening the migrated database does not import Alembic at all.
+    code = f"import sys; from storage.db import get_engine; get_engine({url!r}); print('alembic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
