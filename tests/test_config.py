@@ -19,7 +19,10 @@ def test_shipped_config_loads() -> None:
 
 
 SOURCES_CASES = {
-    "yaml error": ("sources:\n  - name: a\n    url: [unclosed\n", r":4:1: YAML error: did not find expected ',' or ']'"),
+    "yaml error": (
+        "sources:\n  - name: a\n    url: [unclosed\n",
+        r":4:1: YAML error: did not find expected ',' or ']'",  # libyaml's wording
+    ),
     "missing field": ("sources:\n  - name: a\n    tags: [x]\n", ":2: sources[0].url: Field required"),
     "unknown key": (
         "sources:\n  - name: a\n    url: https://x.example/rss\n    colour: red\n",

@@ -386,7 +386,7 @@ def test_the_revision_the_code_expects_is_alembics_head(tmp_path: Path) -> None:
     from storage.db import dispose_all, get_engine
     from storage.schema import SCHEMA_REVISION
 
-    assert SCHEMA_REVISION == migrate.head()
+    assert migrate.head() == SCHEMA_REVISION
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     get_engine(url)  # migrates the empty database, through Alembic
     assert migrate.current(url) == SCHEMA_REVISION
