@@ -128,14 +128,14 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
     if summary.failures:
         lines += ["", "## Failed sources", ""] + [f"- {_cell(f)}" for f in summary.failures]
     if health:
-        lines += [
-            "",
-            "## Source health",
-            "",
-            "| " + " | ".join(HEALTH_COLUMNS) + " |",
-            "|" + "---|" * len(HEALTH_COLUMNS),
-        ]
-        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in health_table(health, now_utc())]
+        # Only the sources that need a look: at a thousand sources the full table (it is the
+        # newswatch-sources artifact) buried them, and every run stored it again.
+        rows = health_table(health, now_utc())
+        attention = [row for row in rows if row[1] != "ok"]
+        lines += ["", "## Source health", "", f"{len(rows) - len(attention)} of {len(rows)} sources ok."]
+        if attention:
+            lines += ["", "| " + " | ".join(HEALTH_COLUMNS) + " |", "|" + "---|" * len(HEALTH_COLUMNS)]
+            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in attention]
     return "\n".join(lines) + "\n"
 
 

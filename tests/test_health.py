@@ -188,3 +188,20 @@ def test_language_from_metadata_script_or_detector() -> None:
     assert detect("Three officials were accused of colluding with human traffickers in Cambodia.") == "en"
     assert detect("Ba quan chức bị cáo buộc thông đồng với những kẻ buôn người ở Campuchia hôm nay.") == "vi"
     assert detect("Short text", declared="fr") == "fr" and detect("Short") is None
+
+
+def test_run_report_lists_only_the_sources_that_need_a_look() -> None:
+    from tasks.report import RunSummary, render_markdown
+
+    rows = [
+        health_row(name="fine-1"),
+        health_row(name="fine-2"),
+        health_row(name="broken", consecutive_failures=3, last_error="HTTP 500 (https://b.example/rss)"),
+        health_row(name="stopped", paused_at=NOW),
+    ]
+    report = render_markdown(RunSummary(), [], rows)
+    health = report[report.index("## Source health") :]
+    assert "2 of 4 sources ok." in health
+    assert "| broken | failing |" in health and "HTTP 500" in health and "| stopped | paused |" in health
+    assert "fine-1" not in health and "fine-2" not in health
+    assert "| source |" not in render_markdown(RunSummary(), [], rows[:2])  # all fine: no table
