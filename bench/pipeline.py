@@ -50,6 +50,8 @@ from tests.receivers import JsonReceiver, free_port  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "pipeline.json"
 BIN = Path(sys.executable).parent
 PHASES = ("naive", "plain", "cold", "warm", "incremental", "serve", "extraction")
+EMPTY_FLOW = "from prefect import flow\n\n@flow\ndef empty():\n    pass\n\nempty()\n"
+
 TARGETS = {
     "cold_vs_naive_min": 20.0,
     "cold_vs_plain_max": 1.2,
@@ -365,7 +367,14 @@ class Bench:
     def warm(self) -> None:
         """--warm-runs quiet runs one after another; the figures are the median run's (by wall
         time), next to every run's wall time: one run on a noisy machine says little."""
-        runs = [self.run_newswatch("newswatch", "warm") for _ in range(max(1, self.args.warm_runs))]
+        runs, floors = [], []
+        for _ in range(max(1, self.args.warm_runs)):
+            runs.append(self.run_newswatch("newswatch", "warm"))
+            # Prefect's own cost per run on this machine, now: an empty flow run in a new process
+            # against the same server (import, flow run creation, heartbeat thread, exit).
+            floors.append(
+                measure([sys.executable, "-c", EMPTY_FLOW], self.env("newswatch"), self.web, self.work / "empty.log")
+            )
         walls = [m.wall_s for m in runs]
         m = sorted(runs, key=lambda run: run.wall_s)[(len(runs) - 1) // 2]
         self.results["warm"] = {
@@ -373,6 +382,8 @@ class Bench:
             "runs": len(runs),
             "walls_s": [round(w, 2) for w in walls],
             "pages_fetched": sum(run.output["requests"].get("pages", 0) for run in runs),
+            "empty_flow_walls_s": [round(f.wall_s, 2) for f in floors],
+            "empty_flow_wall_s": statistics.median(f.wall_s for f in floors),
         }
 
     def incremental(self) -> None:
@@ -529,6 +540,8 @@ def table(r: dict) -> str:
             note = f"{m['alerted']}/{m['expected_matches']} expected alerts, {m['alerted_twice']} twice"
         elif name == "warm":
             note = f"median of {m.get('runs', 1)} runs {m.get('walls_s', [])}; pages fetched {m['pages_fetched']}"
+            if "empty_flow_wall_s" in m:
+                note += f"; an empty Prefect flow run: {m['empty_flow_wall_s']:.1f} s"
         elif name == "incremental":
             tta = m["time_to_alert_s"]["after_run_start_max"]
             note = f"{m['alerted']}/{m['matching']} alerts, last {tta if tta is None else round(tta, 1)} s after start"
