@@ -6,7 +6,6 @@ line and the field, so an operator can fix it without reading code.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -205,11 +204,6 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-# Validated files by content: `newswatch run` checks the files before the flow and the flow
-# loads them again (1,000 sources: 60 ms each time). The models are frozen, so sharing is safe.
-_validated: dict[tuple[type[BaseModel], str], BaseModel] = {}
-
-
 def _load(path: Path, model: type[M]) -> M:
     try:
         text = path.read_text(encoding="utf-8")
@@ -217,17 +211,6 @@ def _load(path: Path, model: type[M]) -> M:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    key = (model, hashlib.sha256(text.encode("utf-8")).hexdigest())
-    if key in _validated:
-        return _validated[key]  # type: ignore[return-value]
-    loaded = _validate(path, text, model)
-    if len(_validated) >= 16:  # a long-lived process (serve) sees few distinct files
-        _validated.clear()
-    _validated[key] = loaded
-    return loaded
-
-
-def _validate(path: Path, text: str, model: type[M]) -> M:
     try:
         data = yaml.load(text, Loader=_Loader)  # safe: builds only plain YAML types
     except yaml.YAMLError as exc:
