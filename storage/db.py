@@ -10,11 +10,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -22,6 +24,14 @@ from storage.schema import SCHEMA_REVISION, VERSION_TABLE, MigrationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_ATTEMPTS = 200  # x 50 ms
+
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock_detected), or one
+# that lost a serialization race; either is safe to run again. Writes take their rows in a fixed
+# order so that this is rare; the retry is for what ordering cannot rule out (several unique keys).
+RETRY_SQLSTATES = {"40P01", "40001"}
+WRITE_ATTEMPTS = 4
+
+T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -123,3 +133,19 @@ def dispose_all() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+def write(db_url: str, work: Callable[[Connection], T]) -> T:
+    """Run `work` in one transaction and return its result; run it again, in a new transaction,
+    when PostgreSQL aborted it to break a deadlock with another run. `work` must keep its state
+    inside (a retry starts from nothing: the first attempt was rolled back)."""
+    engine = get_engine(db_url)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == WRITE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")

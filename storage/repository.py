@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import get_engine
+from storage.db import get_engine, write
 from storage.models import Alert, Article, ArticleRevision, Digest, Match, Source, StoryTopic, utcnow
 
 A = Article.__table__  # type: ignore[attr-defined]
@@ -126,18 +126,31 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 
 def upsert_sources(db_url: str, sources: Iterable[tuple[str, str, list[str]]]) -> dict[str, int]:
-    """Make sure each (name, url, tags) has a row; returns name -> id. The name is the key."""
-    rows = [{"name": name, "url": url, "tags": tags, "created_at": utcnow()} for name, url, tags in sources]
-    with get_engine(db_url).begin() as conn:
-        if rows:  # one executemany: a statement per source cost 0.1 s per 1,000 on every run
-            stmt = _insert(conn, S)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["name"], set_={"url": stmt.excluded.url, "tags": stmt.excluded.tags}
-                ),
-                rows,
-            )
+    """Make sure each (name, url, tags) has a row; returns name -> id. The name is the key.
+
+    Only new or changed sources are written: on a steady list this takes no row lock at all, so it
+    never waits on (or deadlocks with) another run that is recording its fetch results."""
+    wanted = {name: (url, list(tags)) for name, url, tags in sources}
+
+    def work(conn: Connection) -> dict[str, int]:
+        stored = {r.name: r for r in conn.execute(select(S.c.name, S.c.id, S.c.url, S.c.tags))}
+        rows = [
+            {"name": name, "url": url, "tags": tags, "created_at": utcnow()}
+            for name, (url, tags) in sorted(wanted.items())  # one lock order for every run
+            if name not in stored or (stored[name].url, stored[name].tags) != (url, tags)
+        ]
+        if not rows:
+            return {name: r.id for name, r in stored.items()}
+        stmt = _insert(conn, S)
+        conn.execute(  # one executemany: a statement per source cost 0.1 s per 1,000
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"url": stmt.excluded.url, "tags": stmt.excluded.tags}
+            ),
+            rows,
+        )
         return {row.name: row.id for row in conn.execute(select(S.c.name, S.c.id))}
+
+    return write(db_url, work)
 
 
 @dataclass(frozen=True)
@@ -226,15 +239,22 @@ class _Lost(Exception):
 def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutcome:
     """Store the records; a record that collides with a stored article (same canonical URL,
     same GUID from the same source, or same text) is dropped by the database, not by us."""
-    outcome = InsertOutcome()
     if not records:
-        return outcome
-    with get_engine(db_url).begin() as conn:
-        for record in records:
-            values = dict(record.__dict__, fetched_at=utcnow())
+        return InsertOutcome()
+    # One order for every run (canonical URL, the key two runs most often share), so that two runs
+    # storing the same articles wait on each other instead of deadlocking; ids come back in the
+    # callers' order.
+    order = sorted(range(len(records)), key=lambda i: records[i].canonical_url)
+
+    def work(conn: Connection) -> InsertOutcome:
+        ids: list[int | None] = [None] * len(records)
+        for i in order:
+            values = dict(records[i].__dict__, fetched_at=utcnow())
             stmt = _insert(conn, A).values(**values).on_conflict_do_nothing().returning(A.c.id)
-            outcome.ids.append(conn.execute(stmt).scalar())
-    return outcome
+            ids[i] = conn.execute(stmt).scalar()
+        return InsertOutcome(ids=ids)
+
+    return write(db_url, work)
 
 
 @dataclass(frozen=True)
@@ -282,12 +302,15 @@ def record_source_result(db_url: str, source_id: int, change: SourceUpdate) -> N
 def record_source_results(db_url: str, changes: Sequence[tuple[int, SourceUpdate]]) -> None:
     """Several sources' fetch results in one transaction (a quiet run of thousands of sources
     spent most of its time committing one row at a time)."""
-    with get_engine(db_url).begin() as conn:
-        for source_id, change in changes:
+
+    def work(conn: Connection) -> None:
+        for source_id, change in sorted(changes, key=lambda c: c[0]):  # one lock order for every run
             values = {k: v for k, v in change.__dict__.items() if v is not None or k in _NULLABLE_UPDATES}
             if change.paused_at is None:
                 values["pause_notified_at"] = None  # a source that works again may be paused, and told, anew
             conn.execute(update(S).where(S.c.id == source_id).values(**values))
+
+    write(db_url, work)
 
 
 # Fields of SourceUpdate whose None is written (cleared), not skipped.
@@ -383,10 +406,11 @@ def save_matches(
     """In one transaction: store the matches, write one alert per (new match, target of its
     topic) into the outbox, and mark the checked articles as matched. Returns the ids of new
     matches. Alerts of `digest_topics` wait for the digest instead of going out at once."""
-    new_ids: list[int] = []
     now = utcnow()
-    with get_engine(db_url).begin() as conn:
-        for m in matches:
+
+    def work(conn: Connection) -> list[int]:
+        new_ids: list[int] = []
+        for m in sorted(matches, key=lambda m: m.article_id):  # one lock order for every run (stable)
             stmt = _insert(conn, M).values(
                 topic=m.topic,
                 article_id=m.article_id,
@@ -419,7 +443,9 @@ def save_matches(
                 conn.execute(alert.on_conflict_do_nothing())
         if checked_ids:
             conn.execute(update(A).where(A.c.id.in_(list(checked_ids))).values(matched_at=now))
-    return new_ids
+        return new_ids
+
+    return write(db_url, work)
 
 
 def _alerts_for(
@@ -738,8 +764,8 @@ def set_stories(db_url: str, assignments: Sequence[tuple[int, int]]) -> None:
         .where(A.c.id == bindparam("article_id"), A.c.story_id.is_(None))
         .values(story_id=bindparam("new_story_id"))
     )
-    with get_engine(db_url).begin() as conn:  # one executemany, not one statement per article
-        conn.execute(statement, [{"article_id": a, "new_story_id": s} for a, s in assignments])
+    params = [{"article_id": a, "new_story_id": s} for a, s in sorted(assignments)]  # one lock order
+    write(db_url, lambda conn: conn.execute(statement, params))  # one executemany, not one per article
 
 
 def story_outlets(db_url: str, story_id: int, except_article: int | None = None) -> list[str]:

@@ -43,6 +43,28 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def create_flow_run(api: str, deployment_id: str, parameters: dict[str, object]) -> dict[str, object]:
+    """Create a flow run of a deployment, as the UI's Run button does. A busy server (SQLite, a
+    worker polling it) may answer 5xx once; try again for a while, and show every answer if it
+    never succeeds."""
+    answers: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.post(
+                f"{api}/deployments/{deployment_id}/create_flow_run", json={"parameters": parameters}, timeout=10
+            )
+        except httpx.HTTPError as exc:
+            answers.append(repr(exc))
+        else:
+            if response.status_code in (200, 201):
+                return response.json()  # type: ignore[no-any-return]
+            answers.append(f"{response.status_code} {response.text[:300]}")
+            assert response.status_code >= 500, answers  # a refusal will not change on retry
+        time.sleep(0.5)
+    raise AssertionError(f"no flow run created: {answers}")
+
+
 @pytest.fixture
 def prefect_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     port = free_port()
@@ -120,17 +142,7 @@ def test_serve_shows_the_deployment_and_runs_it(prefect_server: str, tmp_path: P
             assert {"sources", "topics", "dry_run"} <= set(properties)
 
             # What the UI's Run -> Custom run does: a flow run of the deployment with edited parameters.
-            def create() -> dict | None:  # type: ignore[type-arg]
-                response = httpx.post(
-                    f"{api}/deployments/{deployment['id']}/create_flow_run",
-                    json={"parameters": {"topics": ["human-trafficking"], "dry_run": False}},
-                    timeout=10,
-                )
-                created.append(f"{response.status_code} {response.text[:300]}")
-                return response.json() if response.status_code in (200, 201) else None
-
-            created: list[str] = []  # a busy server may answer 5xx once: try again, keep the answers
-            run = wait_until(create, 30, f"a flow run to be created ({created})")
+            run = create_flow_run(api, deployment["id"], {"topics": ["human-trafficking"], "dry_run": False})
             state = wait_until(
                 lambda: (
                     (s := httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"])

@@ -14,7 +14,7 @@ from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
 from tests.test_monitor import write_config
-from tests.test_serve import client_env, prefect_server, stop, wait_until  # noqa: F401  (prefect_server: a fixture)
+from tests.test_serve import client_env, create_flow_run, prefect_server, stop, wait_until  # noqa: F401  (prefect_server: a fixture)
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -76,11 +76,7 @@ def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_pa
             stderr=subprocess.STDOUT,
         )
         try:
-            run = httpx.post(
-                f"{api}/deployments/{monitor['id']}/create_flow_run",
-                json={"parameters": {"force": True}},
-                timeout=10,
-            ).json()
+            run = create_flow_run(api, monitor["id"], {"force": True})
             state = wait_until(
                 lambda: (
                     (s := httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"])
