@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -339,16 +339,11 @@ class SourceHealthRow:
 
 def source_health(db_url: str, recent: int = 20) -> list[SourceHealthRow]:
     """Every known source with its health and the times of its newest articles (its rhythm)."""
-    when = func.coalesce(A.c.published_at, A.c.fetched_at).label("at")
-    rank = func.row_number().over(partition_by=A.c.source_id, order_by=when.desc()).label("rank")
-    ranked = select(A.c.source_id, when, rank).subquery()
     with get_engine(db_url).connect() as conn:
         sources = conn.execute(select(S).order_by(S.c.name)).mappings().all()
         counts: dict[int, int] = dict(conn.execute(select(A.c.source_id, func.count()).group_by(A.c.source_id)).all())
-        # One windowed query, not one per source: 0.10 s instead of 0.25 s for 1,000 sources.
         times: dict[int, list[datetime]] = {}
-        newest = select(ranked.c.source_id, ranked.c.at).where(ranked.c.rank <= recent)
-        for source_id, at in conn.execute(newest.order_by(ranked.c.source_id, ranked.c.rank)):
+        for source_id, at in conn.execute(newest_per_source(conn.dialect.name, recent)):
             times.setdefault(source_id, []).append(at)
     return [
         SourceHealthRow(
@@ -358,6 +353,22 @@ def source_health(db_url: str, recent: int = 20) -> list[SourceHealthRow]:
         )
         for s in sources
     ]
+
+
+def newest_per_source(dialect: str, recent: int) -> Any:
+    """(source_id, time) of each source's `recent` newest articles, newest first, in one query that
+    walks ix_articles_source_recent per source: its cost does not grow with the archive (a window
+    over all articles took 1.4 s at 500,000 on SQLite). PostgreSQL spells it LATERAL; SQLite has no
+    LATERAL, and PostgreSQL cannot run SQLite's correlated IN in time (minutes at 500,000)."""
+    newest = A.alias("newest")
+    when = func.coalesce(newest.c.published_at, newest.c.fetched_at)
+    top = select(when.label("at") if dialect == "postgresql" else newest.c.id)
+    top = top.where(newest.c.source_id == S.c.id).order_by(when.desc()).limit(recent)
+    if dialect == "postgresql":
+        lateral = top.lateral("top")
+        return select(S.c.id, lateral.c.at).select_from(S.join(lateral, true())).order_by(S.c.id, lateral.c.at.desc())
+    at = func.coalesce(A.c.published_at, A.c.fetched_at)
+    return select(A.c.source_id, at).select_from(S.join(A, A.c.id.in_(top))).order_by(A.c.source_id, at.desc())
 
 
 def _stored_articles() -> Any:

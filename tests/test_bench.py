@@ -4,6 +4,7 @@ break the figures the README quotes (bench/pipeline.py at full scale is run by h
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,17 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     assert r["serve"]["runs"] == 2 and len(r["serve"]["serve_rss_mb"]) == 2
     assert set(r["verdicts"]["met"]) >= {"warm_pages_fetched", "time_to_alert_s", "cold_peak_rss_mb"}
     assert "naive" in done.stdout and "targets met" in done.stdout
+
+
+def test_health_bench_compares_the_two_rhythm_queries_on_both_backends() -> None:
+    results = ROOT / "bench" / "results" / "health.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "health.py"), "--sizes", "300,3000", "--sources", "40"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]  # it asserts that both queries return the same rows
+    rows = json.loads(results.read_text())["rows"]
+    measured = {(r["backend"], r["articles"]) for r in rows}
+    assert measured >= {("sqlite", 300), ("sqlite", 3000)}
+    if os.environ.get("CI"):  # PostgreSQL runs there: its figures must not be skipped
+        assert ("postgresql", 3000) in measured, done.stderr[-2000:]
+    assert all(r["windowed_s"] > 0 and r["source_health_s"] > 0 for r in rows)

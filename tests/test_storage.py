@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage import repository
 from storage.repository import ArticleRecord, MatchRecord, Target
+from tasks.health import aware
 
 
 def _record(source_id: int, n: int, **kw: object) -> ArticleRecord:
@@ -109,3 +110,50 @@ def test_text_survives_nul_and_unicode(db_url: str) -> None:
     repository.set_stories(db_url, [(new[0], new[0])])
     stored = repository.unmatched_articles(db_url, 5)
     assert stored[0].id == new[0] and stored[0].text == text and "\x00" not in stored[0].text
+
+
+def test_source_health_reads_each_sources_newest_articles(db_url: str) -> None:
+    ids = repository.upsert_sources(db_url, [(n, f"https://{n}.example/rss", []) for n in ("busy", "quiet", "new")])
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # "busy": 25 articles, every third without a publication date (its fetch time stands in),
+    # inserted out of time order so that insertion order is not the answer.
+    busy = [start + timedelta(hours=7 * n % 25) for n in range(25)]
+    records = [_record(ids["busy"], n, published_at=None if n % 3 == 0 else t) for n, t in enumerate(busy)] + [
+        _record(ids["quiet"], 100 + n, published_at=start + timedelta(days=n)) for n in range(2)
+    ]
+    repository.insert_articles(db_url, records)
+    # Fetch times are "now" when stored; give the undated ones a known one.
+    from sqlalchemy import update
+
+    from storage.db import get_engine
+    from storage.models import Article
+
+    table = Article.__table__  # type: ignore[attr-defined]
+    with get_engine(db_url).begin() as conn:
+        for n, t in enumerate(busy):
+            if n % 3 == 0:
+                conn.execute(update(table).where(table.c.guid == f"g{n}").values(fetched_at=t))
+
+    health = {row.name: row for row in repository.source_health(db_url)}
+    assert [aware(t) for t in health["busy"].recent_published] == sorted(busy, reverse=True)[:20]
+    assert [aware(t) for t in health["quiet"].recent_published] == [start + timedelta(days=1), start]
+    assert health["new"].recent_published == []
+    assert (health["busy"].articles, health["quiet"].articles, health["new"].articles) == (25, 2, 0)
+
+
+def test_source_health_walks_the_recent_index(db_url: str) -> None:
+    """The rhythm query must not scan the archive: it has to use ix_articles_source_recent."""
+    from sqlalchemy import text
+
+    from storage.db import get_engine
+
+    engine = get_engine(db_url)
+    query = repository.newest_per_source(engine.dialect.name, 20)
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))  # tiny tables: make the planner show its index choice
+            plan = "\n".join(conn.execute(text("EXPLAIN " + sql)).scalars())
+        else:
+            plan = "\n".join(str(row[-1]) for row in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_articles_source_recent" in plan, plan
