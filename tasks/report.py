@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
@@ -13,6 +15,13 @@ from tasks.ingest import SourceOutcome
 from tasks.templates import escape, link, sentence
 
 MD = "markdown"  # the artifact is Markdown: article text is escaped like a chat message's
+SOURCES_KEY = "newswatch-sources"
+# The full source-health table is about 160 bytes per source: 160 KB per run at 1,000 sources,
+# 15 MB a day in Prefect's database at a 15-minute schedule if stored every run. It is stored
+# again when a source's status, failure count or error changes, and at least this often.
+SOURCES_TABLE_MAX_AGE = timedelta(hours=24)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -174,11 +183,52 @@ def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHea
             description="New matches of this run",
         )
     if health:
-        rows = health_table(health, now_utc())
-        create_table_artifact(
-            key="newswatch-sources",
-            table=[dict(zip(HEALTH_COLUMNS, r, strict=True)) for r in rows],
-            description="Source health",
-        )
+        now = now_utc()
+        table = [dict(zip(HEALTH_COLUMNS, r, strict=True)) for r in health_table(health, now)]
+        if _sources_table_due(table, now):
+            create_table_artifact(
+                key=SOURCES_KEY,
+                table=table,
+                description="Source health (stored when a source's status, failures or error change, and daily)",
+            )
     for m in matches[:MAX_LINKS]:
         create_link_artifact(link=m.url, link_text=f"{m.topic}: {m.title}"[:200], description=m.source_name)
+
+
+def _health_states(table: list[dict[str, str]]) -> list[tuple[str, ...]]:
+    """What makes a new version of the health table worth storing: not the times, which move every run."""
+    return sorted((r["source"], r["status"], r["failures"], r["last error"]) for r in table)
+
+
+def health_table_due(
+    table: list[dict[str, str]], previous: object, previous_at: datetime | None, now: datetime
+) -> bool:
+    """Whether to store this health table, given the newest stored one (its data, as Prefect returns
+    it: a JSON string or the list itself) and when it was stored."""
+    if previous is None or previous_at is None or now - previous_at >= SOURCES_TABLE_MAX_AGE:
+        return True
+    try:
+        rows = json.loads(previous) if isinstance(previous, str) else previous
+        return _health_states(table) != _health_states(rows)  # type: ignore[arg-type]
+    except (ValueError, TypeError, KeyError):
+        return True  # not a table we wrote: store ours
+
+
+def _sources_table_due(table: list[dict[str, str]], now: datetime) -> bool:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    try:
+        with get_client(sync_client=True) as client:
+            latest = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SOURCES_KEY])),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
+    except Exception as exc:  # noqa: BLE001  (the report must not fail the run: store the table)
+        log.warning("could not read the previous %s artifact (%s); storing this run's", SOURCES_KEY, exc)
+        return True
+    if not latest:
+        return True
+    return health_table_due(table, latest[0].data, aware(latest[0].created), now)
