@@ -6,8 +6,8 @@ Every run reads every source's 20 newest articles (its rhythm, for "silent" sour
 builds archives of each size (articles spread over --sources sources, some without a publication
 date) on SQLite and, when it answers, PostgreSQL (NEWSWATCH_TEST_PG's server), then times
   - `windowed`: the query before migration 0006, a row_number() window over the whole archive;
-  - `source_health`: storage.repository.source_health as it is (the index walk, plus per-source
-    counts and the sources themselves).
+  - `source_health`: storage.repository.source_health as it is (the index walk, and the sources
+    themselves).
 Both must return the same rows. Median of 3. Prints a table and one JSON line, writes
 bench/results/health.json.
 """
@@ -77,7 +77,9 @@ def windowed(db_url: str) -> dict[int, list[Any]]:
 
 def indexed(db_url: str) -> dict[int, list[Any]]:
     ids = {row.name: row.id for row in _sources(db_url)}
-    return {ids[row.name]: row.recent_published for row in repository.source_health(db_url, RECENT) if row.articles}
+    return {
+        ids[row.name]: row.recent_published for row in repository.source_health(db_url, RECENT) if row.recent_published
+    }
 
 
 def _sources(db_url: str) -> list[Any]:

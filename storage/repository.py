@@ -333,7 +333,6 @@ class SourceHealthRow:
     next_attempt_at: datetime | None
     paused_at: datetime | None
     last_new_at: datetime | None
-    articles: int
     recent_published: list[datetime]  # publication (else fetch) times of its newest articles, newest first
 
 
@@ -341,14 +340,12 @@ def source_health(db_url: str, recent: int = 20) -> list[SourceHealthRow]:
     """Every known source with its health and the times of its newest articles (its rhythm)."""
     with get_engine(db_url).connect() as conn:
         sources = conn.execute(select(S).order_by(S.c.name)).mappings().all()
-        counts: dict[int, int] = dict(conn.execute(select(A.c.source_id, func.count()).group_by(A.c.source_id)).all())
         times: dict[int, list[datetime]] = {}
         for source_id, at in conn.execute(newest_per_source(conn.dialect.name, recent)):
             times.setdefault(source_id, []).append(at)
     return [
         SourceHealthRow(
             **{f.name: s[f.name] for f in fields(SourceHealthRow) if f.name in s},
-            articles=counts.get(s["id"], 0),
             recent_published=times.get(s["id"], []),
         )
         for s in sources

@@ -95,7 +95,6 @@ def health_row(**kw: object) -> SourceHealthRow:
         next_attempt_at=NOW,
         paused_at=None,
         last_new_at=NOW,
-        articles=0,
         recent_published=[],
     )
     values.update(kw)

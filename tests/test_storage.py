@@ -138,7 +138,6 @@ def test_source_health_reads_each_sources_newest_articles(db_url: str) -> None:
     assert [aware(t) for t in health["busy"].recent_published] == sorted(busy, reverse=True)[:20]
     assert [aware(t) for t in health["quiet"].recent_published] == [start + timedelta(days=1), start]
     assert health["new"].recent_published == []
-    assert (health["busy"].articles, health["quiet"].articles, health["new"].articles) == (25, 2, 0)
 
 
 def test_source_health_walks_the_recent_index(db_url: str) -> None:
