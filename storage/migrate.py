@@ -280,8 +280,8 @@ def schema_drift(db: str | Engine) -> list[str]:
             opts={
                 "compare_type": True,
                 "version_table": VERSION_TABLE,
-                "include_name": _not_search_index,
-                "include_object": lambda obj, name, kind, *_: _not_search_index(name, kind, obj),
+                "include_name": _in_the_models,
+                "include_object": lambda obj, name, kind, *_: _in_the_models(name, kind, obj),
             },
         )
         with warnings.catch_warnings():  # Alembic warns that it cannot compare the index we leave out
@@ -289,10 +289,11 @@ def schema_drift(db: str | Engine) -> list[str]:
             return [_describe(diff) for diff in compare_metadata(context, SQLModel.metadata)]
 
 
-def _not_search_index(name: str | None, kind: str, _parent: Any) -> bool:
-    """The full-text index (migration 0005) lives outside the models: not drift. Nor is the
-    expression index of migration 0006, which Alembic cannot reflect on SQLite (it warned on
-    every check); tests/test_storage.py checks that the health query uses it."""
+def _in_the_models(name: str | None, kind: str, _parent: Any) -> bool:
+    """Whether schema_drift compares this object. The full-text index (migration 0005) lives
+    outside the models: not drift. Nor is the expression index of migration 0006, which Alembic
+    cannot reflect on SQLite (it warned on every check); tests/test_storage.py checks that the
+    health query uses it."""
     return not (name or "").startswith(("articles_fts", "ix_articles_fts", "ix_articles_source_recent"))
 
 

@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from storage.repository import MatchRow, SourceHealthRow
 from tasks.health import aware, now_utc, status
@@ -215,10 +218,6 @@ def health_table_due(
 
 
 def _sources_table_due(table: list[dict[str, str]], now: datetime) -> bool:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
     try:
         with get_client(sync_client=True) as client:
             latest = client.read_artifacts(
