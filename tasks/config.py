@@ -204,6 +204,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _lines(text: str) -> dict[tuple[Any, ...], int]:
+    """The line of each YAML path in `text` (parsed again: only an error needs it)."""
+    return _line_index(yaml.compose(text, Loader=_Loader))
+
+
 def _load(path: Path, model: type[M]) -> M:
     try:
         text = path.read_text(encoding="utf-8")
@@ -226,7 +231,7 @@ def _load(path: Path, model: type[M]) -> M:
         loaded = model.model_validate(data)
     except ValidationError as exc:
         # Line numbers are only needed to explain an error: the valid file is parsed once.
-        lines = _line_index(yaml.compose(text, Loader=_Loader))
+        lines = _lines(text)
         errors = exc.errors()
         # A list whose only item is broken is also "too short": say only what is wrong.
         real = [
@@ -254,7 +259,7 @@ def _load(path: Path, model: type[M]) -> M:
         for i, item in enumerate(items):
             key = item.name.casefold()
             if key in seen:
-                line = _line_index(yaml.compose(text, Loader=_Loader)).get((list_name, i, "name"))
+                line = _lines(text).get((list_name, i, "name"))
                 raise ConfigError(
                     f"{path}:{line}: {list_name}[{i}].name: duplicate name {item.name!r} "
                     f"(also {list_name}[{seen[key]}])"

@@ -102,18 +102,25 @@ def client_env(api: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def newswatch_env(tmp_path: Path, src: str, wl: str, notify: str) -> dict[str, str]:
+    """The newswatch settings of a process under test that runs the flow: its config and notifier."""
+    return dict(
+        NEWSWATCH_SOURCES_FILE=src,
+        NEWSWATCH_WATCHLIST_FILE=wl,
+        NEWSWATCH_HOME=str(tmp_path / "home"),
+        NEWSWATCH_NOTIFY=notify,
+        **TEST_ENV,
+    )
+
+
 def served_env(api: str, tmp_path: Path, src: str, wl: str, notify: str, schedule_minutes: int) -> dict[str, str]:
     """The environment of a `newswatch serve` under test: its config, its notifier, a fast poll."""
     return client_env(
         api,
         tmp_path,
         PREFECT_RUNNER_POLL_FREQUENCY="2",
-        NEWSWATCH_SOURCES_FILE=src,
-        NEWSWATCH_WATCHLIST_FILE=wl,
-        NEWSWATCH_HOME=str(tmp_path / "home"),
-        NEWSWATCH_NOTIFY=notify,
         NEWSWATCH_SCHEDULE_MINUTES=str(schedule_minutes),
-        **TEST_ENV,
+        **newswatch_env(tmp_path, src, wl, notify),
     )
 
 

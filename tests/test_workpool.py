@@ -10,11 +10,17 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
 from tests.test_monitor import write_config
-from tests.test_serve import client_env, create_flow_run, prefect_server, stop, wait_until  # noqa: F401  (prefect_server: a fixture)
+from tests.test_serve import (
+    client_env,
+    create_flow_run,
+    newswatch_env,
+    prefect_server,  # noqa: F401  (a fixture)
+    stop,
+    wait_until,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -61,11 +67,7 @@ def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_pa
             base,
             PREFECT_WORKER_QUERY_SECONDS="2",
             PREFECT_WORKER_PREFETCH_SECONDS="10",
-            NEWSWATCH_SOURCES_FILE=src,
-            NEWSWATCH_WATCHLIST_FILE=wl,
-            NEWSWATCH_HOME=str(tmp_path / "home"),
-            NEWSWATCH_NOTIFY=hook.apprise_url(),
-            **TEST_ENV,
+            **newswatch_env(tmp_path, src, wl, hook.apprise_url()),
         )
         log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
         worker = subprocess.Popen(
