@@ -1,4 +1,4 @@
-"""Near-duplicate detection (tasks.neardup) on real article texts and seeded copies of them.
+"""Near-duplicate detection (tasks.stories.minhash) on real article texts and seeded copies of them.
 
     .venv/bin/python bench/dedup.py
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import lxml.html  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tasks import neardup  # noqa: E402
+from tasks.stories.assign import minhash as neardup  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 AEB = CORPORA / "scrapinghub-aeb" / "ground-truth.json"

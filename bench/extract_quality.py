@@ -6,13 +6,13 @@ Corpus: ../shared/corpora/scrapinghub-aeb (181 news pages `html/<id>.html.gz`, `
 with `articleBody` per id, `output/*.json` published extractors' predictions). Every contestant
 runs on the same pages (sorted by id; the first N with --limit):
 
-- newswatch: tasks.extract.extract(html bytes, url), its text ("" when it returns None);
+- newswatch: tasks.ingest.extract.extract(html bytes, url), its text ("" when it returns None);
 - trafilatura.extract(html str, include_comments=False): the call the benchmark's own
   extractors/run_trafilatura.py makes, i.e. the extractor newswatch wraps, as published;
 - trafilatura.extract(html str) with every default (include_comments=True);
 - trafilatura.extract(html str, include_comments=False, fast=True);
 - newswatch's own call with fast=True (load_html, bare_extraction(url, with_metadata,
-  include_comments=False, fast=True), tasks.text.clean, "" below 100 chars): what switching
+  include_comments=False, fast=True), tasks.common.text.clean, "" below 100 chars): what switching
   extract() to fast=True would give;
 - every output/*.json file re-scored with our metric (a sanity check of the metric against the
   README's published figures, e.g. trafilatura 2.0.0 F1 0.958; comparable only on all 181 pages).
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from tasks import extract as nw_extract  # noqa: E402
+from tasks.ingest.batch import extract as nw_extract  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "scrapinghub-aeb"
 RESULTS = ROOT / "bench" / "results" / "extraction.json"

@@ -9,7 +9,7 @@ Setup: a local news web with S sources (3) and two json:// receivers on differen
 targets: every article makes 2 alerts). Before each run every source publishes one new article
 that matches the topic, so each run has work at every step: storing (after-store, once per
 source), matching (after-match), sending (before-send, after-send, after-mark, once per
-alert). Each run sets NEWSWATCH_CRASH_AT=POINT:N (tasks/faults.py: the process SIGKILLs itself
+alert). Each run sets NEWSWATCH_CRASH_AT=POINT:N (tasks/common/faults.py: the process SIGKILLs itself
 the Nth time it passes that point), cycling through the five points and several N; every 6th
 run is killed instead by this script after a random delay (places without a crash point: the
 Prefect engine, fetching, HTTP sends, commits). A final run without a kill must complete.
@@ -256,9 +256,9 @@ def expire_leases(db_url: str) -> int:
 
 
 def target_keys(urls: list[str]) -> list[str]:
-    """The key the outbox stores for each Apprise URL (as tasks.notify.AppriseSender computes it)."""
-    from tasks.notify import load_senders
-    from tasks.settings import Settings
+    """The key the outbox stores for each Apprise URL (as tasks.alerting.channels.AppriseSender computes it)."""
+    from tasks.alerting.channels import load_senders
+    from tasks.config.settings import Settings
 
     keys = []
     for url in urls:

@@ -1,4 +1,4 @@
-"""Throughput of tasks.query.WatchlistIndex.match on a fixed, seeded corpus.
+"""Throughput of tasks.query.evaluate.WatchlistIndex.match on a fixed, seeded corpus.
 
     .venv/bin/python bench/match.py
 
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.query import Doc, Query, WatchlistIndex, parse  # noqa: E402
+from tasks.query.evaluate import Doc, Query, WatchlistIndex, parse  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "match.json"
 SEED = 20240611

@@ -1,4 +1,4 @@
-"""Run tasks.parse.parse() over the third-party feed corpora in ../shared/corpora (see its
+"""Run tasks.ingest.feeds.parse() over the third-party feed corpora in ../shared/corpora (see its
 MANIFEST.md): never crash, refuse cleanly, and match the corpora's expectations where they have
 some (rss-parser test/output/*.json, feed-rs *.serde.json).
 
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.parse import ParseCrash, ParsedFeed, ParseError, _codec, parse  # noqa: E402
+from tasks.ingest.feeds import ParseCrash, ParsedFeed, ParseError, _codec, parse  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 RESULTS = ROOT / "bench" / "results" / "parse_corpora.json"

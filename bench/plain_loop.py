@@ -19,13 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage import repository  # noqa: E402
 from storage.db import get_engine  # noqa: E402
-from tasks.config import load_sources, load_watchlist  # noqa: E402
-from tasks.deliver import deliver  # noqa: E402
-from tasks.ingest import IngestOptions, ingest  # noqa: E402
-from tasks.match import match_unmatched  # noqa: E402
-from tasks.notify import alert_senders, close_all, load_senders  # noqa: E402
-from tasks.settings import load_settings  # noqa: E402
-from tasks.stories import assign_stories  # noqa: E402
+from tasks.alerting.channels import alert_senders, close_all, load_senders  # noqa: E402
+from tasks.alerting.delivery import deliver  # noqa: E402
+from tasks.config.files import load_sources, load_watchlist  # noqa: E402
+from tasks.config.settings import load_settings  # noqa: E402
+from tasks.ingest.batch import IngestOptions, ingest  # noqa: E402
+from tasks.matching.topics import match_unmatched  # noqa: E402
+from tasks.stories.assign import assign_stories  # noqa: E402
 
 
 def main() -> None:

@@ -76,10 +76,8 @@ def alerts_retry(
     Example: newswatch alerts retry 12 13
     """
     from storage import repository
-    from tasks.config import ConfigError, load_watchlist
-    from tasks.deliver import DeliveryReport, deliver
-    from tasks.notify import NotifyConfigError, alert_senders, close_all, load_senders
-    from tasks.settings import load_settings
+    from tasks.alerting import DeliveryReport, NotifyConfigError, alert_senders, close_all, deliver, load_senders
+    from tasks.config import ConfigError, load_settings, load_watchlist
 
     url = open_db(db)
     revived = repository.retry_alerts(url, ids)

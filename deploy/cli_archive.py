@@ -16,7 +16,7 @@ from deploy.cli_common import DbOpt, err, fail, open_db, out, print_json
 
 
 def _duration(option: str, value: str) -> timedelta:
-    from tasks.interval import parse_interval
+    from tasks.common.interval import parse_interval
 
     try:
         return parse_interval(value)
@@ -63,7 +63,7 @@ def export(
     Example: newswatch export --kind matches --format csv --since 30d --topic trafficking -o matches.csv
     """
     from storage.archive import KINDS, export_rows
-    from tasks.health import now_utc
+    from storage.clock import now_utc
 
     if kind not in KINDS:
         raise fail("--kind", f"{kind!r}: use one of {', '.join(KINDS)}", 2)
@@ -96,7 +96,7 @@ def prune(
     """
     from storage.archive import count_prunable
     from storage.archive import prune as prune_articles
-    from tasks.health import now_utc
+    from storage.clock import now_utc
 
     cutoff = now_utc() - _duration("--older-than", older_than)
     url = open_db(db)

@@ -58,7 +58,7 @@ def open_db(db: str | None) -> str:
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import DatabaseError, display_url, get_engine
-    from tasks.settings import load_settings
+    from tasks.config import load_settings
 
     use_db(db)
     url = load_settings().db_url
@@ -76,9 +76,8 @@ def preflight(
 ) -> tuple[int, int, int]:
     """Fail on bad config or an unusable database before Prefect starts (it takes seconds).
     Returns how many sources, topics and notifier targets were found (0 targets: a Secret block)."""
-    from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
-    from tasks.notify import NotifyConfigError, load_senders
-    from tasks.settings import load_settings
+    from tasks.alerting import NotifyConfigError, load_senders
+    from tasks.config import ConfigError, load_settings, load_sources, load_watchlist, select_sources, select_topics
 
     settings = load_settings()
     targets = 0
@@ -95,8 +94,8 @@ def preflight(
 
 def since(value: str) -> datetime:
     """The moment `--since 7d` means; a bad duration exits 2."""
-    from tasks.health import now_utc
-    from tasks.interval import parse_interval
+    from storage.clock import now_utc
+    from tasks.common.interval import parse_interval
 
     try:
         return now_utc() - parse_interval(value)

@@ -27,7 +27,7 @@ def _migrate_call(url: str, fn: Any, *args: Any) -> Any:
 
 
 def _db_url(db: str | None) -> str:
-    from tasks.settings import load_settings
+    from tasks.config import load_settings
 
     use_db(db)
     return load_settings().db_url

@@ -42,7 +42,7 @@ ProgressOpt = Annotated[
 
 @contextlib.contextmanager
 def progress_bars(enabled: bool) -> Iterator[None]:
-    """Bars for "sources fetched" and "articles extracted", fed by tasks.progress from the flow's
+    """Bars for "sources fetched" and "articles extracted", fed by tasks.common.progress from the flow's
     task threads (rich's Progress is thread-safe; totals grow as batches find new entries)."""
     if not enabled:
         yield
@@ -50,7 +50,7 @@ def progress_bars(enabled: bool) -> Iterator[None]:
     import prefect.main  # noqa: F401  (sets up Prefect's log handlers, which must exist before the bars)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from tasks import progress
+    from tasks.common import progress
 
     # Alerts printed on stdout go above the bars only when stdout is the same terminal.
     bars = Progress(
@@ -205,7 +205,7 @@ def check(
     Example: newswatch check --sources my-sources.yaml --watchlist my-watchlist.yaml
     """
     from storage.db import display_url
-    from tasks.settings import load_settings
+    from tasks.config import load_settings
 
     use_db(db)
     n_sources, n_topics, n_targets = preflight(sources, watchlist, None, None)

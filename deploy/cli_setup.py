@@ -39,9 +39,8 @@ def setup(
     """
     from pydantic import ValidationError
 
-    from tasks import variables
-    from tasks.notify import NotifyConfigError, save_secret_block
-    from tasks.settings import environment_values, load_settings
+    from tasks.alerting import NotifyConfigError, save_secret_block
+    from tasks.config import environment_values, load_settings, variables
 
     quiet_prefect()
     api = variables.api_url()

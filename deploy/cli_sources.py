@@ -31,10 +31,9 @@ def sources_list(sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt 
     Example: newswatch sources list --json
     """
     from storage import repository
-    from tasks.config import ConfigError, load_sources
-    from tasks.health import now_utc
+    from storage.clock import now_utc
+    from tasks.config import ConfigError, load_settings, load_sources
     from tasks.report import HEALTH_COLUMNS, health_table
-    from tasks.settings import load_settings
 
     use_db(db)
     try:
@@ -72,9 +71,9 @@ def sources_test(
     """
     from dataclasses import asdict
 
-    from tasks.fetch import FetchPolicy
-    from tasks.probe import probe
-    from tasks.settings import load_settings
+    from tasks.config import load_settings
+    from tasks.fetching import FetchPolicy
+    from tasks.ingest import probe
 
     report = probe(url, FetchPolicy.from_settings(load_settings()))
     if as_json:
@@ -108,10 +107,9 @@ def sources_add(
 
     Example: newswatch sources add https://cambojanews.com --tag cambodia --tag english
     """
-    from tasks.config import ConfigError
-    from tasks.fetch import FetchPolicy
-    from tasks.probe import add_source, probe
-    from tasks.settings import load_settings
+    from tasks.config import ConfigError, load_settings
+    from tasks.fetching import FetchPolicy
+    from tasks.ingest import add_source, probe
 
     settings = load_settings()
     report = probe(url, FetchPolicy.from_settings(settings))

@@ -20,9 +20,8 @@ def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> Non
 
     Example: newswatch topics list
     """
-    from tasks.config import ConfigError, load_watchlist
-    from tasks.match import topic_queries
-    from tasks.settings import load_settings
+    from tasks.config import ConfigError, load_settings, load_watchlist
+    from tasks.matching import topic_queries
 
     try:
         topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
@@ -53,9 +52,8 @@ def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> Non
 
 def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
     """A topic of the watchlist by name, else the text as an unsaved query."""
-    from tasks.config import ConfigError, TopicSpec, load_watchlist
-    from tasks.match import compile_topic
-    from tasks.settings import load_settings
+    from tasks.config import ConfigError, TopicSpec, load_settings, load_watchlist
+    from tasks.matching import compile_topic
 
     try:
         topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
@@ -94,9 +92,9 @@ def _article(file: Path | None, url: str | None, text: str | None) -> tuple[str,
         return (lines[0] if lines else ""), "\n".join(lines[1:]), None
     if url is None:
         return "", text or "", None
-    from tasks.extract import extract
-    from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
-    from tasks.settings import load_settings
+    from tasks.config import load_settings
+    from tasks.fetching import FetchError, FetchPolicy, fetch, new_session
+    from tasks.ingest import extract
 
     policy = FetchPolicy.from_settings(load_settings())
     try:
@@ -123,8 +121,8 @@ def topics_test(
 
     Example: newswatch topics test 'traffick* ONEAR/3 (women OR children)' --text 'Trafficking of women rose.'
     """
-    from tasks.language import detect
-    from tasks.match import match
+    from tasks.common.language import detect
+    from tasks.matching import match
 
     topic = _topic(query, watchlist)
     title, body, page_lang = _article(file, url, text)
@@ -179,7 +177,7 @@ def backtest(
     """
     from dataclasses import asdict
 
-    from tasks.backtest import backtest as run_backtest
+    from tasks.matching import backtest as run_backtest
 
     report = run_backtest(*_over_archive(query, since_, watchlist, db), examples)
     if as_json:
@@ -212,7 +210,7 @@ def search(
     """
     from dataclasses import asdict
 
-    from tasks.search import search_archive
+    from tasks.matching import search_archive
 
     report = search_archive(*_over_archive(query, since_, watchlist, db), topic, limit)
     if as_json:

@@ -11,7 +11,7 @@ from prefect.deployments.runner import RunnerDeployment
 
 from flows.digest import digest
 from flows.monitor import monitor
-from tasks.settings import Settings, load_settings
+from tasks.config import Settings, load_settings
 
 # Digests are checked often and sent once per period (hourly, or daily at the configured time).
 DIGEST_EVERY_MINUTES = 15

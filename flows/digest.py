@@ -9,10 +9,8 @@ from prefect import flow
 
 from flows.hooks import tell_ops
 from storage.db import get_engine
-from tasks.config import load_watchlist, select_topics
-from tasks.digest import DigestReport, digest_task
-from tasks.notify import load_senders
-from tasks.settings import load_settings
+from tasks.alerting import DigestReport, digest_task, load_senders
+from tasks.config import load_settings, load_watchlist, select_topics
 
 
 @flow(name="digest", on_failure=[tell_ops])

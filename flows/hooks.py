@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from tasks.notify import notify_run_failed
-from tasks.settings import load_settings
+from tasks.alerting import notify_run_failed
+from tasks.config import load_settings
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.hooks import tell_ops
 from storage import repository
+from storage.clock import now_utc
 from storage.db import get_engine
-from tasks import progress
-from tasks.config import load_sources, load_watchlist, select_sources, select_topics
-from tasks.deliver import DeliveryReport, deliver_task
-from tasks.health import is_due, now_utc
-from tasks.ingest import IngestOptions, SourceOutcome, ingest_batch
-from tasks.match import match_task
-from tasks.notify import alert_senders, load_senders
+from tasks.alerting import DeliveryReport, alert_senders, deliver_task, load_senders
+from tasks.common import progress
+from tasks.config import load_settings, load_sources, load_watchlist, select_sources, select_topics
+from tasks.ingest import IngestOptions, SourceOutcome, ingest_batch, is_due
+from tasks.matching import match_task
 from tasks.report import RunSummary, publish, run_name, summarize
-from tasks.settings import load_settings
 from tasks.stories import stories_task
 
 

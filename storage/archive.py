@@ -21,15 +21,13 @@ from typing import Any, Literal
 from sqlalchemy import Column, Index, Text, UniqueConstraint, and_, delete, exists, func, or_, select
 from sqlmodel import Field, SQLModel
 
+from storage.clock import now_utc
+
 Kind = Literal["articles", "matches", "alerts"]
 KINDS: tuple[Kind, ...] = ("articles", "matches", "alerts")
 CHUNK = 1000
 PRUNE_CHUNK = 500
 _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Tombstone(SQLModel, table=True):
@@ -44,7 +42,7 @@ class Tombstone(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     canonical_url: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str | None = Field(default=None, max_length=64)
-    pruned_at: datetime = Field(default_factory=_utcnow)
+    pruned_at: datetime = Field(default_factory=now_utc)
 
 
 TB = Tombstone.__table__  # type: ignore[attr-defined]
@@ -112,7 +110,7 @@ def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_CHUNK) -> int:
             if not rows:
                 return total
             ids = [r.id for r in rows]
-            now = _utcnow()
+            now = now_utc()
             conn.execute(
                 _insert(conn, TB).on_conflict_do_nothing(index_elements=["canonical_url"]),
                 [{"canonical_url": r.canonical_url, "content_hash": r.content_hash, "pruned_at": now} for r in rows],

@@ -7,15 +7,12 @@ ON CONFLICT DO NOTHING and only the rows that were really inserted go downstream
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
+from storage.clock import now_utc
 
 # Every timestamp is time-zone aware and in UTC (SQLModel refuses naive ones), on both backends.
 
@@ -27,7 +24,7 @@ class Source(SQLModel, table=True):
     name: str = Field(unique=True, max_length=200)
     url: str = Field(sa_column=Column(Text, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now_utc)
     last_fetched_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
@@ -62,7 +59,7 @@ class Article(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     author: str | None = Field(default=None, sa_column=Column(Text))
     published_at: datetime | None = None
-    fetched_at: datetime = Field(default_factory=utcnow)
+    fetched_at: datetime = Field(default_factory=now_utc)
     language: str | None = Field(default=None, max_length=20)
     summary: str | None = Field(default=None, sa_column=Column(Text))
     text: str = Field(sa_column=Column(Text, nullable=False))
@@ -108,7 +105,7 @@ class Match(SQLModel, table=True):
     # The explanation: matched spans [field, start, end, clause] and the best hit sentences.
     spans: list[list[object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     sentences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now_utc)
 
 
 class Alert(SQLModel, table=True):
@@ -137,7 +134,7 @@ class Alert(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     next_attempt_at: datetime | None = None  # backoff after a failure, or the end of quiet hours
     claimed_until: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now_utc)
     sent_at: datetime | None = None
 
 
@@ -149,7 +146,7 @@ class Digest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     topic: str = Field(max_length=200, index=True)
     target: str = Field(max_length=80, index=True)
-    sent_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime = Field(default_factory=now_utc)
     stories: int = 0
 
 
@@ -164,7 +161,7 @@ class StoryTopic(SQLModel, table=True):
     topic: str = Field(max_length=200)
     story_id: int = Field(index=True)
     match_id: int = Field(foreign_key="matches.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=now_utc)
 
 
 class ArticleRevision(SQLModel, table=True):
@@ -179,7 +176,7 @@ class ArticleRevision(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str | None = Field(default=None, max_length=64)
-    fetched_at: datetime = Field(default_factory=utcnow)
+    fetched_at: datetime = Field(default_factory=now_utc)
 
 
 from storage import archive as _archive  # noqa: E402,F401  (registers the tombstones table)

@@ -14,8 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from storage.clock import now_utc
 from storage.db import get_engine, write
-from storage.models import Alert, Article, ArticleRevision, Digest, Match, Source, StoryTopic, utcnow
+from storage.models import Alert, Article, ArticleRevision, Digest, Match, Source, StoryTopic
 
 A = Article.__table__  # type: ignore[attr-defined]
 M = Match.__table__  # type: ignore[attr-defined]
@@ -135,7 +136,7 @@ def upsert_sources(db_url: str, sources: Iterable[tuple[str, str, list[str]]]) -
     def work(conn: Connection) -> dict[str, int]:
         stored = {r.name: r for r in conn.execute(select(S.c.name, S.c.id, S.c.url, S.c.tags))}
         rows = [
-            {"name": name, "url": url, "tags": tags, "created_at": utcnow()}
+            {"name": name, "url": url, "tags": tags, "created_at": now_utc()}
             for name, (url, tags) in sorted(wanted.items())  # one lock order for every run
             if name not in stored or (stored[name].url, stored[name].tags) != (url, tags)
         ]
@@ -206,7 +207,7 @@ def revise_article(db_url: str, article: KnownArticle, record: ArticleRecord) ->
                     title=old[0],
                     text=old[1],
                     content_hash=old[2],
-                    fetched_at=utcnow(),
+                    fetched_at=now_utc(),
                 )
             )
             changed = conn.execute(
@@ -221,7 +222,7 @@ def revise_article(db_url: str, article: KnownArticle, record: ArticleRecord) ->
                     text_origin=record.text_origin,
                     text_note=record.text_note,
                     revision=article.revision + 1,
-                    fetched_at=utcnow(),
+                    fetched_at=now_utc(),
                     matched_at=None,
                 )
             ).rowcount
@@ -249,7 +250,7 @@ def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutc
     def work(conn: Connection) -> InsertOutcome:
         ids: list[int | None] = [None] * len(records)
         for i in order:
-            values = dict(records[i].__dict__, fetched_at=utcnow())
+            values = dict(records[i].__dict__, fetched_at=now_utc())
             stmt = _insert(conn, A).values(**values).on_conflict_do_nothing().returning(A.c.id)
             ids[i] = conn.execute(stmt).scalar()
         return InsertOutcome(ids=ids)
@@ -319,7 +320,7 @@ _NULLABLE_UPDATES = {"last_error", "paused_at", "etag", "last_modified", "body_h
 
 def mark_pause_notified(db_url: str, source_id: int) -> None:
     with get_engine(db_url).begin() as conn:
-        conn.execute(update(S).where(S.c.id == source_id).values(pause_notified_at=utcnow()))
+        conn.execute(update(S).where(S.c.id == source_id).values(pause_notified_at=now_utc()))
 
 
 @dataclass(frozen=True)
@@ -375,7 +376,7 @@ def _stored_articles() -> Any:
 def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
     """Articles not yet checked against the watchlist, oldest first."""
     with get_engine(db_url).connect() as conn:
-        # Only articles whose story is known: "one story, one alert" needs it (tasks/stories.py).
+        # Only articles whose story is known: "one story, one alert" needs it (tasks/stories/assign.py).
         rows = conn.execute(
             _stored_articles().where(A.c.matched_at.is_(None), A.c.story_id.is_not(None)).order_by(A.c.id).limit(limit)
         )
@@ -414,7 +415,7 @@ def save_matches(
     """In one transaction: store the matches, write one alert per (new match, target of its
     topic) into the outbox, and mark the checked articles as matched. Returns the ids of new
     matches. Alerts of `digest_topics` wait for the digest instead of going out at once."""
-    now = utcnow()
+    now = now_utc()
 
     def work(conn: Connection) -> list[int]:
         new_ids: list[int] = []
@@ -471,7 +472,7 @@ def _alerts_for(
         return True
     first = conn.execute(
         _insert(conn, ST)
-        .values(topic=m.topic, story_id=story, match_id=match_id, created_at=utcnow())
+        .values(topic=m.topic, story_id=story, match_id=match_id, created_at=now_utc())
         .on_conflict_do_nothing()
         .returning(ST.c.id)
     ).scalar()
@@ -500,7 +501,7 @@ def claim_pending_alerts(
     these targets whose next attempt is due, at most `limit`. A claim is a conditional UPDATE,
     so two runs at once never both take the same alert; a claim expires after `lease` if its
     run died. Claim just before sending: the lease must outlast a send, not a whole run."""
-    now = utcnow()
+    now = now_utc()
     claimable = and_(
         AL.c.status == "pending",
         or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now),
@@ -567,7 +568,7 @@ def mark_alert(
     at `retry_at` or given up (`dead`). The claim is released."""
     values: dict[str, object] = {"claimed_until": None, "attempts": AL.c.attempts + 1}
     if error is None:
-        values.update(status="sent", sent_at=utcnow(), last_error=None, next_attempt_at=None)
+        values.update(status="sent", sent_at=now_utc(), last_error=None, next_attempt_at=None)
     else:
         values.update(last_error=error[:2000], next_attempt_at=retry_at, status="dead" if dead else "pending")
     with get_engine(db_url).begin() as conn:
@@ -709,7 +710,7 @@ def last_digest_at(db_url: str, topic: str, target: str) -> datetime | None:
 
 def mark_digest_sent(db_url: str, topic: str, target: str, alert_ids: Sequence[int]) -> None:
     """The digest went out: its alerts are sent and the digest recorded, in one transaction."""
-    now = utcnow()
+    now = now_utc()
     with get_engine(db_url).begin() as conn:
         conn.execute(
             update(AL)

@@ -1,7 +1,7 @@
 """Archive search candidates from the full-text index (migration 0005): SQLite FTS5 with
 trigrams, PostgreSQL's GIN text-search index. The index narrows the archive to the articles
 that contain one of a query's literals; the query itself is then evaluated in Python on those
-(tasks/search.py), so search speaks the watchlist's query language exactly."""
+(tasks/matching/search.py), so search speaks the watchlist's query language exactly."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
+from storage.clock import aware, now_utc
 from storage.repository import MatchRow, SourceHealthRow
-from tasks.health import aware, now_utc, status
-from tasks.ingest import SourceOutcome
-from tasks.templates import escape, link, sentence
+from tasks.alerting import escape, link, sentence
+from tasks.ingest import SourceOutcome, status
 
 MD = "markdown"  # the artifact is Markdown: article text is escaped like a chat message's
 SOURCES_KEY = "newswatch-sources"

@@ -208,7 +208,7 @@ def test_pruned_articles_are_not_ingested_again(web, tmp_path: Path, prefect_har
 
     from flows.monitor import monitor
     from storage.archive import prune
-    from tasks.health import now_utc
+    from storage.clock import now_utc
     from tests.newsweb import build_site
     from tests.test_monitor import write_config
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from deploy.cli import app
 from storage.migrate import head
-from tasks.config import load_sources, load_watchlist, select_sources
+from tasks.config.files import load_sources, load_watchlist, select_sources
 from tests.newsweb import NewsWeb, build_site
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
-from tasks.settings import DEPLOY_DIR
+from tasks.config.files import ConfigError, load_sources, load_watchlist, select_sources, select_topics
+from tasks.config.settings import DEPLOY_DIR
 
 
 def test_shipped_config_loads() -> None:

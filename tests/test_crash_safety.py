@@ -1,6 +1,6 @@
 """Crash safety and concurrent delivery (the long version, with many kills, is bench/killtest.py).
 
-(a) `newswatch run` as a subprocess is SIGKILLed at each crash point (tasks/faults.py), then run
+(a) `newswatch run` as a subprocess is SIGKILLed at each crash point (tasks/common/faults.py), then run
 again without a kill: no alert is lost, and only a kill between a target accepting an alert
 and the alert being marked sent ("after-send") repeats one. The killed run's claims are
 released before the second run, as their lease (NEWSWATCH_ALERT_CLAIM_LEASE, 10 minutes)
@@ -90,10 +90,10 @@ def test_kill_at_each_step_then_rerun_loses_nothing(crash_at: str, web: NewsWeb,
 DELIVER_SCRIPT = """
 import json, sys
 from storage.db import get_engine
-from tasks.config import TopicSpec, Watchlist
-from tasks.deliver import deliver
-from tasks.notify import load_senders
-from tasks.settings import load_settings
+from tasks.config.files import TopicSpec, Watchlist
+from tasks.alerting.delivery import deliver
+from tasks.alerting.channels import load_senders
+from tasks.config.settings import load_settings
 
 db_url = sys.argv[1]
 senders = load_senders(load_settings())
@@ -140,8 +140,8 @@ def _seed_outbox(db_url: str, target: repository.Target, n: int) -> list[str]:
 def test_two_runs_at_once_never_send_an_alert_twice(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.notify import load_senders
-    from tasks.settings import load_settings
+    from tasks.alerting.channels import load_senders
+    from tasks.config.settings import load_settings
 
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())

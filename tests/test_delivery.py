@@ -24,7 +24,7 @@ from sqlmodel import col
 
 from storage.db import get_engine
 from storage.models import Alert, Article, Match
-from tasks.deliver import retry_delay  # imports Prefect at collection: see PREFECT_LOGGING below
+from tasks.alerting.delivery import retry_delay  # imports Prefect at collection: see PREFECT_LOGGING below
 from tests.newsweb import TRAFFICKING_PARAGRAPHS, NewsWeb, article_page, build_site, rss
 from tests.receivers import FlakyJsonReceiver, HangingReceiver, JsonReceiver, SmtpReceiver, free_port
 from tests.test_monitor import run, write_config
@@ -414,7 +414,7 @@ def test_secrets_never_leak(
     failing = f"json://watcher:{CANARY}@127.0.0.1:{refused}/hook"
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="apprise")
-    assert caplog.handler in logging.getLogger().handlers  # see the import of tasks.deliver above
+    assert caplog.handler in logging.getLogger().handlers  # see the import of tasks.alerting.delivery above
     prefect_logger = logging.getLogger("prefect")  # does not propagate to the root logger
     prefect_logger.addHandler(caplog.handler)
     try:

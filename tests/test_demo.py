@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deploy.demo import build_site, run_demo
-from tasks.neardup import signature, similarity, words
+from tasks.stories.minhash import signature, similarity, words
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

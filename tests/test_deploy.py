@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
-from tasks.settings import DEPLOY_DIR, load_settings
+from tasks.config.settings import DEPLOY_DIR, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""tasks.fetch against a hostile web: a server on 127.0.0.1 that redirects inward, loops, drips,
+"""tasks.fetching.fetch against a hostile web: a server on 127.0.0.1 that redirects inward, loops, drips,
 stalls, bombs and lies about sizes, and "internal" listeners (127.0.0.2, ::1, another port on
 127.0.0.1) that count every connection that reaches them. No outside network.
 
@@ -22,7 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tasks.fetch import (
+from tasks.config.settings import Settings
+from tasks.fetching.fetch import (
     AddressRefused,
     FetchError,
     FetchPolicy,
@@ -32,7 +33,6 @@ from tasks.fetch import (
     new_session,
     retry_after_seconds,
 )
-from tasks.settings import Settings
 
 MiB = 1024 * 1024
 ETAG = '"v1"'

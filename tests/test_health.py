@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.repository import SourceHealthRow, SourceState
-from tasks.discover import feed_links, looks_like_html
-from tasks.health import FetchOutcome, backoff, is_due, is_silent, next_update, status
-from tasks.interval import parse_interval
-from tasks.polite import HostGate, RobotsCache
+from tasks.common.interval import parse_interval
+from tasks.fetching.discovery import feed_links, looks_like_html
+from tasks.fetching.politeness import HostGate, RobotsCache
+from tasks.ingest.schedule import FetchOutcome, backoff, is_due, is_silent, next_update, status
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -179,7 +179,7 @@ def test_feed_discovery() -> None:
 
 
 def test_language_from_metadata_script_or_detector() -> None:
-    from tasks.language import detect
+    from tasks.common.language import detect
 
     khmer = "មន្ត្រីបីនាក់ត្រូវបានចោទប្រកាន់ពីបទឃុបឃិតជាមួយជនជួញដូរមនុស្ស នៅខេត្តព្រះសីហនុ"
     assert detect(khmer, declared="en") == "km"  # the script overrides a wrong declaration

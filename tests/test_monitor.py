@@ -289,7 +289,7 @@ def test_apprise_config_file_with_two_targets_and_the_run_artifact(
 def test_missing_apprise_config_file_fails_the_run_before_fetching(
     web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.notify import NotifyConfigError
+    from tasks.alerting.channels import NotifyConfigError
 
     site = build_site(web)
     src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])

@@ -1,4 +1,4 @@
-"""tasks.neardup: one story told by several outlets is one story; different stories are not."""
+"""tasks.stories.minhash: one story told by several outlets is one story; different stories are not."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tasks.neardup import MATCH_THRESHOLD, StoryIndex, signature, similarity, words
+from tasks.stories.minhash import MATCH_THRESHOLD, StoryIndex, signature, similarity, words
 
 FLOOD = """\
 Floodwaters from the Mekong River have forced more than 12,000 families from their homes in Kratie
@@ -168,7 +168,7 @@ def test_signature_bytes_roundtrip() -> None:
     assert similarity(stored, s) == 1.0
     assert similarity(s, sig(RATES)) < 0.1
     # Stored signatures are compared with new ones for 30 days: if a datasketch upgrade changes the
-    # hash values, this fails and the format byte in tasks/neardup.py must change with it.
+    # hash values, this fails and the format byte in tasks/stories/minhash.py must change with it.
     assert hashlib.sha256(s).hexdigest()[:16] == "3f3859fe194a3d1c"
     with pytest.raises(ValueError):
         similarity(s, s[:-4])
@@ -213,7 +213,7 @@ def test_our_minhash_is_datasketchs_affine32_bit_for_bit() -> None:
 
     from datasketch import MinHash
 
-    from tasks.neardup import NUM_PERM, minhash
+    from tasks.stories.minhash import NUM_PERM, minhash
 
     rng = random.Random(7)
     for size in (0, 1, 2, 30, 500, 3000):
@@ -229,7 +229,8 @@ def test_signing_does_not_import_scipy() -> None:
     import sys
 
     code = (
-        "import sys, tasks.pages; tasks.pages.analyze(None, 'u', 't', 'w ' * 50, 'en'); print('scipy' in sys.modules)"
+        "import sys, tasks.ingest.workers as w; w.analyze(None, 'u', 't', 'w ' * 50, 'en'); "
+        "print('scipy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

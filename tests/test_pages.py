@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tasks.pages import ExtractionTimeout, PagePool, analyze
+from tasks.ingest.workers import ExtractionTimeout, PagePool, analyze
 from tests.newsweb import distinct_paragraphs
 
 PAGE = (

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
-from tasks.parse import ParseError, parse
+from tasks.fetching.fetch import FetchError, FetchPolicy, fetch, new_session
+from tasks.ingest.feeds import ParseError, parse
 from tests.newsweb import NewsWeb
 
 RSS20 = """<?xml version="1.0" encoding="UTF-8"?>

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import parse as parse_module
-from tasks.parse import INLINE_MAX, MAX_AUTHOR, MAX_SUMMARY, MAX_TITLE, ParsedFeed, ParseError, parse
+from tasks.ingest.batch import feeds as parse_module
+from tasks.ingest.feeds import INLINE_MAX, MAX_AUTHOR, MAX_SUMMARY, MAX_TITLE, ParsedFeed, ParseError, parse
 
 URL = "https://t.example/feed.xml"
 DECL = '<?xml version="1.0" encoding="UTF-8"?>'

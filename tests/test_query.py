@@ -1,4 +1,4 @@
-"""tasks.query: the topic query language, its explanations, its errors and WatchlistIndex."""
+"""tasks.query.evaluate: the topic query language, its explanations, its errors and WatchlistIndex."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.query import Doc, Explanation, Query, QuerySyntaxError, Span, WatchlistIndex, parse, terms_query
+from tasks.query.evaluate import Doc, Explanation, Query, QuerySyntaxError, Span, WatchlistIndex, parse, terms_query
 
 
 def hits(query: str, text: str, title: str = "Report", **meta: Any) -> bool:
@@ -561,8 +561,8 @@ def test_spaced_terms_match_as_the_old_matcher_did(doc: Doc, old_terms: list[str
     # Spaced scripts and ASCII hyphens only: there the new matcher deliberately differs (a Latin
     # word right after Han is a whole word, see test_chinese_and_latin_next_to_han; U+2010 and
     # U+2011 separate phrase words like "-").
-    from tasks.config import TopicSpec
-    from tasks.match import compile_topic, match
+    from tasks.config.files import TopicSpec
+    from tasks.matching.topics import compile_topic, match
 
     old = match(doc.title, doc.text, compile_topic(TopicSpec(name="t", terms=tuple(old_terms))))
     assert parse(terms_query(old_terms)).matches(doc) == (old is not None)

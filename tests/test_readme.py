@@ -10,9 +10,9 @@ import pytest
 import typer.main
 
 from deploy.cli import app
-from tasks.config import load_sources, load_watchlist
-from tasks.notify import _servers_from
-from tasks.settings import Settings
+from tasks.alerting.channels import _servers_from
+from tasks.config.files import load_sources, load_watchlist
+from tasks.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ def site_with(web: NewsWeb, stories: list[tuple[str, str]]) -> str:
             f"{title}. Officials said the case involved {phrase} and would be prosecuted in the provincial "
             "court, while rights groups called for better protection of victims across the region.",
             "The workers were returned to their home provinces after interviews with the authorities.",
-            *distinct_paragraphs(i, 1, 150),  # different stories: not near-duplicates (tasks/stories.py)
+            *distinct_paragraphs(i, 1, 150),  # different stories: not near-duplicates (tasks/stories/assign.py)
         ]
         link = web.add(f"/s/{i}", article_page(title, paragraphs, "Border News"))
         items.append({"title": title, "link": link, "guid": f"g{i}", "summary": paragraphs[0]})
@@ -197,7 +197,7 @@ def test_targets_from_a_prefect_secret_block(web: NewsWeb, tmp_path: Path, monke
 
 
 def test_a_failed_run_tells_ops(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from tasks.config import ConfigError
+    from tasks.config.files import ConfigError
 
     bad = tmp_path / "sources.yaml"
     bad.write_text("sources:\n  - name: a\n    url: nope\n")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from storage import repository, search
 from storage.db import dispose_all
 from storage.repository import ArticleRecord
-from tasks.config import TopicSpec
-from tasks.match import compile_topic
-from tasks.search import search_archive
+from tasks.config.files import TopicSpec
+from tasks.matching.search import search_archive
+from tasks.matching.topics import compile_topic
 from tests.test_cli import cli
 
 NOW = datetime.now(UTC)

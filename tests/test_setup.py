@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasks import variables
-from tasks.settings import VARIABLE_FIELDS, load_settings
+from tasks.config import variables
+from tasks.config.settings import VARIABLE_FIELDS, load_settings
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver, free_port
 from tests.test_cli import cli

@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from storage import repository
+from storage.clock import aware
 from storage.repository import ArticleRecord, MatchRecord, Target
-from tasks.health import aware
 
 
 def _record(source_id: int, n: int, **kw: object) -> ArticleRecord:
@@ -102,7 +102,7 @@ def test_matches_alerts_and_claims(db_url: str) -> None:
 
 
 def test_text_survives_nul_and_unicode(db_url: str) -> None:
-    from tasks.text import clean
+    from tasks.common.text import clean
 
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
     text = clean("ការជួញដូរមនុស្ស\x00 nul\x07 removed " * 20)

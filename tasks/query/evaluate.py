@@ -1,16 +1,16 @@
 """A query language for watched topics, and an index that runs many queries over one article.
 
 The language (its grammar; what terms, phrases, NEAR and fields match) is specified in
-tasks.query_parse, which also parses queries and compiles their terms; this module evaluates
+tasks.query.parser, which also parses queries and compiles their terms; this module evaluates
 parsed queries on articles and is the public API.
 
 Explanations list the clauses that made the query match (terms, phrases, proximity clauses and
 field clauses as written; field clauses inside a group read ``field:value``) and the spans of
 text they matched; nothing from inside a NOT. Span offsets index the Doc's title/text as
-passed, which callers keep in NFC (tasks.text.clean does); a non-NFC field is normalized first
+passed, which callers keep in NFC (tasks.common.text.clean does); a non-NFC field is normalized first
 and its offsets then index the NFC form.
 
-WatchlistIndex (prefilter in tasks.query_index) reads each article once with an Aho-Corasick
+WatchlistIndex (prefilter in tasks.query.prefilter) reads each article once with an Aho-Corasick
 automaton holding every term's case-folded literal, and evaluates only the queries whose required
 literals occurred; queries that can match without any term (``lang:km``, ``NOT x``) are evaluated
 for every article. It returns exactly what Query.explain would for each matching query.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import regex
 
-from tasks.query_parse import (
+from tasks.query.parser import (
     _UNSPACED_CLASS,
     _WORDCH,
     TEXT_FIELDS,
@@ -41,14 +41,14 @@ from tasks.query_parse import (
     terms_query,
 )
 
-# Defined with the grammar in tasks.query_parse, and importable from here as they always were.
-from tasks.query_parse import MAX_DEPTH as MAX_DEPTH
-from tasks.query_parse import MAX_DISTANCE as MAX_DISTANCE
-from tasks.query_parse import META_FIELDS as META_FIELDS
-from tasks.query_parse import SEPARATORS_BUT_SPACE as SEPARATORS_BUT_SPACE
+# Defined with the grammar in tasks.query.parser, and importable from here as they always were.
+from tasks.query.parser import MAX_DEPTH as MAX_DEPTH
+from tasks.query.parser import MAX_DISTANCE as MAX_DISTANCE
+from tasks.query.parser import META_FIELDS as META_FIELDS
+from tasks.query.parser import SEPARATORS_BUT_SPACE as SEPARATORS_BUT_SPACE
 
 if TYPE_CHECKING:
-    from tasks.query_index import Prefilter
+    from tasks.query.prefilter import Prefilter
 
 __all__ = [
     "Doc",
@@ -232,7 +232,7 @@ class _Collector:
 
 
 # --- the syntax tree: each node tests itself and explains itself (what each requires, for the
-# prefilter, is worked out in tasks.query_index) -----------------------------------------------
+# prefilter, is worked out in tasks.query.prefilter) -----------------------------------------------
 
 
 class _Node(Protocol):
@@ -428,14 +428,14 @@ _K = TypeVar("_K", bound=Hashable)
 
 class WatchlistIndex(Generic[_K]):
     """Many queries compiled once; match() costs one automaton pass over the article plus the
-    evaluation of the queries whose required terms occurred (see tasks.query_index).
+    evaluation of the queries whose required terms occurred (see tasks.query.prefilter).
 
     Generic in the key type: Mapping[Hashable, Query] is invariant in its key, so a plain
     Mapping[Hashable, ...] parameter would make mypy reject a dict[str, Query]."""
 
     def __init__(self, queries: Mapping[_K, Query]) -> None:
-        # Imported here: tasks.query_index builds on this module's internals.
-        from tasks.query_index import Prefilter
+        # Imported here: tasks.query.prefilter builds on this module's internals.
+        from tasks.query.prefilter import Prefilter
 
         self._items: list[tuple[_K, Query]] = list(queries.items())
         self._prefilter: Prefilter = Prefilter([q for _, q in self._items])

@@ -15,12 +15,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
+from storage.clock import aware, now_utc
+from tasks.alerting.channels import Sender, alert_senders, close_all
+from tasks.alerting.delivery import CLAIM_LEASE, retry_delay
+from tasks.alerting.render import render_digest
+from tasks.common.windows import last_slot, parse_clock, parse_zone
 from tasks.config import TopicSpec, Watchlist
-from tasks.deliver import CLAIM_LEASE, retry_delay
-from tasks.health import aware, now_utc
-from tasks.notify import Sender, alert_senders, close_all
-from tasks.templates import render_digest
-from tasks.windows import last_slot, parse_clock, parse_zone
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The topic query language: its grammar, the parser that turns a query into the syntax tree
-evaluated by tasks.query, the compiled terms that tree matches text with, and the errors a
+evaluated by tasks.query.evaluate, the compiled terms that tree matches text with, and the errors a
 malformed query raises.
 
 Grammar (precedence, tightest first: field prefix, NEAR/ONEAR, NOT, AND, OR)::
@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 import regex
 
 if TYPE_CHECKING:
-    from tasks.query import _FieldView, _Meta, _Node, _Term
+    from tasks.query.evaluate import _FieldView, _Meta, _Node, _Term
 
 TEXT_FIELDS = ("title", "text")
 META_FIELDS = ("source", "tag", "lang")
@@ -67,7 +67,7 @@ _UNSPACED = regex.compile(_UNSPACED_CLASS, regex.V1)
 _WORDCH = rf"[[\w\p{{M}}]--{_UNSPACED_CLASS}]"
 # What separates the words of a phrase in the text (and splits a hyphenated query term): the
 # space, every other character str.isspace() accepts (spelt out, so that the regex module here
-# and the re module in tasks.query_index agree exactly), and hyphens.
+# and the re module in tasks.query.prefilter agree exactly), and hyphens.
 SEPARATORS_BUT_SPACE = r"\t-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\u2010\u2011"
 _SEP = f"[ {SEPARATORS_BUT_SPACE}]+"
 _QUERY_WORD = regex.compile(f"[^ {SEPARATORS_BUT_SPACE}]+", regex.V1)
@@ -183,7 +183,7 @@ _FIELD_HELP = 'fields are title, text, source, tag, lang; to search for "word:",
 
 class _Parser:
     """Recursive descent over the tokens, building the syntax tree of tasks.query. Its node classes
-    live there and tasks.query imports this module, so each method imports the nodes it builds when
+    live there and tasks.query.evaluate imports this module, so each method imports the nodes it builds when
     it runs: importing them when this module loads would be an import cycle."""
 
     def __init__(self, query: str) -> None:
@@ -263,7 +263,7 @@ class _Parser:
         return node
 
     def or_expr(self, field: str | None) -> _Node:
-        from tasks.query import _Or
+        from tasks.query.evaluate import _Or
 
         parts = [self.and_expr(field, None)]
         while self.peek().kind == "OR":
@@ -271,7 +271,7 @@ class _Parser:
         return parts[0] if len(parts) == 1 else _Or(tuple(parts), parts[0].pos)
 
     def and_expr(self, field: str | None, after: _Tok | None) -> _Node:
-        from tasks.query import _And
+        from tasks.query.evaluate import _And
 
         parts = [self.unary(field, after)]
         while True:
@@ -286,7 +286,7 @@ class _Parser:
 
     def unary(self, field: str | None, after: _Tok | None) -> _Node:
         if self.peek().kind == "NOT":
-            from tasks.query import _Not
+            from tasks.query.evaluate import _Not
 
             tok = self.take()
             self.depth += 1
@@ -301,7 +301,7 @@ class _Parser:
         left, start, _ = self.primary(field, after)
         if self.peek().kind != "NEAR":
             return left
-        from tasks.query import _Near
+        from tasks.query.evaluate import _Near
 
         op = self.take()
         right, right_start, end = self.primary(field, op)
@@ -313,7 +313,7 @@ class _Parser:
         return _Near(left_terms, right_terms, op.distance, op.ordered, self.query[start:end], start)
 
     def operand(self, node: _Node, pos: int, op: _Tok) -> tuple[_Term, ...]:
-        from tasks.query import _Or, _Term
+        from tasks.query.evaluate import _Or, _Term
 
         terms: list[_Term] = []
         stack = [node]
@@ -369,7 +369,7 @@ class _Parser:
     def leaf(self, tok: _Tok, field: str | None, written: str, start: int) -> _Node:
         if field in META_FIELDS:
             return self.meta(tok, field, written if start != tok.pos else f"{field}:{written}", start)
-        from tasks.query import _Term
+        from tasks.query.evaluate import _Term
 
         words, wildcard = self.words(tok)
         key = (tuple(unicodedata.normalize("NFC", w).casefold() for w in words), wildcard)
@@ -377,7 +377,7 @@ class _Parser:
         return _Term(matcher, (field,) if field else TEXT_FIELDS, written, start)
 
     def meta(self, tok: _Tok, kind: str, clause: str, start: int) -> _Meta:
-        from tasks.query import _Meta
+        from tasks.query.evaluate import _Meta
 
         value = tok.text.strip()
         base = tok.pos + (1 if tok.kind == "PHRASE" else 0)

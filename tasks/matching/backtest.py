@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage import repository
-from tasks.health import aware
-from tasks.match import ArticleHit, CompiledTopic, match
+from storage.clock import aware
+from tasks.matching.topics import ArticleHit, CompiledTopic, match
 
 
 @dataclass

@@ -13,7 +13,7 @@ import struct
 import numpy as np
 import regex
 
-from tasks.text import normalize
+from tasks.common.text import normalize
 
 # Numbers below are from bench/dedup.py (277 real articles, about 830 seeded copies per kind).
 # 128 permutations: the estimate's standard error is sqrt(J(1-J)/128), 0.044 at J = 0.5, while

@@ -1,6 +1,6 @@
 """Stories: one story told by five outlets is one story. Each new article joins the story of
 its nearest near-duplicate among the articles of the last N days (MinHash + LSH, verified by
-estimated similarity: tasks.neardup), or starts a story of its own. Runs between storing and
+estimated similarity: tasks.stories.minhash), or starts a story of its own. Runs between storing and
 matching, in one process, so matching can alert once per (topic, story)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
-from tasks.health import now_utc
-from tasks.neardup import StoryIndex
+from storage.clock import now_utc
+from tasks.stories.minhash import StoryIndex
 
 CHUNK = 500
 

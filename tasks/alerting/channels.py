@@ -16,8 +16,8 @@ from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
 from storage.repository import Target
-from tasks.settings import Settings
-from tasks.templates import Message
+from tasks.alerting.render import Message
+from tasks.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def alert_senders(senders: list[Sender]) -> list[Sender]:
 def notify_run_failed(settings: Settings, flow_name: str, run_name: str, reason: str) -> list[str]:
     """Tell the ops targets that a flow run failed; returns the delivery errors. Called from a
     flow's failure hook, so it never raises."""
-    from tasks.templates import escape
+    from tasks.alerting.render import escape
 
     try:
         senders = load_senders(settings)

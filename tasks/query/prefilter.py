@@ -1,4 +1,4 @@
-"""The prefilter behind tasks.query.WatchlistIndex: which queries can possibly match an article.
+"""The prefilter behind tasks.query.evaluate.WatchlistIndex: which queries can possibly match an article.
 
 Each query's requirement is a list of literal sets that must all be met (each by at least one
 of its literals occurring): a term needs its literal; AND needs what each branch needs; OR needs
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import ahocorasick
 
-from tasks.query import SEPARATORS_BUT_SPACE, Query, _And, _Context, _Near, _Node, _Or, _Term
+from tasks.query.evaluate import SEPARATORS_BUT_SPACE, Query, _And, _Context, _Near, _Node, _Or, _Term
 
 # The separator runs other than a lone plain space: those starting with another separator, and
 # those starting with a space followed by a separator. Two passes with the re module (7 us each

@@ -1,6 +1,6 @@
 """Non-secret settings kept as Prefect Variables (`newswatch_<setting>`, tagged `newswatch`), so
 the workers and served runs of a deployment share one configuration that `newswatch setup`
-wrote and the Prefect UI can edit. tasks/settings.py reads them below the environment.
+wrote and the Prefect UI can edit. tasks/config/settings.py reads them below the environment.
 
 Reading fails soft and cheap: no Prefect API configured (PREFECT_API_URL, env or profile; the
 ephemeral API is never started for this), or a server that does not answer within a few

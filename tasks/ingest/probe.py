@@ -10,9 +10,8 @@ from pathlib import Path
 import yaml
 
 from tasks.config import ConfigError, SourceSpec, load_sources
-from tasks.discover import feed_links, looks_like_html
-from tasks.fetch import FetchError, FetchPolicy, fetch, new_session
-from tasks.parse import ParseError, parse
+from tasks.fetching import FetchError, FetchPolicy, feed_links, fetch, looks_like_html, new_session
+from tasks.ingest.feeds import ParseError, parse
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
 

@@ -19,10 +19,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tasks.extract import Extracted, extract
-from tasks.language import detect
-from tasks.neardup import signature
-from tasks.text import clean, content_hash
+from tasks.common.language import detect
+from tasks.common.text import clean, content_hash
+from tasks.ingest.extract import Extracted, extract
+from tasks.stories import signature
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -4,7 +4,7 @@ Feed and page URLs come from outside (feeds name the pages; servers name redirec
 every fetch is treated as hostile:
 
 - Address check on the address actually connected to, at every hop, and a total deadline:
-  tasks.netguard (requests' timeouts are per socket read, so a server dripping a byte a second
+  tasks.fetching.netguard (requests' timeouts are per socket read, so a server dripping a byte a second
   outlives them; its watchdog shuts the sockets down when the deadline passes).
 - Redirects are followed here, one hop at a time (requests would follow them silently, up to 30,
   reading each redirect body whole), so each hop's scheme is checked and the count is bounded.
@@ -24,7 +24,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from tasks.netguard import (
+from tasks.config import Settings
+from tasks.fetching.netguard import (
     Guard,
     GuardedAdapter,
     IPAddress,
@@ -36,9 +37,8 @@ from tasks.netguard import (
     guarded,
     split_allowance,
 )
-from tasks.settings import Settings
 
-# classify, split_allowance and the IP types live in tasks.netguard; callers and tests import them from here.
+# classify, split_allowance and the IP types live in tasks.fetching.netguard; callers and tests import them from here.
 __all__ = [
     "MAX_RETRY_AFTER",
     "REDIRECT_CODES",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from lxml.etree import ParserError
 
-from tasks.text import clean
+from tasks.common.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def extract(html: bytes, url: str, metadata: bool = True) -> Extracted | None:
     only the text and the page's declared language are read (the title, date and author cost
     about 40% of the time). trafilatura's `fast` mode skips its fallback extractors: 30% faster
     and no lower F1 on scrapinghub-aeb (bench/extract_quality.py)."""
-    # Imported here: the page workers' fork server preloads it (tasks/pages.py), and the main
+    # Imported here: the page workers' fork server preloads it (tasks/ingest/workers.py), and the main
     # process, which never extracts, does not pay for it at every start.
     import trafilatura
     from trafilatura.settings import Document

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage import repository, search
-from tasks.match import ArticleHit, CompiledTopic, match
-from tasks.query_index import requirement
+from tasks.matching.topics import ArticleHit, CompiledTopic, match
+from tasks.query import requirement
 
 CANDIDATES = 2000
 

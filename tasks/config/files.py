@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tasks.interval import parse_interval
-from tasks.windows import QuietHours, parse_clock, parse_zone
+from tasks.common.interval import parse_interval
+from tasks.common.windows import QuietHours, parse_clock, parse_zone
 
 
 class ConfigError(ValueError):

@@ -1,7 +1,7 @@
 """Feeds (RSS 0.9x/1.0/2.0, Atom, RDF through feedparser; JSON Feed by hand, as feedparser
 does not read it) become our own typed entries here, and nowhere else.
 
-Bodies are hostile until proven otherwise (shared NOTES): tasks.feedbytes decodes and
+Bodies are hostile until proven otherwise (shared NOTES): tasks.ingest.feedbytes decodes and
 neutralizes them before feedparser sees a byte. Large bodies are parsed in a child process
 killed at the time budget, because pure-Python parsing in a thread cannot be interrupted.
 """
@@ -26,9 +26,9 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import lxml.html
 
-from tasks.feedbytes import MalformedBody, Sanitized, sanitize
-from tasks.feedbytes import _codec as _codec  # re-exported: bench/parse_corpora.py imports it from here
-from tasks.text import clean
+from tasks.common.text import clean
+from tasks.ingest.feedbytes import MalformedBody, Sanitized, sanitize
+from tasks.ingest.feedbytes import _codec as _codec  # re-exported: bench/parse_corpora.py imports it from here
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +224,8 @@ def _parse_here(body: bytes, url: str, content_type: str) -> ParsedFeed:
 
 # --- time budget: a child process for large bodies ------------------------------------------------
 
-_PROJECT = str(Path(__file__).resolve().parents[1])
-_CHILD = "from tasks.parse import _child_main; _child_main()"
+_PROJECT = str(Path(__file__).resolve().parents[2])
+_CHILD = "from tasks.ingest.feeds import _child_main; _child_main()"
 
 
 def _child_main() -> None:
@@ -274,7 +274,7 @@ def parse(body: bytes, url: str, content_type: str = "", timeout: float | None =
         raise TypeError(f"parse() takes the body's bytes, not {type(body).__name__}")
     body = bytes(body)
     if timeout is None:
-        from tasks.settings import load_settings  # not at import: the child process never needs it
+        from tasks.config import load_settings  # not at import: the child process never needs it
 
         timeout = load_settings().parse_timeout
     if len(body) <= INLINE_MAX and timeout >= _INLINE_MIN_BUDGET:

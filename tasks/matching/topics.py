@@ -1,4 +1,4 @@
-"""Watched topics against new articles, through the query language of tasks.query (terms,
+"""Watched topics against new articles, through the query language of tasks.query.evaluate (terms,
 phrases, AND/OR/NOT, NEAR/n, fields, per-language queries). The whole watchlist compiles once
 per run into one index; each match keeps the clauses that fired, the matched spans, the words
 they found and the sentences that show why."""
@@ -16,10 +16,10 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.repository import MatchRecord, StoredArticle, Target
+from tasks.common.faults import crashpoint
+from tasks.common.text import normalize, sentence_spans
 from tasks.config import TopicSpec
-from tasks.faults import crashpoint
 from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse, terms_query
-from tasks.text import normalize, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def hit_segments(sentence: str, words: Sequence[str]) -> list[tuple[str, bool]]:
 
 
 def emphasize(sentence: str, words: Sequence[str], before: str = "**", after: str = "**") -> str:
-    """The sentence with each matched word wrapped (no escaping: see tasks.templates)."""
+    """The sentence with each matched word wrapped (no escaping: see tasks.alerting.render)."""
     return "".join(f"{before}{text}{after}" if hit else text for text, hit in hit_segments(sentence, words))
 
 

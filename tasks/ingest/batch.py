@@ -16,20 +16,29 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage import archive, repository
+from storage.clock import now_utc
 from storage.repository import ArticleRecord, KnownArticle, SourceState, SourceUpdate
-from tasks import progress
-from tasks.canonical import canonical_url
-from tasks.config import SourceSpec
-from tasks.discover import feed_links, looks_like_html
-from tasks.faults import crashpoint
-from tasks.fetch import FetchError, FetchPolicy, FetchResult, RetryLater, fetch, new_session
-from tasks.health import FetchOutcome, next_update, now_utc
-from tasks.interval import parse_interval
-from tasks.pages import ExtractionTimeout, analyze, page_pool
-from tasks.parse import FeedEntry, ParsedFeed, ParseError, parse
-from tasks.polite import HostGate, RobotsCache
-from tasks.settings import Settings
-from tasks.text import clean
+from tasks.common import progress
+from tasks.common.faults import crashpoint
+from tasks.common.interval import parse_interval
+from tasks.common.text import clean
+from tasks.config import Settings, SourceSpec
+from tasks.fetching import (
+    FetchError,
+    FetchPolicy,
+    FetchResult,
+    HostGate,
+    RetryLater,
+    RobotsCache,
+    feed_links,
+    fetch,
+    looks_like_html,
+    new_session,
+)
+from tasks.ingest.canonical import canonical_url
+from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError, parse
+from tasks.ingest.schedule import FetchOutcome, next_update
+from tasks.ingest.workers import ExtractionTimeout, analyze, page_pool
 
 log = logging.getLogger(__name__)
 

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from storage.clock import aware
 from storage.repository import SourceHealthRow, SourceState, SourceUpdate
 
 MAX_BACKOFF = timedelta(hours=24)
 MIN_ARTICLES_FOR_RHYTHM = 5
 SILENCE_FACTOR = 5
 MIN_SILENCE = timedelta(hours=24)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def is_due(state: SourceState | None, now: datetime) -> bool:

@@ -4,7 +4,7 @@ Secrets (Apprise URLs, a database password) come from the environment or a Prefe
 block, never from flow parameters, files in git, logs or the database.
 
 Priority: arguments, then the environment, then the deployment's Prefect Variables
-(`newswatch_<setting>`, written by `newswatch setup`; tasks/variables.py), then the defaults.
+(`newswatch_<setting>`, written by `newswatch setup`; tasks/config/variables.py), then the defaults.
 Variables only ever hold the settings in VARIABLE_FIELDS: nothing secret.
 """
 
@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 HOMEPAGE = "https://github.com/newswatch/newswatch"
 VERSION = "0.1.0"
 
@@ -37,7 +37,7 @@ class PrefectVariables(PydanticBaseSettingsSource):
         return None, field_name, False  # unused: __call__ reads every Variable in one request
 
     def __call__(self) -> dict[str, Any]:
-        from tasks import variables
+        from tasks.config import variables
 
         return variables.read(VARIABLE_FIELDS)
 

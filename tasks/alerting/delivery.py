@@ -16,12 +16,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
+from storage.clock import now_utc
 from storage.repository import AlertToSend
+from tasks.alerting.channels import Sender, alert_senders, close_all, ops_senders
+from tasks.alerting.render import Message, escape, render_alert
+from tasks.common.faults import crashpoint
 from tasks.config import Watchlist
-from tasks.faults import crashpoint
-from tasks.health import now_utc
-from tasks.notify import Sender, alert_senders, close_all, ops_senders
-from tasks.templates import Message, escape, render_alert
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Bodies are hostile until proven otherwise (shared NOTES): before feedparser sees a byte, the
 body is decoded the way a browser would, control characters and DOCTYPE/ENTITY declarations
 are removed, pathological field lengths are capped, and a document cut off mid-entry is cut
-back to its last complete entry. `sanitize()` is the verb; tasks.parse does the rest.
+back to its last complete entry. `sanitize()` is the verb; tasks.ingest.feeds does the rest.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _MAX_RUN = 64
 
 
 class MalformedBody(Exception):
-    """The body cannot be made safe to parse; str() says why (tasks.parse raises it as a ParseError)."""
+    """The body cannot be made safe to parse; str() says why (tasks.ingest.feeds raises it as a ParseError)."""
 
 
 @dataclass(frozen=True)
