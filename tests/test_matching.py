@@ -6,10 +6,11 @@ import unicodedata
 
 import pytest
 
+from tasks.common.highlight import emphasize
 from tasks.common.text import MIN_HASHED_CHARS, clean, content_hash, normalize, sentences
 from tasks.config.files import TopicSpec
 from tasks.ingest.canonical import canonical_url
-from tasks.matching.topics import CompiledTopic, TopicHit, compile_topic, emphasize, match
+from tasks.matching.topics import CompiledTopic, TopicHit, compile_topic, match
 
 
 def topic(*terms: str, exclude: tuple[str, ...] = ()) -> CompiledTopic:

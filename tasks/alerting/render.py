@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.repository import AlertToSend
+from tasks.common.highlight import hit_segments
 from tasks.common.text import strip_controls
-from tasks.matching import hit_segments
 
 FORMATS = ("html", "markdown", "text")
 _MENTION = re.compile(r"@(?=(everyone|here|channel|room|all)\b)", re.IGNORECASE)

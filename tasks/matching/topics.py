@@ -10,35 +10,23 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import regex
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.repository import MatchRecord, StoredArticle, Target
 from tasks.common.faults import crashpoint
+from tasks.common.highlight import hit_segments as hit_segments  # re-exported: tasks.matching lists it
 from tasks.common.text import normalize, sentence_spans
 from tasks.config import TopicSpec
 from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse, terms_query
 
 log = logging.getLogger(__name__)
 
-# A word character, including combining marks: emphasis never starts or ends inside a word or
-# a grapheme cluster (Khmer vowel signs and subscripts are marks).
-_WORD = r"[\w\p{M}]"
-# Scripts written without spaces between words: a word there cannot require a word boundary.
-_UNSPACED = regex.compile(r"[\p{Khmer}\p{Thai}\p{Lao}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
 MAX_SENTENCE = 400
 MAX_SENTENCES = 3
 MATCH_CHUNK = 200
 DEFAULT = "*"  # the key of a topic's language-independent query
-
-
-def _bounded(body: str, term: str) -> str:
-    """Whole-word for spaced scripts; for unspaced ones, never inside a grapheme cluster."""
-    if _UNSPACED.search(term):
-        return rf"(?<!\p{{M}}){body}(?!\p{{M}})"
-    return rf"(?<!{_WORD}){body}(?!{_WORD})"
 
 
 def topic_queries(topic: TopicSpec) -> dict[str, str]:
@@ -154,30 +142,6 @@ def match_article(article: StoredArticle, compiled: CompiledWatchlist) -> list[T
         if why is not None:  # a query for another language than the article's does not count
             hits.append(_hit(topic, doc.title, doc.text, why))
     return hits
-
-
-def hit_segments(sentence: str, words: Sequence[str]) -> list[tuple[str, bool]]:
-    """The sentence cut into (text, is_a_matched_word) pieces, so each channel can escape the
-    text and emphasize the words in its own syntax."""
-    if not words:
-        return [(sentence, False)] if sentence else []
-    alternation = "|".join(_bounded(regex.escape(w), w) for w in sorted(words, key=len, reverse=True))
-    pattern = regex.compile(alternation, regex.IGNORECASE | regex.V1)
-    pieces: list[tuple[str, bool]] = []
-    last = 0
-    for m in pattern.finditer(sentence):
-        if m.start() > last:
-            pieces.append((sentence[last : m.start()], False))
-        pieces.append((m.group(0), True))
-        last = m.end()
-    if last < len(sentence):
-        pieces.append((sentence[last:], False))
-    return pieces
-
-
-def emphasize(sentence: str, words: Sequence[str], before: str = "**", after: str = "**") -> str:
-    """The sentence with each matched word wrapped (no escaping: see tasks.alerting.render)."""
-    return "".join(f"{before}{text}{after}" if hit else text for text, hit in hit_segments(sentence, words))
 
 
 @dataclass
