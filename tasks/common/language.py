@@ -28,6 +28,14 @@ def _guess(text: str) -> str | None:
     return str(language) if probability >= 0.5 else None
 
 
+def primary_tag(value: str | None) -> str | None:
+    """The primary subtag of a language tag, lower case: "en" for "en-US", "EN_gb" or " en ";
+    None for an empty or missing tag. Feeds, pages and queries all name languages this way."""
+    if not value or not value.strip():
+        return None
+    return value.strip().replace("_", "-").split("-")[0].lower()[:20]
+
+
 def dominant_script(text: str) -> str | None:
     sample = text[:SAMPLE]
     counts = {name: len(pattern.findall(sample)) for name, pattern in _SCRIPTS.items()}

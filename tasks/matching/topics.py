@@ -17,6 +17,7 @@ from storage import repository
 from storage.repository import MatchRecord, StoredArticle, Target
 from tasks.common.faults import crashpoint
 from tasks.common.highlight import hit_segments as hit_segments  # re-exported: tasks.matching lists it
+from tasks.common.language import primary_tag
 from tasks.common.text import normalize, sentence_spans
 from tasks.config import TopicSpec
 from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse, terms_query
@@ -104,7 +105,7 @@ def _doc(title: str, text: str, source: str = "", tags: Sequence[str] = (), lang
 
 def _languages(language: str | None) -> tuple[str, ...]:
     """The query keys an article is checked against: its language's, then the default."""
-    primary = (language or "").split("-")[0].lower()
+    primary = primary_tag(language) or ""
     return (primary, DEFAULT) if primary else (DEFAULT,)
 
 
