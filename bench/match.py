@@ -1,4 +1,4 @@
-"""Throughput of tasks.query.evaluate.WatchlistIndex.match on a fixed, seeded corpus.
+"""Throughput of tasks.query.WatchlistIndex.match on a fixed, seeded corpus.
 
     .venv/bin/python bench/match.py
 
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.query.evaluate import Doc, Query, WatchlistIndex, parse  # noqa: E402
+from tasks.query import Doc, Query, WatchlistIndex, parse_query  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "match.json"
 SEED = 20240611
@@ -233,7 +233,7 @@ def topics(rng: random.Random, count: int) -> dict[str, Query]:
         text = topic(rng, i)
         i += 1
         if text not in {q.text for q in out.values()}:
-            out[f"topic-{len(out)}"] = parse(text)
+            out[f"topic-{len(out)}"] = parse_query(text)
     return out
 
 

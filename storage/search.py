@@ -1,14 +1,16 @@
 """Archive search candidates from the full-text index (migration 0005): SQLite FTS5 with
 trigrams, PostgreSQL's GIN text-search index. The index narrows the archive to the articles
 that contain one of a query's literals; the query itself is then evaluated in Python on those
-(tasks/matching/search.py), so search speaks the watchlist's query language exactly."""
+(tasks/matching/search.py), so search speaks the watchlist's query language exactly. The caller
+says which literals are in a script written without spaces (tasks.common.scripts): PostgreSQL
+cannot look those up, and storage does not know the query language's scripts."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-import regex
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -18,18 +20,28 @@ from storage.models import Article, Match
 A = Article.__table__  # type: ignore[attr-defined]
 M = Match.__table__  # type: ignore[attr-defined]
 TRIGRAM = 3  # FTS5's trigram tokenizer cannot look up anything shorter
-_UNSPACED = regex.compile(r"[\p{Khmer}\p{Thai}\p{Lao}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
+
+
+@dataclass(frozen=True)
+class SearchLiteral:
+    """A string to look up in the index: a query literal (case-folded words joined by spaces; a
+    wildcard's prefix). unspaced: it holds a script written without spaces (Khmer, Thai, Han,
+    ...), where PostgreSQL's text search reads a whole run of letters as one token."""
+
+    text: str
+    unspaced: bool = False
 
 
 class NoIndex(Exception):
     """The index cannot serve these literals (too short, or missing): scan instead."""
 
 
-def _sqlite_match(literals: Sequence[str]) -> str:
+def _sqlite_match(literals: Sequence[SearchLiteral]) -> str:
     # A phrase's words may be joined by hyphens or line breaks in the text: require each word
     # (of three characters or more) rather than the phrase as one string.
     parts = []
-    for lit in literals:
+    for literal in literals:
+        lit = literal.text
         words = [w for w in lit.split() if len(w) >= TRIGRAM]
         if not words:
             raise NoIndex(f"nothing of 3 characters or more to look up in {lit!r}")
@@ -37,12 +49,13 @@ def _sqlite_match(literals: Sequence[str]) -> str:
     return " OR ".join(parts)
 
 
-def _postgres_query(literals: Sequence[str]) -> str:
+def _postgres_query(literals: Sequence[SearchLiteral]) -> str:
     # Each literal's words as prefixes, all required; literals OR'ed. A superset of the true
     # matches (prefix, any order), which the query evaluation then narrows.
     parts = []
-    for lit in literals:
-        if _UNSPACED.search(lit):  # a whole run of Khmer or Thai is one token to PostgreSQL
+    for literal in literals:
+        lit = literal.text
+        if literal.unspaced:  # a whole run of Khmer or Thai is one token to PostgreSQL
             raise NoIndex(f"{lit!r} is in a script written without spaces")
         words = ["".join(ch for ch in w if ch.isalnum()) for w in lit.split()]
         words = [w for w in words if w]
@@ -53,7 +66,7 @@ def _postgres_query(literals: Sequence[str]) -> str:
 
 
 def candidate_ids(
-    db_url: str, literals: Sequence[str], since: datetime | None, topic: str | None, limit: int
+    db_url: str, literals: Sequence[SearchLiteral], since: datetime | None, topic: str | None, limit: int
 ) -> list[int]:
     """Ids of articles (newest first) that contain one of `literals`, through the index."""
     engine = get_engine(db_url)
@@ -75,7 +88,7 @@ def candidate_ids(
         raise NoIndex(str(getattr(exc, "orig", exc)).splitlines()[0]) from None
 
 
-def explain_plan(db_url: str, literals: Sequence[str]) -> str:
+def explain_plan(db_url: str, literals: Sequence[SearchLiteral]) -> str:
     """The database's plan for the index lookup (tests check the index is used, not a scan)."""
     engine = get_engine(db_url)
     with engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""tasks.query.evaluate: the topic query language, its explanations, its errors and WatchlistIndex."""
+"""tasks.query: the topic query language, its explanations, its errors and WatchlistIndex."""
 
 from __future__ import annotations
 
@@ -11,21 +11,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.query.evaluate import Doc, Explanation, Query, QuerySyntaxError, Span, WatchlistIndex, parse, terms_query
+from tasks.query import Doc, Explanation, Query, QuerySyntaxError, Span, WatchlistIndex, parse_query, terms_query
 
 
 def hits(query: str, text: str, title: str = "Report", **meta: Any) -> bool:
-    return parse(query).matches(Doc(title, text, **meta))
+    return parse_query(query).matches(Doc(title, text, **meta))
 
 
 def explain(query: str, text: str, title: str = "Report", **meta: Any) -> Explanation | None:
-    return parse(query).explain(Doc(title, text, **meta))
+    return parse_query(query).explain(Doc(title, text, **meta))
 
 
 def found(query: str, text: str, title: str = "Report") -> list[str]:
     """The text each span covers, in order."""
     doc = Doc(title, text)
-    result = parse(query).explain(doc)
+    result = parse_query(query).explain(doc)
     assert result is not None, query
     return [getattr(doc, s.field)[s.start : s.end] for s in result.spans]
 
@@ -286,7 +286,7 @@ def test_explanation_clauses_and_spans() -> None:
     query = '(official* OR police) NEAR/10 traffick* OR "forced labour" OR lang:km'
     title = "Forced labour in Sihanoukville"
     text = "Officials were accused of colluding with traffickers. Forced  labour was common."
-    result = parse(query).explain(Doc(title, text, lang="km"))
+    result = parse_query(query).explain(Doc(title, text, lang="km"))
     assert result is not None
     assert result.clauses == ("(official* OR police) NEAR/10 traffick*", '"forced labour"', "lang:km")
     assert result.spans == (
@@ -376,7 +376,7 @@ def test_no_match_explains_none() -> None:
 )
 def test_syntax_errors_point_at_the_culprit(query: str, position: int, start: str) -> None:
     with pytest.raises(QuerySyntaxError) as info:
-        parse(query)
+        parse_query(query)
     err = info.value
     assert isinstance(err, ValueError)
     assert err.message.startswith(start), err.message
@@ -389,7 +389,7 @@ def test_syntax_errors_point_at_the_culprit(query: str, position: int, start: st
 
 def test_error_message_layout_and_pickling() -> None:
     with pytest.raises(QuerySyntaxError) as info:
-        parse("police AND (a OR b")
+        parse_query("police AND (a OR b")
     assert str(info.value) == (
         "unbalanced parenthesis at position 11: '(' is never closed\n  police AND (a OR b\n             ^"
     )
@@ -404,7 +404,7 @@ def test_error_message_layout_and_pickling() -> None:
 
 def test_caret_under_wide_characters() -> None:
     with pytest.raises(QuerySyntaxError) as info:
-        parse("人口 (a")
+        parse_query("人口 (a")
     assert str(info.value).split("\n")[2] == "  " + " " * 5 + "^"  # two wide characters, one space
 
 
@@ -416,15 +416,15 @@ def test_terms_query() -> None:
         ["human trafficking", "traffick*", " forced  labour ", "anti-slavery", "AND", "near", "c:d", ""]
     )
     assert query == '"human trafficking" OR traffick* OR "forced labour" OR "anti-slavery" OR "AND" OR near OR "c:d"'
-    q = parse(query)
+    q = parse_query(query)
     assert q.matches(Doc("", "Traffickers")) and q.matches(Doc("", "forced labour")) and q.matches(Doc("", "and"))
-    assert parse(terms_query(["human traffick*"])).matches(Doc("", "human traffickers"))
+    assert parse_query(terms_query(["human traffick*"])).matches(Doc("", "human traffickers"))
     with pytest.raises(ValueError):
         terms_query(["", "  "])
 
 
 def test_query_object() -> None:
-    q = parse("police")
+    q = parse_query("police")
     assert q.text == "police" and q == Query("police") and hash(q) == hash(Query("police"))
     assert pickle.loads(pickle.dumps(q)).matches(Doc("", "Police"))
 
@@ -434,10 +434,10 @@ def test_query_object() -> None:
 
 def test_index_matches_with_explanations() -> None:
     queries = {
-        "trafficking": parse(TRAFFICKING),
-        "khmer": parse(f"lang:km OR {KHMER_TERM}"),
-        "labour": parse('"forced labour" NOT title:football'),
-        7: parse("NOT police"),
+        "trafficking": parse_query(TRAFFICKING),
+        "khmer": parse_query(f"lang:km OR {KHMER_TERM}"),
+        "labour": parse_query('"forced labour" NOT title:football'),
+        7: parse_query("NOT police"),
     }
     index = WatchlistIndex(queries)
     doc = Doc("Rescue", "Police rescued 20 women from traffickers; forced labour was common.")
@@ -446,11 +446,13 @@ def test_index_matches_with_explanations() -> None:
     assert result == {k: q.explain(doc) for k, q in queries.items() if q.matches(doc)}
     assert set(index.match(Doc("ព័ត៌មាន", KHMER_TEXT))) == {"khmer", 7}
     assert WatchlistIndex({}).match(doc) == {}
-    assert WatchlistIndex({"m": parse("lang:km")}).match(Doc("", "", lang="km")) == {"m": Explanation(("lang:km",), ())}
+    assert WatchlistIndex({"m": parse_query("lang:km")}).match(Doc("", "", lang="km")) == {
+        "m": Explanation(("lang:km",), ())
+    }
 
 
 def test_index_finds_phrases_across_separator_runs() -> None:
-    index = WatchlistIndex({"p": parse('"human trafficking ring"'), "w": parse('"anti traffick*"')})
+    index = WatchlistIndex({"p": parse_query('"human trafficking ring"'), "w": parse_query('"anti traffick*"')})
     doc = Doc("x", "A  human -\n trafficking\u00a0ring and an anti\u2010trafficking law.")
     result = index.match(doc)
     assert set(result) == {"p", "w"}
@@ -480,7 +482,7 @@ TOKENS = [
                  st.lists(st.sampled_from(TOKENS), max_size=12).map("".join)))  # fmt: skip
 def test_parse_raises_only_query_syntax_errors(query: str) -> None:
     try:
-        q = parse(query)
+        q = parse_query(query)
     except QuerySyntaxError as err:
         assert 0 <= err.position <= len(query)
         assert str(err).startswith(err.message)
@@ -509,13 +511,13 @@ terms = st.sampled_from(TERMS)
 @PROPERTY
 @given(docs, terms, terms)
 def test_boolean_operators_compose(doc: Doc, a: str, b: str) -> None:
-    ma, mb = parse(a).matches(doc), parse(b).matches(doc)
-    assert parse(f"{a} OR {b}").matches(doc) == (ma or mb)
-    assert parse(f"{a} AND {b}").matches(doc) == (ma and mb)
-    assert parse(f"{a} {b}").matches(doc) == (ma and mb)
-    assert parse(f"NOT {a}").matches(doc) == (not ma)
-    assert parse(f"{a} NOT {b}").matches(doc) == (ma and not mb)
-    assert parse(f"({a} OR {b}) NOT {a}").matches(doc) == (mb and not ma)
+    ma, mb = parse_query(a).matches(doc), parse_query(b).matches(doc)
+    assert parse_query(f"{a} OR {b}").matches(doc) == (ma or mb)
+    assert parse_query(f"{a} AND {b}").matches(doc) == (ma and mb)
+    assert parse_query(f"{a} {b}").matches(doc) == (ma and mb)
+    assert parse_query(f"NOT {a}").matches(doc) == (not ma)
+    assert parse_query(f"{a} NOT {b}").matches(doc) == (ma and not mb)
+    assert parse_query(f"({a} OR {b}) NOT {a}").matches(doc) == (mb and not ma)
 
 
 @st.composite
@@ -536,7 +538,7 @@ def queries(draw: st.DrawFn, depth: int = 0) -> str:
 @PROPERTY
 @given(st.lists(queries(), min_size=1, max_size=8), st.lists(docs, min_size=1, max_size=4))
 def test_index_agrees_with_each_query(texts_: list[str], docs_: list[Doc]) -> None:
-    parsed = {i: parse(t) for i, t in enumerate(texts_)}
+    parsed = {i: parse_query(t) for i, t in enumerate(texts_)}
     index = WatchlistIndex(parsed)
     for doc in docs_:
         expected = {i: q.explain(doc) for i, q in parsed.items() if q.matches(doc)}
@@ -565,13 +567,13 @@ def test_spaced_terms_match_as_the_old_matcher_did(doc: Doc, old_terms: list[str
     from tasks.matching.topics import compile_topic, match
 
     old = match(doc.title, doc.text, compile_topic(TopicSpec(name="t", terms=tuple(old_terms))))
-    assert parse(terms_query(old_terms)).matches(doc) == (old is not None)
+    assert parse_query(terms_query(old_terms)).matches(doc) == (old is not None)
 
 
 @PROPERTY
 @given(docs, st.sampled_from(["police", "traffick*", '"human trafficking"', "strasse", "ជួញដូរ", "ค้า", "人口", "fire"]))
 def test_spans_hold_what_the_term_asks_for(doc: Doc, term: str) -> None:
-    result = parse(term).explain(doc)
+    result = parse_query(term).explain(doc)
     if result is None:
         return
     literal = term.strip('"').rstrip("*").casefold()

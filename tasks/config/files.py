@@ -121,10 +121,10 @@ class TopicSpec(_Strict):
 
 def _check_query(text: str) -> None:
     """A query that does not parse fails at load, with its position and a caret."""
-    from tasks.query import QuerySyntaxError, parse
+    from tasks.query import QuerySyntaxError, parse_query
 
     try:
-        parse(text)
+        parse_query(text)
     except QuerySyntaxError as exc:
         raise ValueError(f"invalid query: {exc}") from None
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage import repository, search
+from tasks.common.scripts import UNSPACED_SCRIPT_CHAR
 from tasks.matching.topics import ArticleHit, CompiledTopic, match
-from tasks.query import requirement
 
 CANDIDATES = 2000
 
@@ -23,15 +23,16 @@ class SearchReport:
     note: str | None = None
 
 
-def _literals(topic: CompiledTopic) -> list[str] | None:
-    """The literals at least one of which every match contains (None: the query needs none)."""
+def _literals(topic: CompiledTopic) -> list[search.SearchLiteral] | None:
+    """The literals at least one of which every match contains (None: the query needs none),
+    each marked if it is in a script written without spaces (PostgreSQL cannot look it up)."""
     found: set[str] = set()
     for query in topic.queries.values():
-        sets = requirement(query._root)  # noqa: SLF001  (the prefilter's own view of a query)
+        sets = query.requirement()
         if not sets:
             return None
         found |= max(sets, key=lambda s: min(map(len, s)))
-    return sorted(found)
+    return [search.SearchLiteral(lit, bool(UNSPACED_SCRIPT_CHAR.search(lit))) for lit in sorted(found)]
 
 
 def search_archive(

@@ -20,7 +20,7 @@ from tasks.common.highlight import hit_segments as hit_segments  # re-exported: 
 from tasks.common.language import primary_tag
 from tasks.common.text import normalize, sentence_spans
 from tasks.config import TopicSpec
-from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse, terms_query
+from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse_query, terms_query
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class CompiledTopic:
 
 
 def compile_topic(topic: TopicSpec) -> CompiledTopic:
-    return CompiledTopic(topic.name, {lang: parse(q) for lang, q in topic_queries(topic).items()})
+    return CompiledTopic(topic.name, {lang: parse_query(q) for lang, q in topic_queries(topic).items()})
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class CompiledWatchlist:
 
 
 def compile_watchlist(topics: Sequence[TopicSpec]) -> CompiledWatchlist:
-    queries = {(t.name, lang): parse(q) for t in topics for lang, q in topic_queries(t).items()}
+    queries = {(t.name, lang): parse_query(q) for t in topics for lang, q in topic_queries(t).items()}
     return CompiledWatchlist(WatchlistIndex(queries))
 
 

@@ -1,4 +1,18 @@
-"""query."""
+"""The topic query language: parsing a query (terms, phrases, wildcards, AND/OR/NOT, NEAR/n,
+fields), evaluating it on an article with an explanation of why it matched, and running a whole
+watchlist of queries over each article at the cost of one pass (the grammar is in parser.py).
+Imports go down this list, never up:
+
+- text: word separators and word characters, metadata folding, FieldView (one article field).
+- terms: TermMatcher, one term or phrase compiled to a regex, and the literal it starts with.
+- document: Doc (what a query reads), Span and Explanation (why it matched).
+- nodes: the syntax-tree node classes and ArticleContext, the article they are evaluated on.
+- errors: QuerySyntaxError, with a caret under the culprit.
+- lexer: tokenize() a query; terms_query() writes the old `terms:` lists as a query.
+- parser: the grammar and the recursive-descent parser that builds the tree.
+- prefilter: each query's required literals, and the Aho-Corasick prefilter over them.
+- index: Query, parse_query() and WatchlistIndex, the public API.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +21,10 @@ from typing import TYPE_CHECKING
 from tasks.common.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from tasks.query.evaluate import Doc, Explanation, Query, QuerySyntaxError, WatchlistIndex, parse, terms_query
-    from tasks.query.prefilter import requirement
+    from tasks.query.document import Doc, Explanation, Span
+    from tasks.query.errors import QuerySyntaxError
+    from tasks.query.index import Query, WatchlistIndex, parse_query
+    from tasks.query.lexer import terms_query
 
-__all__ = ["Doc", "Explanation", "parse", "Query", "QuerySyntaxError", "requirement", "terms_query", "WatchlistIndex"]
+__all__ = ["Doc", "Explanation", "parse_query", "Query", "QuerySyntaxError", "Span", "terms_query", "WatchlistIndex"]
 __getattr__ = lazy_exports(__name__, __file__)

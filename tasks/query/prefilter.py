@@ -1,4 +1,4 @@
-"""The prefilter behind tasks.query.evaluate.WatchlistIndex: which queries can possibly match an article.
+"""The prefilter behind tasks.query.index.WatchlistIndex: which queries can possibly match an article.
 
 Each query's requirement is a list of literal sets that must all be met (each by at least one
 of its literals occurring): a term needs its literal; AND needs what each branch needs; OR needs
@@ -27,7 +27,9 @@ from collections.abc import Sequence
 
 import ahocorasick
 
-from tasks.query.evaluate import SEPARATORS_BUT_SPACE, Query, _And, _Context, _Near, _Node, _Or, _Term
+from tasks.query.nodes import AndNode, ArticleContext, NearNode, Node, OrNode, TermNode
+from tasks.query.parser import QueryTree
+from tasks.query.text import SEPARATORS_BUT_SPACE
 
 # The separator runs other than a lone plain space: those starting with another separator, and
 # those starting with a space followed by a separator. Two passes with the re module (7 us each
@@ -42,15 +44,15 @@ def _selectivity(literals: frozenset[str]) -> tuple[int, int]:
     return min(map(len, literals)), -len(literals)
 
 
-def requirement(node: _Node) -> list[frozenset[str]]:
+def requirement(node: Node) -> list[frozenset[str]]:
     """Sets of literals that must all be met (one literal of each occurring) for node to match."""
-    if isinstance(node, _Term):
+    if isinstance(node, TermNode):
         return [frozenset({node.matcher.literal})]
-    if isinstance(node, _Near):
+    if isinstance(node, NearNode):
         return [frozenset(t.matcher.literal for t in side) for side in (node.left, node.right)]
-    if isinstance(node, _And):
+    if isinstance(node, AndNode):
         return [s for child in node.children for s in requirement(child)]
-    if isinstance(node, _Or):
+    if isinstance(node, OrNode):
         union: set[str] = set()
         for child in node.children:
             sets = requirement(child)
@@ -92,14 +94,17 @@ def squeeze(view: str) -> tuple[str, list[int], list[int]]:
 
 
 class Prefilter:
-    def __init__(self, queries: Sequence[Query]) -> None:
+    """The automaton over every literal of the given queries, and which queries each literal
+    (or none) lets through."""
+
+    def __init__(self, queries: Sequence[QueryTree]) -> None:
         self._always: list[int] = []  # queries that need no literal
         self._posted: dict[str, list[int]] = {}
         self._needs: list[tuple[frozenset[str], ...]] = []  # per query: the sets beyond the posted one
         literals: set[str] = set()
         for i, query in enumerate(queries):
-            literals.update(m.literal for m in query._matchers)  # NOT's terms too: see above
-            sets = list(dict.fromkeys(requirement(query._root)))
+            literals.update(m.literal for m in query.matchers)  # NOT's terms too: see above
+            sets = list(dict.fromkeys(requirement(query.root)))
             if not sets:
                 self._always.append(i)
                 self._needs.append(())
@@ -115,7 +120,7 @@ class Prefilter:
                 self._automaton.add_word(literal, (len(literal) - 1, literal))
             self._automaton.make_automaton()
 
-    def scan(self, ctx: _Context) -> set[str]:
+    def scan(self, ctx: ArticleContext) -> set[str]:
         """Record in ctx.pending where every literal occurs; return the literals that occur."""
         found: set[str] = set()
         if self._automaton is None:
@@ -138,7 +143,7 @@ class Prefilter:
                     places.append(start)
         return found
 
-    def candidates(self, ctx: _Context) -> list[int]:
+    def candidates(self, ctx: ArticleContext) -> list[int]:
         """Indexes (in the order given) of the queries worth evaluating on ctx's article."""
         found = self.scan(ctx)
         posted = set(self._always)

@@ -1,0 +1,58 @@
+"""Compiled terms: TermMatcher finds one term or phrase of a query in a FieldView, and says
+which literal the prefilter looks for to know where it may start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import regex
+
+from tasks.common.scripts import UNSPACED_SCRIPT_CHAR
+from tasks.query.text import SEPARATOR_RUN, WORD_CHAR, FieldView
+
+TermKey = tuple[tuple[str, ...], bool]  # case-folded words, trailing wildcard
+Occurrence = tuple[int, int]  # [start, end) in a FieldView's view
+
+
+class TermMatcher:
+    """One term or phrase, compiled: its regex runs on case-folded text (so its semantics are
+    exactly "equal after str.casefold", which is also what the Aho-Corasick prefilter sees)."""
+
+    __slots__ = ("key", "literal", "pattern", "start_cluster", "end_cluster")
+
+    def __init__(self, words: tuple[str, ...], wildcard: bool) -> None:
+        self.key: TermKey = (words, wildcard)
+        # Every match starts with this once separator runs are squeezed to one space: the
+        # prefilter looks for it (the wildcard's prefix; the whole phrase, not just a word of it).
+        self.literal = " ".join(words)
+        self.start_cluster = bool(UNSPACED_SCRIPT_CHAR.match(words[0][0]))
+        self.end_cluster = bool(UNSPACED_SCRIPT_CHAR.match(words[-1][-1]))
+        body = SEPARATOR_RUN.join(regex.escape(w) for w in words)
+        if wildcard and not self.end_cluster:
+            body += f"{WORD_CHAR}*"
+        start = "" if self.start_cluster else f"(?<!{WORD_CHAR})"
+        end = "" if self.end_cluster else f"(?!{WORD_CHAR})"
+        self.pattern = regex.compile(start + body + end, regex.V1)
+
+    def _checked(self, view: FieldView, start: int, end: int) -> Occurrence | None:
+        # Unspaced scripts: not inside a grapheme cluster (a Khmer subscript, a Thai vowel sign).
+        if self.start_cluster and not view.is_boundary(start):
+            return None
+        if self.end_cluster and not view.is_boundary(end):
+            if not self.key[1]:
+                return None
+            end = view.next_boundary(end)
+        return start, end
+
+    def find(self, view: FieldView) -> list[Occurrence]:
+        """Every occurrence, overlapping ones too (as the index finds them: one per start)."""
+        found = (self._checked(view, m.start(), m.end()) for m in self.pattern.finditer(view.view, overlapped=True))
+        return [occ for occ in found if occ is not None]
+
+    def at_each(self, view: FieldView, starts: Iterable[int]) -> list[Occurrence]:
+        """The occurrences starting at these places (where the prefilter saw the literal)."""
+        match, text = self.pattern.match, view.view
+        spans = [m.span() for m in (match(text, pos) for pos in starts) if m is not None]
+        if not (self.start_cluster or self.end_cluster):  # the common case: no cluster checks
+            return spans
+        return [occ for occ in (self._checked(view, *span) for span in spans) if occ is not None]
