@@ -1,6 +1,8 @@
-"""Where alerts go and what they say. Each Apprise target is sent to on its own, so a failure
-of one target is retried for that target only (Apprise's notify() over several targets
-returns one falsy result when any fails; shared NOTES)."""
+"""The Apprise targets: read from the settings (NEWSWATCH_NOTIFY URLs, an Apprise config file,
+a Prefect Secret block; the console when none is set), sent one message at a time, and stored
+into a Secret block for deployments. Each Apprise target is sent to on its own, so a failure of
+one target is retried for that target only (Apprise's notify() over several targets returns one
+falsy result when any fails; shared NOTES)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,9 @@ import apprise
 from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
-from storage.repository import Target
+from storage.records import Target
 from tasks.alerting.render import Message
 from tasks.config import Settings
-
-log = logging.getLogger(__name__)
 
 
 class NotifyConfigError(ValueError):
@@ -155,40 +155,6 @@ def load_senders(settings: Settings) -> list[Sender]:
     if not servers:
         return [ConsoleSender()]
     return [AppriseSender(s) for s in servers]
-
-
-OPS_TAG = "ops"
-
-
-def ops_senders(senders: list[Sender]) -> list[Sender]:
-    """Targets tagged `ops` get operational notices; without any, every target does."""
-    tagged = [s for s in senders if OPS_TAG in s.tags]
-    return tagged or senders
-
-
-def alert_senders(senders: list[Sender]) -> list[Sender]:
-    """Alerts go to every target not reserved for operations (tagged only `ops`)."""
-    return [s for s in senders if s.tags != {OPS_TAG}] or senders
-
-
-def notify_run_failed(settings: Settings, flow_name: str, run_name: str, reason: str) -> list[str]:
-    """Tell the ops targets that a flow run failed; returns the delivery errors. Called from a
-    flow's failure hook, so it never raises."""
-    from tasks.alerting.render import escape
-
-    try:
-        senders = load_senders(settings)
-    except Exception as exc:  # the notifier config itself may be what failed the run
-        return [f"notifier config: {type(exc).__name__}"]
-    errors = []
-    for sender in ops_senders(senders):
-        fmt = sender.format
-        body = f"The {escape(flow_name, fmt)} run {escape(run_name, fmt)} failed: {escape(reason[:1000], fmt)}"
-        try:
-            sender.send(Message(f"[newswatch] {flow_name} run failed: {run_name}", body, fmt))
-        except Exception as exc:  # nothing more to do from a failure hook
-            errors.append(f"{sender.target.label}: {exc}")
-    return errors
 
 
 def save_secret_block(settings: Settings, name: str) -> int:

@@ -1,9 +1,9 @@
 """The outbox sender: claim due alerts, send each to its one target, mark it. A failed send
-stays pending with an exponential backoff across runs and is dead-lettered after N attempts
-(`newswatch alerts retry` revives it), so nothing is lost; an alert is marked sent right
-after its target accepted it, so a repeat needs a crash in that instant. Quiet hours postpone
-alerts (urgent topics excepted); a topic over its max_per_hour rolls the excess into the
-next digest."""
+(of an alert here, or of a digest: record_failed_send) stays pending with an exponential
+backoff across runs and is dead-lettered after N attempts (`newswatch alerts retry` revives
+it), so nothing is lost; an alert is marked sent right after its target accepted it, so a
+repeat needs a crash in that instant. Quiet hours postpone alerts (urgent topics excepted); a
+topic over its max_per_hour rolls the excess into the next digest."""
 
 from __future__ import annotations
 
@@ -17,17 +17,18 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.clock import now_utc
-from storage.repository import AlertToSend
-from tasks.alerting.channels import Sender, alert_senders, close_all, ops_senders
-from tasks.alerting.render import Message, escape, render_alert
+from storage.records import AlertToSend
+from tasks.alerting.channels import Sender, close_all
+from tasks.alerting.ops import alert_senders, announce_paused
+from tasks.alerting.render import Message, render_alert
 from tasks.common.faults import crashpoint
 from tasks.config import Watchlist
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=10)  # default of NEWSWATCH_ALERT_CLAIM_LEASE
-FIRST_RETRY = timedelta(minutes=1)
-MAX_RETRY_GAP = timedelta(hours=6)
+DEFAULT_CLAIM_LEASE = timedelta(minutes=10)  # as NEWSWATCH_ALERT_CLAIM_LEASE's default
+FIRST_RETRY_DELAY = timedelta(minutes=1)
+MAX_RETRY_DELAY = timedelta(hours=6)
 
 
 @dataclass
@@ -43,12 +44,33 @@ class DeliveryReport:
 
 def retry_delay(attempts: int) -> timedelta:
     """1, 2, 4, 8, ... minutes after the 1st, 2nd, 3rd, 4th failed attempt; at most 6 h."""
-    return min(FIRST_RETRY * (2 ** max(0, min(attempts - 1, 20))), MAX_RETRY_GAP)
+    return min(FIRST_RETRY_DELAY * (2 ** max(0, min(attempts - 1, 20))), MAX_RETRY_DELAY)
 
 
-def _postponed(
+def failure_reason(exc: Exception) -> str:
+    """What a failed send records and reports: the exception's type and message."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def record_failed_send(db_url: str, alerts: Sequence[AlertToSend], reason: str, max_attempts: int) -> int:
+    """Record a failed send of claimed alerts (one immediate alert, or the stories of a digest):
+    each stays pending until retry_delay() after this attempt, or is dead-lettered once it has
+    had max_attempts. Releases their claims; returns how many were dead-lettered."""
+    now = now_utc()
+    dead = 0
+    for alert in alerts:
+        attempts = alert.attempts + 1
+        given_up = attempts >= max_attempts
+        repository.mark_alert(db_url, alert.id, reason, retry_at=now + retry_delay(attempts), dead=given_up)
+        dead += given_up
+    return dead
+
+
+def _held_back(
     db_url: str, alert: AlertToSend, sender: Sender, watchlist: Watchlist, now: datetime, report: DeliveryReport
 ) -> bool:
+    """Postpone the alert to the end of the target's quiet hours (urgent topics excepted), or
+    into the next digest when its topic is over max_per_hour; True when it was held back."""
     topic = next((t for t in watchlist.topics if t.name == alert.topic), None)
     if not (topic and topic.urgent):
         ends = [end for q in watchlist.quiet_hours(sender.tags) if (end := q.ends_at(now)) is not None]
@@ -69,44 +91,40 @@ def _postponed(
 
 
 def send_claimed(
-    db_url: str,
-    alert_id: int,
-    sender: Sender,
-    message: Message,
-    attempts_before: int,
-    max_attempts: int,
-    report: DeliveryReport,
+    db_url: str, alert: AlertToSend, sender: Sender, message: Message, max_attempts: int, report: DeliveryReport
 ) -> bool:
-    """Send one claimed alert (or digest member) and record the outcome; True when sent."""
+    """Send one claimed alert and record the outcome; True when sent."""
     try:
         crashpoint("before-send")
         sender.send(message)
     except Exception as exc:  # any failure of a target keeps the alert for a later run
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        attempts = attempts_before + 1
-        dead = attempts >= max_attempts
-        repository.mark_alert(db_url, alert_id, reason, retry_at=now_utc() + retry_delay(attempts), dead=dead)
+        reason = failure_reason(exc)
+        dead = record_failed_send(db_url, [alert], reason, max_attempts)
         report.failed += 1
         report.dead += dead
         report.errors.append(f"{sender.target.label}: {reason}")
         log.warning(
             "alert %d to %s failed (attempt %d%s): %s",
-            alert_id,
+            alert.id,
             sender.target.label,
-            attempts,
+            alert.attempts + 1,
             ", dead-lettered" if dead else "",
             reason,
         )
         return False
     crashpoint("after-send")  # the one window where a crash repeats a message
-    repository.mark_alert(db_url, alert_id, None)
+    repository.mark_alert(db_url, alert.id, None)
     crashpoint("after-mark")
     report.sent += 1
     return True
 
 
 def deliver(
-    db_url: str, senders: Sequence[Sender], watchlist: Watchlist, max_attempts: int, lease: timedelta = CLAIM_LEASE
+    db_url: str,
+    senders: Sequence[Sender],
+    watchlist: Watchlist,
+    max_attempts: int,
+    lease: timedelta = DEFAULT_CLAIM_LEASE,
 ) -> DeliveryReport:
     """Send every due immediate alert to its target, claiming each just before its send. The
     loop ends: a sent alert is done, a failed or postponed one is due again only later."""
@@ -116,39 +134,14 @@ def deliver(
     while by_key and (claimed := repository.claim_pending_alerts(db_url, list(by_key), lease, limit=1)):
         alert = claimed[0]
         sender = by_key[alert.target]
-        if _postponed(db_url, alert, sender, watchlist, now, report):
+        if _held_back(db_url, alert, sender, watchlist, now, report):
             continue
         message = render_alert(alert, sender.format)
-        if not send_claimed(db_url, alert.id, sender, message, alert.attempts, max_attempts, report):
+        if not send_claimed(db_url, alert, sender, message, max_attempts, report):
             # A target that failed (down, or hanging until its timeout) is not tried again in this
             # run: its other alerts wait for the next run instead of each waiting for a timeout.
             del by_key[alert.target]
     return report
-
-
-def announce_paused(db_url: str, senders: Sequence[Sender], report: DeliveryReport) -> None:
-    """One notice to the ops targets per paused source; a notice that fails is sent next run."""
-    for state in repository.source_states(db_url).values():
-        if state.paused_at is None or state.pause_notified_at is not None:
-            continue
-        errors = []
-        for sender in ops_senders(list(senders)):  # each in its own format
-            fmt = sender.format
-            body = (
-                f"{escape(state.name, fmt)} failed {state.consecutive_failures} times in a row and is paused: "
-                f"it is now tried once a day, and resumes by itself on the first success.\n\n"
-                f"Last error: {escape(state.last_error or 'unknown', fmt)}\n\n"
-                f"Check it with: newswatch sources test URL"
-            )
-            try:
-                sender.send(Message(f"[newswatch] source paused: {state.name}", body, fmt))
-            except Exception as exc:  # a notice that fails is tried again next run
-                errors.append(f"{sender.target.label}: {exc}")
-        if errors:
-            report.errors.extend(errors)
-        else:
-            repository.mark_pause_notified(db_url, state.id)
-            report.notices += 1
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
@@ -157,7 +150,9 @@ def deliver_task(
 ) -> DeliveryReport:
     try:
         report = deliver(db_url, alert_senders(senders), watchlist, max_attempts, lease)
-        announce_paused(db_url, senders, report)
+        notices, notice_errors = announce_paused(db_url, senders)
+        report.notices += notices
+        report.errors.extend(notice_errors)
     finally:
         close_all(senders)
     get_run_logger().info(

@@ -16,8 +16,9 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.clock import aware, now_utc
-from tasks.alerting.channels import Sender, alert_senders, close_all
-from tasks.alerting.delivery import CLAIM_LEASE, retry_delay
+from tasks.alerting.channels import Sender, close_all
+from tasks.alerting.delivery import DEFAULT_CLAIM_LEASE, failure_reason, record_failed_send
+from tasks.alerting.ops import alert_senders
 from tasks.alerting.render import render_digest
 from tasks.common.windows import last_slot, parse_clock, parse_zone
 from tasks.config import TopicSpec, Watchlist
@@ -33,19 +34,21 @@ class DigestReport:
     errors: list[str] = field(default_factory=list)
 
 
-def period_start(topic: TopicSpec | None, watchlist: Watchlist, now: datetime) -> tuple[datetime, str]:
-    """The start of the topic's current digest period: a digest sent since then means the next
-    one is not due yet. Daily topics count from the configured local time; hourly topics and
-    throttled immediate ones, from the top of the hour."""
+def digest_period(topic: TopicSpec | None, watchlist: Watchlist, now: datetime) -> tuple[datetime, str]:
+    """The start and the name of the topic's current digest period: a digest sent since then
+    means the next one is not due yet. Daily topics count from the configured local time; hourly
+    topics and throttled immediate ones, from the top of the hour."""
     if topic is not None and topic.mode == "daily":
         slot = last_slot(now, parse_clock(watchlist.digest.time), parse_zone(watchlist.digest.timezone))
         return slot, "daily digest"
     return now.replace(minute=0, second=0, microsecond=0), "hourly digest"
 
 
-def is_due(db_url: str, topic_name: str, target: str, watchlist: Watchlist, now: datetime) -> tuple[bool, str]:
+def digest_is_due(db_url: str, topic_name: str, target: str, watchlist: Watchlist, now: datetime) -> tuple[bool, str]:
+    """Is the topic's digest to this target due (none sent in the current period), and the
+    period's name."""
     topic = next((t for t in watchlist.topics if t.name == topic_name), None)
-    start, period = period_start(topic, watchlist, now)
+    start, period = digest_period(topic, watchlist, now)
     last = aware(repository.last_digest_at(db_url, topic_name, target))
     return last is None or last < start, period
 
@@ -57,7 +60,7 @@ def send_digests(
     max_attempts: int,
     topics: Sequence[str] | None = None,
     force: bool = False,
-    lease: timedelta = CLAIM_LEASE,
+    lease: timedelta = DEFAULT_CLAIM_LEASE,
 ) -> DigestReport:
     """Send every due digest (all waiting ones with force) to each target."""
     report = DigestReport()
@@ -67,7 +70,7 @@ def send_digests(
         for topic in repository.digest_topics(db_url, key):
             if topics is not None and topic not in topics:
                 continue
-            due, period = is_due(db_url, topic, key, watchlist, now)
+            due, period = digest_is_due(db_url, topic, key, watchlist, now)
             if not (due or force):
                 continue
             alerts = repository.claim_pending_alerts(db_url, [key], lease, digest=True, topics=[topic])
@@ -76,11 +79,8 @@ def send_digests(
             try:
                 sender.send(render_digest(topic, alerts, sender.format, period))
             except Exception as exc:  # keep the stories for the next digest run
-                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                for a in alerts:
-                    attempts = a.attempts + 1
-                    retry_at = now + retry_delay(attempts)
-                    repository.mark_alert(db_url, a.id, reason, retry_at=retry_at, dead=attempts >= max_attempts)
+                reason = failure_reason(exc)
+                record_failed_send(db_url, alerts, reason, max_attempts)
                 report.failed += 1
                 report.errors.append(f"{sender.target.label}: {reason}")
                 log.warning("digest of %s to %s failed: %s", topic, sender.target.label, reason)
