@@ -5,73 +5,37 @@
     count_prunable(db, older_than) -> int                   what prune would delete (--dry-run)
     is_tombstoned(db, canonical_urls, hashes) -> set[str]   which of these URLs and hashes were pruned
 
-A pruned article leaves a tombstone (its canonical URL and content hash) so that ingest does not
-store it again when a feed still lists it. Articles with alerts still pending are never pruned.
-
-This module imports only SQLAlchemy and SQLModel at the top (storage.db and storage.models are
-imported inside functions), so storage.models and storage.db may import it to register the table.
+A pruned article leaves a tombstone (its canonical URL and content hash: storage.models.Tombstone)
+so that ingest does not store it again when a feed still lists it. Articles with alerts still
+pending are never pruned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, and_, delete, exists, func, or_, select
-from sqlmodel import Field, SQLModel
+from sqlalchemy import and_, delete, exists, func, or_, select
 
 from storage.clock import now_utc
+from storage.db import dialect_insert, get_engine
+from storage.models import Alert, Article, ArticleRevision, Match, Source, StoryTopic, Tombstone
+from storage.repository import alerts_with_article
 
 Kind = Literal["articles", "matches", "alerts"]
 KINDS: tuple[Kind, ...] = ("articles", "matches", "alerts")
-CHUNK = 1000
-PRUNE_CHUNK = 500
-_IN_CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
+EXPORT_ROWS_PER_READ = 1000  # rows per keyset-paged read of export_rows
+PRUNE_ARTICLES_PER_TRANSACTION = 500  # articles deleted (with their rows) per transaction of prune
+IN_LIST_MAX = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
 
-
-class Tombstone(SQLModel, table=True):
-    """An article that `newswatch prune` removed: never ingested again."""
-
-    __tablename__ = "tombstones"
-    __table_args__ = (
-        UniqueConstraint("canonical_url", name="uq_tombstones_canonical_url"),
-        Index("ix_tombstones_content_hash", "content_hash"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    canonical_url: str = Field(sa_column=Column(Text, nullable=False))
-    content_hash: str | None = Field(default=None, max_length=64)
-    pruned_at: datetime = Field(default_factory=now_utc)
-
-
+A = Article.__table__  # type: ignore[attr-defined]
+M = Match.__table__  # type: ignore[attr-defined]
+AL = Alert.__table__  # type: ignore[attr-defined]
+ST = StoryTopic.__table__  # type: ignore[attr-defined]
+AR = ArticleRevision.__table__  # type: ignore[attr-defined]
+S = Source.__table__  # type: ignore[attr-defined]
 TB = Tombstone.__table__  # type: ignore[attr-defined]
-
-
-def _tables() -> tuple[Any, Any, Any, Any, Any, Any]:
-    """articles, matches, alerts, story_topics, article_revisions, sources (imported here: no cycles)."""
-    from storage.models import Alert, Article, ArticleRevision, Match, Source, StoryTopic
-
-    return (
-        Article.__table__,  # type: ignore[attr-defined]
-        Match.__table__,  # type: ignore[attr-defined]
-        Alert.__table__,  # type: ignore[attr-defined]
-        StoryTopic.__table__,  # type: ignore[attr-defined]
-        ArticleRevision.__table__,  # type: ignore[attr-defined]
-        Source.__table__,  # type: ignore[attr-defined]
-    )
-
-
-def _engine(db_url: str) -> Any:
-    from storage.db import get_engine
-
-    return get_engine(db_url)
-
-
-def _insert(conn: Any, table: Any) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 # --- pruning --------------------------------------------------------------------------------------
@@ -79,7 +43,6 @@ def _insert(conn: Any, table: Any) -> Any:
 
 def _prunable(older_than: datetime) -> Any:
     """The WHERE clause of articles to prune: older than the cutoff, no alert still pending."""
-    A, _M, AL, _ST, _AR, _S = _tables()
     when = func.coalesce(A.c.published_at, A.c.fetched_at)
     pending = exists().where(AL.c.article_id == A.c.id, AL.c.status == "pending")
     return and_(when < older_than, ~pending)
@@ -87,20 +50,18 @@ def _prunable(older_than: datetime) -> Any:
 
 def count_prunable(db_url: str, older_than: datetime) -> int:
     """How many articles prune(db_url, older_than) would delete now."""
-    A = _tables()[0]
-    with _engine(db_url).connect() as conn:
+    with get_engine(db_url).connect() as conn:
         return int(conn.execute(select(func.count()).select_from(A).where(_prunable(older_than))).scalar_one())
 
 
-def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_CHUNK) -> int:
+def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRANSACTION) -> int:
     """Delete the articles published (or, undated, fetched) before `older_than`, with their matches,
     alerts, story links and revisions, leaving a tombstone of each; one transaction per chunk.
     Articles with an alert still pending are kept. Returns how many articles were deleted."""
-    A, M, AL, ST, AR, _S = _tables()
     total = 0
     last_id = 0
     while True:
-        with _engine(db_url).begin() as conn:
+        with get_engine(db_url).begin() as conn:
             rows = conn.execute(
                 select(A.c.id, A.c.canonical_url, A.c.content_hash)
                 .where(_prunable(older_than), A.c.id > last_id)
@@ -112,7 +73,7 @@ def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_CHUNK) -> int:
             ids = [r.id for r in rows]
             now = now_utc()
             conn.execute(
-                _insert(conn, TB).on_conflict_do_nothing(index_elements=["canonical_url"]),
+                dialect_insert(conn, TB).on_conflict_do_nothing(index_elements=["canonical_url"]),
                 [{"canonical_url": r.canonical_url, "content_hash": r.content_hash, "pruned_at": now} for r in rows],
             )
             match_ids = select(M.c.id).where(M.c.article_id.in_(ids))
@@ -131,12 +92,12 @@ def is_tombstoned(db_url: str, canonical_urls: Iterable[str], hashes: Iterable[s
     found: set[str] = set()
     if not urls and not digests:
         return found
-    with _engine(db_url).connect() as conn:
-        for i in range(0, len(urls), _IN_CHUNK):
-            part = urls[i : i + _IN_CHUNK]
+    with get_engine(db_url).connect() as conn:
+        for i in range(0, len(urls), IN_LIST_MAX):
+            part = urls[i : i + IN_LIST_MAX]
             found.update(conn.execute(select(TB.c.canonical_url).where(TB.c.canonical_url.in_(part))).scalars())
-        for i in range(0, len(digests), _IN_CHUNK):
-            part = digests[i : i + _IN_CHUNK]
+        for i in range(0, len(digests), IN_LIST_MAX):
+            part = digests[i : i + IN_LIST_MAX]
             found.update(conn.execute(select(TB.c.content_hash).where(TB.c.content_hash.in_(part))).scalars())
     return found
 
@@ -154,83 +115,86 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _export_articles(since: datetime | None, topic: str | None) -> tuple[Any, Any]:
+    query = select(
+        A.c.id,
+        S.c.name.label("source"),
+        A.c.canonical_url,
+        A.c.url,
+        A.c.title,
+        A.c.author,
+        A.c.published_at,
+        A.c.fetched_at,
+        A.c.language,
+        A.c.story_id,
+        A.c.revision,
+        A.c.content_hash,
+        A.c.text_origin,
+        A.c.summary,
+        A.c.text,
+    ).select_from(A.join(S, S.c.id == A.c.source_id))
+    if since is not None:
+        query = query.where(func.coalesce(A.c.published_at, A.c.fetched_at) >= since)
+    if topic is not None:
+        query = query.where(exists().where(M.c.article_id == A.c.id, M.c.topic == topic))
+    return query, A.c.id
+
+
+def _export_matches(since: datetime | None, topic: str | None) -> tuple[Any, Any]:
+    query = select(
+        M.c.id,
+        M.c.topic,
+        M.c.article_id,
+        A.c.url.label("article_url"),
+        A.c.title.label("article_title"),
+        M.c.terms,
+        M.c.words,
+        M.c.hit_field,
+        M.c.hit_sentence,
+        M.c.created_at,
+    ).select_from(M.join(A, A.c.id == M.c.article_id))
+    if since is not None:
+        query = query.where(M.c.created_at >= since)
+    if topic is not None:
+        query = query.where(M.c.topic == topic)
+    return query, M.c.id
+
+
+def _export_alerts(since: datetime | None, topic: str | None) -> tuple[Any, Any]:
+    query = alerts_with_article()  # the same select `newswatch alerts` lists from
+    if since is not None:
+        query = query.where(AL.c.created_at >= since)
+    if topic is not None:
+        query = query.where(AL.c.topic == topic)
+    return query, AL.c.id
+
+
+_EXPORTS: dict[str, Callable[[datetime | None, str | None], tuple[Any, Any]]] = {
+    "articles": _export_articles,
+    "matches": _export_matches,
+    "alerts": _export_alerts,
+}
+
+
 def _export_query(kind: Kind, since: datetime | None, topic: str | None) -> tuple[Any, Any]:
     """(SELECT without paging, the id column to page on) for one kind of row."""
-    A, M, AL, _ST, _AR, S = _tables()
-    if kind == "articles":
-        query = select(
-            A.c.id,
-            S.c.name.label("source"),
-            A.c.canonical_url,
-            A.c.url,
-            A.c.title,
-            A.c.author,
-            A.c.published_at,
-            A.c.fetched_at,
-            A.c.language,
-            A.c.story_id,
-            A.c.revision,
-            A.c.content_hash,
-            A.c.text_origin,
-            A.c.summary,
-            A.c.text,
-        ).select_from(A.join(S, S.c.id == A.c.source_id))
-        if since is not None:
-            query = query.where(func.coalesce(A.c.published_at, A.c.fetched_at) >= since)
-        if topic is not None:
-            query = query.where(exists().where(M.c.article_id == A.c.id, M.c.topic == topic))
-        return query, A.c.id
-    if kind == "matches":
-        query = select(
-            M.c.id,
-            M.c.topic,
-            M.c.article_id,
-            A.c.url.label("article_url"),
-            A.c.title.label("article_title"),
-            M.c.terms,
-            M.c.words,
-            M.c.hit_field,
-            M.c.hit_sentence,
-            M.c.created_at,
-        ).select_from(M.join(A, A.c.id == M.c.article_id))
-        if since is not None:
-            query = query.where(M.c.created_at >= since)
-        if topic is not None:
-            query = query.where(M.c.topic == topic)
-        return query, M.c.id
-    if kind == "alerts":
-        query = select(
-            AL.c.id,
-            AL.c.topic,
-            AL.c.match_id,
-            AL.c.article_id,
-            A.c.url.label("article_url"),
-            A.c.title.label("article_title"),
-            AL.c.target,
-            AL.c.target_label,
-            AL.c.status,
-            AL.c.digest,
-            AL.c.attempts,
-            AL.c.last_error,
-            AL.c.created_at,
-            AL.c.sent_at,
-        ).select_from(AL.join(A, A.c.id == AL.c.article_id))
-        if since is not None:
-            query = query.where(AL.c.created_at >= since)
-        if topic is not None:
-            query = query.where(AL.c.topic == topic)
-        return query, AL.c.id
-    raise ValueError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
+    if kind not in _EXPORTS:
+        raise ValueError(f"unknown export kind {kind!r}: use one of {', '.join(KINDS)}")
+    return _EXPORTS[kind](since, topic)
 
 
 def export_rows(
-    db_url: str, kind: Kind, since: datetime | None = None, topic: str | None = None, chunk: int = CHUNK
+    db_url: str,
+    kind: Kind,
+    since: datetime | None = None,
+    topic: str | None = None,
+    chunk: int = EXPORT_ROWS_PER_READ,
 ) -> Iterator[dict[str, Any]]:
     """Every row of `kind` (since a time, of one topic), oldest id first, as JSON-safe dicts.
     Read by keyset pagination, one short read per chunk: memory stays flat however large the
     archive, and no transaction stays open while the caller writes."""
     query, id_col = _export_query(kind, since, topic)
-    engine = _engine(db_url)
+    engine = get_engine(db_url)
     last_id = 0
     while True:
         with engine.connect() as conn:
@@ -243,4 +207,13 @@ def export_rows(
         del rows
 
 
-__all__ = ["KINDS", "Tombstone", "count_prunable", "export_rows", "is_tombstoned", "prune"]
+__all__ = [
+    "EXPORT_ROWS_PER_READ",
+    "IN_LIST_MAX",
+    "KINDS",
+    "PRUNE_ARTICLES_PER_TRANSACTION",
+    "count_prunable",
+    "export_rows",
+    "is_tombstoned",
+    "prune",
+]

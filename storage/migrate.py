@@ -7,9 +7,9 @@
     stamp(db, revision) -> str            record a revision without running anything (manual repairs)
     schema_drift(db) -> list[str]         how the database differs from the models ([]: in sync)
 
-`db` is a database URL (normalized as storage.db does) or an Engine: storage.db passes its own, so
-that the connection settings are the same. This module imports storage.db only inside functions,
-so storage.db may import it.
+`db` is a database URL or an Engine: storage.db passes its own. A URL is opened with
+storage.engine, as storage.db opens it, so that the connection settings are the same; this module
+never imports storage.db (which imports this one when a database needs migrating).
 
 A database that has our tables but no migration history was made by create_all (builds before the
 migrations): its columns are compared with each revision's, and it is stamped with the one it
@@ -43,6 +43,7 @@ from sqlalchemy.schema import Constraint
 from sqlmodel import SQLModel
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.engine import new_engine, normalize_url
 from storage.schema import VERSION_TABLE, MigrationError
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,7 @@ def _engine(db: str | Engine) -> Iterator[Engine]:
     if isinstance(db, Engine):
         yield db
         return
-    from storage.db import _create, normalize_url  # here: storage.db imports this module
-
-    engine = _create(normalize_url(db))
+    engine = new_engine(normalize_url(db))
     try:
         yield engine
     finally:

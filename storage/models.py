@@ -3,6 +3,9 @@
 Uniqueness lives in constraints so that two runs at once (two workers, a manual run next to a
 scheduled one) can never store the same article, match or alert twice: inserts use
 ON CONFLICT DO NOTHING and only the rows that were really inserted go downstream.
+
+Every table is here, and this module imports nothing else of storage but the clock, so anything
+in storage may import it.
 """
 
 from __future__ import annotations
@@ -179,4 +182,16 @@ class ArticleRevision(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=now_utc)
 
 
-from storage import archive as _archive  # noqa: E402,F401  (registers the tombstones table)
+class Tombstone(SQLModel, table=True):
+    """An article that `newswatch prune` removed (storage.archive): never ingested again."""
+
+    __tablename__ = "tombstones"
+    __table_args__ = (
+        UniqueConstraint("canonical_url", name="uq_tombstones_canonical_url"),
+        Index("ix_tombstones_content_hash", "content_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    canonical_url: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str | None = Field(default=None, max_length=64)
+    pruned_at: datetime = Field(default_factory=now_utc)

@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from storage.clock import aware, now_utc
-from storage.repository import MatchRow, SourceHealthRow
+from storage.records import MatchRow, SourceHealthRow
 from tasks.alerting import escape, link, sentence
 from tasks.ingest import SourceOutcome, status
 

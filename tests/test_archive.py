@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-# First: registers the tombstones table on SQLModel.metadata before anything reads the metadata.
-from storage import archive  # isort: skip
-
 import csv
 import io
 import json
@@ -18,10 +15,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from deploy.cli_archive import register
-from storage import repository
+from storage import archive, repository
 from storage.db import get_engine
-from storage.models import Alert, Article, ArticleRevision, Match, StoryTopic
-from storage.repository import ArticleRecord, MatchRecord, Target
+from storage.models import Alert, Article, ArticleRevision, Match, StoryTopic, Tombstone
+from storage.records import ArticleRecord, MatchRecord, Target
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=400)
@@ -87,7 +84,7 @@ def test_prune_keeps_tombstones_and_pending_alerts(db_url: str) -> None:
     assert left == set(ids["pending"] + ids["new"])
     assert alert_articles == left
     assert _count(db_url, Match) == 3 and _count(db_url, StoryTopic) == 3 and _count(db_url, ArticleRevision) == 0
-    assert _count(db_url, archive.Tombstone) == 3
+    assert _count(db_url, Tombstone) == 3
 
     urls = [f"https://news.example/a/{n}" for n in range(1, 7)]
     assert archive.is_tombstoned(db_url, urls, []) == set(urls[:3])
@@ -103,7 +100,7 @@ def test_prune_twice_the_same_url_keeps_one_tombstone(db_url: str) -> None:
     assert archive.prune(db_url, NOW) == 1
     repository.insert_articles(db_url, [_record(src, 1, OLD)])  # ingested again before ingest checked
     assert archive.prune(db_url, NOW) == 1
-    assert _count(db_url, archive.Tombstone) == 1
+    assert _count(db_url, Tombstone) == 1
 
 
 def test_export_rows_filters_and_json_safe(db_url: str) -> None:
@@ -159,7 +156,7 @@ def test_cli_export_and_prune(db_url: str, tmp_path: Path) -> None:
     assert _count(db_url, Article) == 6
     result = runner.invoke(app, ["prune", "--older-than", "180d", "--db", db_url])
     assert result.exit_code == 0 and "pruned 3" in result.stdout, result.output
-    assert _count(db_url, Article) == 3 and _count(db_url, archive.Tombstone) == 3
+    assert _count(db_url, Article) == 3 and _count(db_url, Tombstone) == 3
 
 
 def test_export_streams_with_flat_memory(db_url: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from storage import repository
 from storage.db import dispose_all, get_engine
 from storage.models import Article
+from storage.records import ArticleRecord
 from tests.conftest import TEST_ENV
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
@@ -70,7 +71,7 @@ def test_bad_config_stops_before_anything_is_touched(tmp_path: Path) -> None:
     before = repository.insert_articles(
         db,
         [
-            repository.ArticleRecord(
+            ArticleRecord(
                 ids["Kept"],
                 "https://kept.example/a",
                 "https://kept.example/a",

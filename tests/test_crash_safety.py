@@ -35,6 +35,7 @@ from bench.killtest import (
 from storage import repository
 from storage.db import dispose_all, get_engine
 from storage.models import Alert
+from storage.records import ArticleRecord, MatchRecord, Target
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver
 
@@ -108,12 +109,12 @@ print(json.dumps({"sent": report.sent, "failed": report.failed, "errors": report
 ALERTS = 200
 
 
-def _seed_outbox(db_url: str, target: repository.Target, n: int) -> list[str]:
+def _seed_outbox(db_url: str, target: Target, n: int) -> list[str]:
     """n pending alerts to one target, straight through the repository; returns the titles."""
     ids = repository.upsert_sources(db_url, [("Seed", "https://seed.example/rss", [])])
     titles = [f"Seeded story {i:03d} about x" for i in range(n)]
     records = [
-        repository.ArticleRecord(
+        ArticleRecord(
             source_id=ids["Seed"],
             canonical_url=f"https://seed.example/{i}",
             url=f"https://seed.example/{i}",
@@ -131,7 +132,7 @@ def _seed_outbox(db_url: str, target: repository.Target, n: int) -> list[str]:
     ]
     article_ids = repository.insert_articles(db_url, records).new_ids
     assert len(article_ids) == n
-    matches = [repository.MatchRecord("t", a, ["x"], ["x"], f"Story {a} mentions x.", "text") for a in article_ids]
+    matches = [MatchRecord("t", a, ["x"], ["x"], f"Story {a} mentions x.", "text") for a in article_ids]
     assert len(repository.save_matches(db_url, article_ids, matches, {"t": [target]})) == n
     assert repository.count_pending_alerts(db_url) == n
     return titles

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.repository import SourceHealthRow, SourceState
+from storage.records import SourceHealthRow, SourceState
 from tasks.common.interval import parse_interval
 from tasks.fetching.discovery import feed_links, looks_like_html
 from tasks.fetching.politeness import HostGate, RobotsCache

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, DateTime, Engine, bindparam, inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from storage import migrate
-from storage.db import _create, normalize_url
+from storage.engine import new_engine, normalize_url
 from storage.models import Alert, Article, Digest, Match, Source
 
 FIRST = "0001_initial"
@@ -45,7 +45,7 @@ ADDED_DEFAULTS: dict[type[SQLModel], dict[str, Any]] = {
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine as storage.db makes them (SQLite: WAL, foreign keys on)."""
-    eng = _create(normalize_url(db_url))
+    eng = new_engine(normalize_url(db_url))
     yield eng
     eng.dispose()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage import repository, search
 from storage.db import dispose_all
-from storage.repository import ArticleRecord
+from storage.records import ArticleRecord
 from tasks.config.files import TopicSpec
 from tasks.matching.search import search_archive
 from tasks.matching.topics import compile_topic

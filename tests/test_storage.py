@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage import repository
 from storage.clock import aware
-from storage.repository import ArticleRecord, MatchRecord, Target
+from storage.records import ArticleRecord, MatchRecord, Target
 
 
 def _record(source_id: int, n: int, **kw: object) -> ArticleRecord:

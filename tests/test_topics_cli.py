@@ -8,7 +8,7 @@ from pathlib import Path
 
 from storage import repository
 from storage.db import dispose_all
-from storage.repository import ArticleRecord
+from storage.records import ArticleRecord
 from tests.test_cli import cli
 
 

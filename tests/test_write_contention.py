@@ -17,7 +17,7 @@ import pytest
 
 from storage import repository
 from storage.db import normalize_url
-from storage.repository import SourceUpdate
+from storage.records import SourceUpdate
 
 SOURCES = [(f"Outlet {i:02d}", f"http://127.0.0.1:9/outlet-{i:02d}/feed.xml", []) for i in range(10)]
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.repository import AlertToSend
+from storage.records import AlertToSend
 from tasks.common.highlight import hit_segments
 from tasks.common.text import strip_controls
 

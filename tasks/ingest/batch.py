@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import archive, repository
 from storage.clock import now_utc
-from storage.repository import ArticleRecord, KnownArticle, SourceState, SourceUpdate
+from storage.records import ArticleRecord, KnownArticle, SourceState, SourceUpdate
 from tasks.common import progress
 from tasks.common.faults import crashpoint
 from tasks.common.interval import parse_interval

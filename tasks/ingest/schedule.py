@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.clock import aware
-from storage.repository import SourceHealthRow, SourceState, SourceUpdate
+from storage.records import SourceHealthRow, SourceState, SourceUpdate
 
 MAX_BACKOFF = timedelta(hours=24)
 MIN_ARTICLES_FOR_RHYTHM = 5

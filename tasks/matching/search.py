@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage import repository, search
+from storage.records import StoredArticle
 from tasks.common.scripts import UNSPACED_SCRIPT_CHAR
 from tasks.matching.topics import ArticleHit, CompiledTopic, match
 
@@ -40,7 +41,7 @@ def search_archive(
 ) -> SearchReport:
     report = SearchReport(query="; ".join(q.text for q in topic.queries.values()), used_index=True)
     literals = _literals(topic)
-    articles: list[repository.StoredArticle]
+    articles: list[StoredArticle]
     try:
         if literals is None:
             raise search.NoIndex("the query requires no word (NOT or fields only)")

@@ -5,7 +5,6 @@ they found and the sentences that show why."""
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,15 +13,14 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
-from storage.repository import MatchRecord, StoredArticle, Target
+from storage.records import MatchRecord, StoredArticle, Target
 from tasks.common.faults import crashpoint
 from tasks.common.highlight import hit_segments as hit_segments  # re-exported: tasks.matching lists it
 from tasks.common.language import primary_tag
 from tasks.common.text import normalize, sentence_spans
 from tasks.config import TopicSpec
+from tasks.matching.rules import alert_rule, route
 from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse_query, terms_query
-
-log = logging.getLogger(__name__)
 
 MAX_SENTENCE = 400
 MAX_SENTENCES = 3
@@ -179,24 +177,13 @@ class MatchReport:
     new_match_ids: list[int] | None = None
 
 
-def route(topic: TopicSpec, targets: Sequence[Target]) -> list[Target]:
-    """The targets a topic's alerts go to: those carrying one of its `notify` tags (all when it
-    names none). A topic whose tags no target carries goes to all: nothing is dropped."""
-    if not topic.notify:
-        return list(targets)
-    chosen = [t for t in targets if set(t.tags) & set(topic.notify)]
-    if not chosen:
-        log.warning("topic %s: no target tagged %s; sending to every target", topic.name, ", ".join(topic.notify))
-    return chosen or list(targets)
-
-
 def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[Target], dry_run: bool) -> MatchReport:
     """Check every article not yet checked (this run's, and any a crashed run left), write
     matches and their alerts in the same transaction as the articles' checked mark."""
     compiled = compile_watchlist(topics)
     routes = {t.name: route(t, targets) for t in topics}
     digest_topics = {t.name for t in topics if t.mode != "immediate"}
-    followups = {t.name for t in topics if t.followups == "new-outlets"}
+    rule = alert_rule(topics)  # which new matches alert: tasks/matching/rules.py
     report = MatchReport(new_match_ids=[])
     while True:
         batch = repository.unmatched_articles(db_url, MATCH_CHUNK)
@@ -212,7 +199,7 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
         status = "dry_run" if dry_run else "pending"
         stories = {a.id: a.story_id for a in batch}
         new_ids = repository.save_matches(
-            db_url, [a.id for a in batch], records, routes, status, digest_topics, stories, followups
+            db_url, [a.id for a in batch], records, routes, status, digest_topics, stories, rule
         )
         crashpoint("after-match")
         report.checked += len(batch)

@@ -1,0 +1,106 @@
+"""Stories: near-duplicate articles grouped under their first article's id (tasks/stories)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from storage.db import get_engine, write
+from storage.records import StoryRow
+from storage.repository.helpers import ST, A, S
+
+
+def articles_without_story(db_url: str, limit: int) -> list[tuple[int, bytes | None]]:
+    """(id, signature) of stored articles not yet put in a story, oldest first."""
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(
+            select(A.c.id, A.c.signature).where(A.c.story_id.is_(None)).order_by(A.c.id).limit(limit)
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, bytes]]:
+    """(article_id, story_id, signature) of the articles fetched since `since`: what the story
+    index holds."""
+    last_id = 0
+    while True:
+        with get_engine(db_url).connect() as conn:
+            rows = conn.execute(
+                select(A.c.id, A.c.story_id, A.c.signature)
+                .where(A.c.fetched_at >= since, A.c.story_id.is_not(None), A.c.signature.is_not(None))
+                .where(A.c.id > last_id)
+                .order_by(A.c.id)
+                .limit(2000)
+            ).all()
+        if not rows:
+            return
+        yield from ((article_id, story_id, signature) for article_id, story_id, signature in rows)
+        last_id = rows[-1][0]
+
+
+def set_stories(db_url: str, assignments: Sequence[tuple[int, int]]) -> None:
+    """Put articles in stories: (article_id, story_id) pairs, in one transaction."""
+    if not assignments:
+        return
+    statement = (
+        update(A)
+        .where(A.c.id == bindparam("article_id"), A.c.story_id.is_(None))
+        .values(story_id=bindparam("new_story_id"))
+    )
+    params = [{"article_id": a, "new_story_id": s} for a, s in sorted(assignments)]  # one lock order
+    write(db_url, lambda conn: conn.execute(statement, params))  # one executemany, not one per article
+
+
+def story_outlets(db_url: str, story_id: int, except_article: int | None = None) -> list[str]:
+    """The sources that carry a story (other than one article's own source), in order of arrival."""
+    return story_outlets_on(get_engine(db_url), story_id, except_article)
+
+
+def story_outlets_on(engine: Any, story_id: int, except_article: int | None = None) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(S.c.name, func.min(A.c.id).label("first"))
+            .join(S, S.c.id == A.c.source_id)
+            .where(A.c.story_id == story_id)
+            .group_by(S.c.name)
+            .order_by("first")
+        ).all()
+        own = None
+        if except_article is not None:
+            own = conn.execute(
+                select(S.c.name).join(A, A.c.source_id == S.c.id).where(A.c.id == except_article)
+            ).scalar_one_or_none()
+    return [name for name, _ in rows if name != own]
+
+
+def recent_stories(db_url: str, since: datetime, limit: int = 50) -> list[StoryRow]:
+    """Stories with an article fetched since `since`, newest first, with their outlets and topics."""
+    with get_engine(db_url).connect() as conn:
+        ids = conn.execute(
+            select(A.c.story_id, func.max(A.c.fetched_at).label("last"))
+            .where(A.c.fetched_at >= since, A.c.story_id.is_not(None))
+            .group_by(A.c.story_id)
+            .order_by(func.max(A.c.fetched_at).desc())
+            .limit(limit)
+        ).all()
+        stories = []
+        for story_id, _ in ids:
+            first = (
+                conn.execute(select(A.c.title, A.c.url, A.c.fetched_at).where(A.c.id == story_id)).one_or_none()
+                or conn.execute(
+                    select(A.c.title, A.c.url, A.c.fetched_at).where(A.c.story_id == story_id).order_by(A.c.id).limit(1)
+                ).one()
+            )
+            count = conn.execute(select(func.count()).where(A.c.story_id == story_id)).scalar_one()
+            topics = (
+                conn.execute(select(ST.c.topic).where(ST.c.story_id == story_id).order_by(ST.c.topic)).scalars().all()
+            )
+            stories.append(
+                StoryRow(
+                    story_id, first[0], first[1], first[2], int(count), story_outlets(db_url, story_id), list(topics)
+                )
+            )
+    return stories
