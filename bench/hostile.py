@@ -1,4 +1,4 @@
-"""Every hostile case against tasks.fetching.fetch, in one process: a hostile server on 127.0.0.1 plus
+"""Every hostile case against tasks.fetching.httpget.fetch, in one process: a hostile server on 127.0.0.1 plus
 "internal" listeners (127.0.0.2, another port on 127.0.0.1, ::1) that count connections.
 
 Run from the repository root:  .venv/bin/python bench/hostile.py
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tasks.fetching.fetch import AddressRefused, FetchError, FetchPolicy, RetryLater, fetch, new_session  # noqa: E402
+from tasks.fetching.httpget import AddressRefused, FetchError, FetchPolicy, RetryLater, fetch, new_session  # noqa: E402
 from tests.test_fetch_hostile import ETAG, HostileServer, Listener, fake_dns, policy_for  # noqa: E402
 
 MB = 1_000_000

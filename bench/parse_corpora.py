@@ -1,11 +1,11 @@
-"""Run tasks.ingest.feeds.parse() over the third-party feed corpora in ../shared/corpora (see its
+"""Run tasks.ingest.feeds.parse_feed() over the third-party feed corpora in ../shared/corpora (see its
 MANIFEST.md): never crash, refuse cleanly, and match the corpora's expectations where they have
 some (rss-parser test/output/*.json, feed-rs *.serde.json).
 
     .venv/bin/python bench/parse_corpora.py
 
 Prints a table and one JSON line, writes bench/results/parse_corpora.json. Exits 0 and says so
-when the corpora folder is absent; exits 1 when parse() raised anything but ParseError.
+when the corpora folder is absent; exits 1 when parse_feed() raised anything but ParseError.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.ingest.feeds import ParseCrash, ParsedFeed, ParseError, _codec, parse  # noqa: E402
+from tasks.ingest.charsets import codec_for_label  # noqa: E402
+from tasks.ingest.feeds import ParseCrash, ParsedFeed, ParseError, parse_feed  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 RESULTS = ROOT / "bench" / "results" / "parse_corpora.json"
@@ -40,8 +41,8 @@ class Tally:
     files: int = 0
     ok: int = 0
     parse_error: int = 0  # a clean refusal
-    converted_crash: int = 0  # ParseCrash: parse() caught an unexpected exception and named it
-    crashes: int = 0  # anything else escaping parse(): must be 0
+    converted_crash: int = 0  # ParseCrash: parse_feed() caught an unexpected exception and named it
+    crashes: int = 0  # anything else escaping parse_feed(): must be 0
     entries: int = 0
     dropped: int = 0
     warnings: int = 0
@@ -100,7 +101,7 @@ def load_json(path: Path) -> object:
 
 def expectation(corpus: str, path: Path) -> tuple[str | None, list[tuple[str, bool]]] | None:
     """(expected feed title, [(item title, item has a URL)]) when the corpus says what to expect.
-    "Has a URL": a link, or an http(s) id/guid, which parse() also takes as the entry's URL."""
+    "Has a URL": a link, or an http(s) id/guid, which parse_feed() also takes as the entry's URL."""
     if corpus == "rss-parser":
         out = path.parent.parent / "output" / (Path(path.name.removesuffix(".gz")).stem + ".json")
         if not out.exists():
@@ -130,7 +131,7 @@ def has_url(link: object, *ids: object) -> bool:
 def check(tally: Tally, feed: ParsedFeed, expected: tuple[str | None, list[tuple[str, bool]]], name: str) -> None:
     title, items = expected
     tally.expected_feeds += 1
-    linked = [t for t, has_link in items if has_link]  # parse() skips entries without a URL
+    linked = [t for t, has_link in items if has_link]  # parse_feed() skips entries without a URL
     if len(feed.entries) == len(linked):
         tally.count_match += 1
         for entry, expected_title in zip(feed.entries, linked, strict=True):
@@ -148,11 +149,11 @@ def check(tally: Tally, feed: ParsedFeed, expected: tuple[str | None, list[tuple
 
 
 def attempt(tally: Tally, name: str, body: bytes, content_type: str, url: str = "") -> ParsedFeed | None:
-    """parse() once, counted: a feed, or None after a refusal or a crash."""
+    """parse_feed() once, counted: a feed, or None after a refusal or a crash."""
     tally.files += 1
     started = time.perf_counter()
     try:
-        feed = parse(body, url or f"https://corpus.example/{name}", content_type)
+        feed = parse_feed(body, url or f"https://corpus.example/{name}", content_type)
     except ParseCrash as exc:
         tally.converted_crash += 1
         tally.converted_list.append(f"{name}: {exc}")
@@ -160,7 +161,7 @@ def attempt(tally: Tally, name: str, body: bytes, content_type: str, url: str = 
     except ParseError:
         tally.parse_error += 1
         return None
-    except Exception as exc:  # the bench's job: count what parse() let escape
+    except Exception as exc:  # the bench's job: count what parse_feed() let escape
         tally.crashes += 1
         tally.crash_list.append(f"{name}: {type(exc).__name__}: {exc}")
         traceback.print_exc()
@@ -199,7 +200,7 @@ def run_corpus(corpus: str, folder: Path, full: dict[str, tuple[bytes, ParsedFee
             check(tally, feed, expected, name)
         if (encoding := EXPECT_ENCODING.search(body[:2000])) and encoding.group(1) != b"us-ascii":
             tally.encoding_expected += 1
-            if _codec(encoding.group(1).decode()) == feed.encoding:
+            if codec_for_label(encoding.group(1).decode()) == feed.encoding:
                 tally.encoding_match += 1
             else:
                 tally.mismatches.append(f"{name}: decoded as {feed.encoding}, expected {encoding.group(1).decode()}")

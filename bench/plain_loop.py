@@ -23,7 +23,8 @@ from tasks.alerting.channels import alert_senders, close_all, load_senders  # no
 from tasks.alerting.delivery import deliver  # noqa: E402
 from tasks.config.files import load_sources, load_watchlist  # noqa: E402
 from tasks.config.settings import load_settings  # noqa: E402
-from tasks.ingest.batch import IngestOptions, ingest  # noqa: E402
+from tasks.ingest.batch import ingest  # noqa: E402
+from tasks.ingest.options import IngestOptions  # noqa: E402
 from tasks.matching.topics import match_unmatched  # noqa: E402
 from tasks.stories.assign import assign_stories  # noqa: E402
 

@@ -72,10 +72,9 @@ def sources_test(
     from dataclasses import asdict
 
     from tasks.config import load_settings
-    from tasks.fetching import FetchPolicy
-    from tasks.ingest import probe
+    from tasks.ingest import IngestOptions, probe
 
-    report = probe(url, FetchPolicy.from_settings(load_settings()))
+    report = probe(url, IngestOptions.from_settings(load_settings()))
     if as_json:
         print_json(asdict(report))
     else:
@@ -108,11 +107,10 @@ def sources_add(
     Example: newswatch sources add https://cambojanews.com --tag cambodia --tag english
     """
     from tasks.config import ConfigError, load_settings
-    from tasks.fetching import FetchPolicy
-    from tasks.ingest import add_source, probe
+    from tasks.ingest import IngestOptions, add_source, probe
 
     settings = load_settings()
-    report = probe(url, FetchPolicy.from_settings(settings))
+    report = probe(url, IngestOptions.from_settings(settings))
     if report.error or report.kind != "feed":
         raise fail("not added", f"{url}: {report.error or 'no feed found'}", 1)
     feed_url = report.final_url or url

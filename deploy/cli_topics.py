@@ -83,7 +83,8 @@ def _topic(query: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
 
 
 def _article(file: Path | None, url: str | None, text: str | None) -> tuple[str, str, str | None]:
-    """(title, body, language if the page says) from --file, --url or --text; bad input exits 2."""
+    """(title, body, language) from --file, --url (fetched and read as a run would) or --text; bad
+    input exits 2."""
     if file is not None:
         try:
             lines = file.read_text(encoding="utf-8").splitlines()
@@ -93,18 +94,16 @@ def _article(file: Path | None, url: str | None, text: str | None) -> tuple[str,
     if url is None:
         return "", text or "", None
     from tasks.config import load_settings
-    from tasks.fetching import FetchError, FetchPolicy, fetch, new_session
-    from tasks.ingest import extract
+    from tasks.ingest import IngestOptions, fetch_article
 
-    policy = FetchPolicy.from_settings(load_settings())
-    try:
-        page = fetch(url, policy, new_session(policy), accept="text/html")
-    except FetchError as exc:
-        raise fail("fetch failed", exc, 2) from None
-    extracted = extract(page.body, page.url)
-    if extracted is None:
-        raise fail("no article text", f"in {url}", 2)
-    return extracted.title or "", extracted.text, extracted.language
+    options = IngestOptions.from_settings(load_settings())
+    with options.fetcher() as fetcher:  # as a run fetches it: robots.txt, limits, language rule
+        article = fetch_article(url, fetcher, options)
+    if not article.fetched:
+        raise fail("fetch failed", article.note, 2)
+    if article.content.page is None:
+        raise fail("no article text", f"in {url} ({article.note})", 2)
+    return article.content.page.title or "", article.content.text, article.content.language
 
 
 @topics_app.command("test")

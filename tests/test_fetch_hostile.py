@@ -1,4 +1,4 @@
-"""tasks.fetching.fetch against a hostile web: a server on 127.0.0.1 that redirects inward, loops, drips,
+"""tasks.fetching.httpget.fetch against a hostile web: a server on 127.0.0.1 that redirects inward, loops, drips,
 stalls, bombs and lies about sizes, and "internal" listeners (127.0.0.2, ::1, another port on
 127.0.0.1) that count every connection that reaches them. No outside network.
 
@@ -23,12 +23,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tasks.config.settings import Settings
-from tasks.fetching.fetch import (
+from tasks.fetching.addresses import classify
+from tasks.fetching.httpget import (
     AddressRefused,
     FetchError,
     FetchPolicy,
     RetryLater,
-    classify,
     fetch,
     new_session,
     retry_after_seconds,

@@ -13,7 +13,7 @@ from storage.records import SourceHealthRow, SourceState
 from tasks.common.interval import parse_interval
 from tasks.fetching.discovery import feed_links, looks_like_html
 from tasks.fetching.politeness import HostGate, RobotsCache
-from tasks.ingest.schedule import FetchOutcome, backoff, is_due, is_silent, next_update, status
+from tasks.ingest.schedule import FetchOutcome, backoff, is_silent, next_update, source_is_due, status
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -55,10 +55,10 @@ def test_backoff_doubles_and_caps_at_a_day() -> None:
 
 
 def test_due() -> None:
-    assert is_due(state(), NOW)
-    assert is_due(state(next_attempt_at=NOW - timedelta(seconds=1)), NOW)
-    assert not is_due(state(next_attempt_at=NOW + timedelta(minutes=1)), NOW)
-    assert not is_due(state(next_attempt_at=(NOW + timedelta(minutes=1)).replace(tzinfo=None)), NOW)  # SQLite
+    assert source_is_due(state(), NOW)
+    assert source_is_due(state(next_attempt_at=NOW - timedelta(seconds=1)), NOW)
+    assert not source_is_due(state(next_attempt_at=NOW + timedelta(minutes=1)), NOW)
+    assert not source_is_due(state(next_attempt_at=(NOW + timedelta(minutes=1)).replace(tzinfo=None)), NOW)  # SQLite
 
 
 def test_failures_back_off_then_pause_then_success_resets() -> None:

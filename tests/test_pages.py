@@ -1,4 +1,4 @@
-"""The page worker pool: extraction runs in other processes, gives what the in-thread call
+"""The article worker pool: extraction runs in other processes, gives what the in-thread call
 gives, and survives a hanging or dying worker."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tasks.ingest.workers import ExtractionTimeout, PagePool, analyze
+from tasks.ingest.workers import ArticleWorkerPool, ExtractionTimeout, analyze
 from tests.newsweb import distinct_paragraphs
 
 PAGE = (
@@ -22,7 +22,7 @@ PAGE = (
 
 @pytest.fixture
 def pool():
-    pool = PagePool(2)
+    pool = ArticleWorkerPool(2)
     yield pool
     pool._discard(pool._executor())
 
@@ -57,7 +57,7 @@ def test_a_dying_worker_gets_one_retry_then_the_pool_recovers(pool):
 
 
 def test_work_queued_behind_a_hanging_page_is_retried_not_lost():
-    pool = PagePool(1)
+    pool = ArticleWorkerPool(1)
     results: dict[str, object] = {}
 
     def hang() -> None:

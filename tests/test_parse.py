@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.fetching.fetch import FetchError, FetchPolicy, fetch, new_session
-from tasks.ingest.feeds import ParseError, parse
+from tasks.fetching.httpget import FetchError, FetchPolicy, fetch, new_session
+from tasks.ingest.feeds import ParseError, parse_feed
 from tests.newsweb import NewsWeb
 
 RSS20 = """<?xml version="1.0" encoding="UTF-8"?>
@@ -91,7 +91,7 @@ def rss_with_items(*items: str) -> bytes:
 
 
 def test_rss20_entries_fields() -> None:
-    feed = parse(RSS20.encode(), "https://news.example/feed.xml", "application/rss+xml")
+    feed = parse_feed(RSS20.encode(), "https://news.example/feed.xml", "application/rss+xml")
     assert feed.kind == "rss20"
     assert feed.title == "Mekong & Daily"
     assert feed.language == "en"
@@ -112,7 +112,7 @@ def test_rss20_entries_fields() -> None:
 
 
 def test_rss20_without_content_type_is_still_parsed() -> None:
-    feed = parse(RSS20.encode(), "https://news.example/feed.xml")
+    feed = parse_feed(RSS20.encode(), "https://news.example/feed.xml")
     assert feed.kind == "rss20"
     assert [e.guid for e in feed.entries] == ["mekong-1001", "mekong-1002"]
 
@@ -121,7 +121,7 @@ def test_rss20_without_content_type_is_still_parsed() -> None:
 
 
 def test_atom10_entries_fields() -> None:
-    feed = parse(ATOM10.encode(), "https://tin.example/feeds/atom.xml", "application/atom+xml")
+    feed = parse_feed(ATOM10.encode(), "https://tin.example/feeds/atom.xml", "application/atom+xml")
     assert feed.kind == "atom10"
     assert feed.title == "Tin Tức"
     assert feed.language == "vi"
@@ -144,7 +144,7 @@ def test_atom10_entries_fields() -> None:
 
 
 def test_rss10_rdf_entries_fields() -> None:
-    feed = parse(RSS10_RDF.encode(), "https://rdf.example/index.rdf", "application/rdf+xml")
+    feed = parse_feed(RSS10_RDF.encode(), "https://rdf.example/index.rdf", "application/rdf+xml")
     assert feed.kind == "rss10"
     assert feed.title == "RDF News"
     assert feed.warning is None
@@ -186,7 +186,7 @@ def test_json_feed_11_entries_fields() -> None:
         ],
         language="km",
     )
-    feed = parse(body, "https://j.example/feed.json", "application/feed+json")
+    feed = parse_feed(body, "https://j.example/feed.json", "application/feed+json")
     assert feed.kind == "json1.1"
     assert feed.title == "JSON News"
     assert feed.language == "km"
@@ -205,7 +205,7 @@ def test_json_feed_11_entries_fields() -> None:
 
 def test_json_feed_detected_by_body_without_content_type() -> None:
     body = b"  \n" + json_feed([{"id": "1", "url": "https://j.example/1", "title": "T"}])
-    feed = parse(body, "https://j.example/feed", "")
+    feed = parse_feed(body, "https://j.example/feed", "")
     assert feed.kind == "json1.1"
     assert [e.url for e in feed.entries] == ["https://j.example/1"]
 
@@ -214,7 +214,7 @@ def test_json_feed_external_url_and_date_modified_fallbacks() -> None:
     body = json_feed(
         [{"id": "x", "external_url": "https://other.example/x", "content_text": "text", "date_modified": "2026-11-26"}]
     )
-    [entry] = parse(body, "https://j.example/feed.json", "application/json").entries
+    [entry] = parse_feed(body, "https://j.example/feed.json", "application/json").entries
     assert entry.url == "https://other.example/x"
     assert entry.summary == "text"
     assert entry.published == datetime(2026, 11, 26, tzinfo=UTC)  # naive date taken as UTC
@@ -229,7 +229,7 @@ def test_relative_links_resolved_against_feed_url_rss() -> None:
         "<item><title>Path-relative</title><link>story-3.html</link></item>",
         "<item><title>Absolute</title><link>https://elsewhere.example/4</link></item>",
     )
-    feed = parse(body, "https://t.example/feeds/main.xml", "application/rss+xml")
+    feed = parse_feed(body, "https://t.example/feeds/main.xml", "application/rss+xml")
     assert [e.url for e in feed.entries] == [
         "https://t.example/news/2?page=1",
         "https://t.example/feeds/story-3.html",
@@ -239,13 +239,13 @@ def test_relative_links_resolved_against_feed_url_rss() -> None:
 
 def test_relative_links_resolved_against_feed_url_atom() -> None:
     body = ATOM10.replace('href="https://tin.example/bai/2"', 'href="bai/2"').encode()
-    feed = parse(body, "https://tin.example/feeds/atom.xml", "application/atom+xml")
+    feed = parse_feed(body, "https://tin.example/feeds/atom.xml", "application/atom+xml")
     assert feed.entries[1].url == "https://tin.example/feeds/bai/2"
 
 
 def test_relative_links_resolved_against_feed_url_json() -> None:
     body = json_feed([{"id": "r", "url": "/posts/43"}, {"id": "s", "url": "44.html"}])
-    feed = parse(body, "https://j.example/feeds/feed.json", "application/feed+json")
+    feed = parse_feed(body, "https://j.example/feeds/feed.json", "application/feed+json")
     assert [e.url for e in feed.entries] == ["https://j.example/posts/43", "https://j.example/feeds/44.html"]
 
 
@@ -256,7 +256,7 @@ def test_entries_without_link_are_skipped_rss() -> None:
         '<item><title>Opaque guid</title><guid isPermaLink="false">abc-123</guid></item>',
         "<item><title>Also has link</title><link>https://t.example/2</link></item>",
     )
-    feed = parse(body, "https://t.example/feed.xml", "application/rss+xml")
+    feed = parse_feed(body, "https://t.example/feed.xml", "application/rss+xml")
     assert [e.title for e in feed.entries] == ["Has link", "Also has link"]
 
 
@@ -270,7 +270,7 @@ def test_entries_without_link_are_skipped_json() -> None:
             "not an object",
         ]
     )
-    feed = parse(body, "https://j.example/feed.json", "application/feed+json")
+    feed = parse_feed(body, "https://j.example/feed.json", "application/feed+json")
     assert [e.guid for e in feed.entries] == ["4"]
 
 
@@ -282,7 +282,7 @@ def test_control_characters_removed_rss() -> None:
         "<item><title>Bad\x00ti\x07tle</title><link>https://t.example/c</link>"
         "<description>sum\x01mary\x0b here\x1f</description></item>"
     )
-    feed = parse(body, "https://t.example/feed.xml", "application/rss+xml")
+    feed = parse_feed(body, "https://t.example/feed.xml", "application/rss+xml")
     [entry] = feed.entries
     assert entry.title == "Badtitle"
     assert entry.summary == "summary here"
@@ -292,7 +292,7 @@ def test_control_characters_removed_json() -> None:
     body = json_feed(
         [{"id": "1", "url": "https://j.example/1", "title": "Ti\u0000t\u0007le\u009f", "summary": "A\u0000B\u001bC"}]
     )
-    [entry] = parse(body, "https://j.example/feed.json", "application/feed+json").entries
+    [entry] = parse_feed(body, "https://j.example/feed.json", "application/feed+json").entries
     assert entry.title == "Title"
     assert entry.summary == "ABC"
     assert not any(ord(ch) < 32 for ch in entry.title + entry.summary)
@@ -308,7 +308,7 @@ def test_html_page_is_not_a_feed(content_type: str) -> None:
         b"<body><nav><a href='/'>Home</a></nav><h1>Top stories</h1><p>Welcome.</p></body></html>"
     )
     with pytest.raises(ParseError) as info:
-        parse(page, "https://news.example/", content_type)
+        parse_feed(page, "https://news.example/", content_type)
     assert "HTML page, not a feed" in str(info.value)
 
 
@@ -316,7 +316,7 @@ def test_random_bytes_are_not_a_feed() -> None:
     body = random.Random(1234).randbytes(4096)
     assert not body.lstrip().startswith(b"{")  # the seed gives a non-JSON-looking body
     with pytest.raises(ParseError) as info:
-        parse(body, "https://x.example/feed", "application/octet-stream")
+        parse_feed(body, "https://x.example/feed", "application/octet-stream")
     assert str(info.value).startswith("not a feed")
 
 
@@ -330,13 +330,15 @@ def test_random_bytes_are_not_a_feed() -> None:
 )
 def test_json_that_is_not_a_json_feed(body: bytes) -> None:
     with pytest.raises(ParseError) as info:
-        parse(body, "https://x.example/api", "application/json")
+        parse_feed(body, "https://x.example/api", "application/json")
     assert "not a JSON Feed" in str(info.value)
 
 
 def test_invalid_json_is_a_parse_error() -> None:
     with pytest.raises(ParseError) as info:
-        parse(b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "https://x.example/f", "application/json")
+        parse_feed(
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "https://x.example/f", "application/json"
+        )
     assert "invalid JSON" in str(info.value)
 
 
@@ -351,9 +353,9 @@ def test_truncated_feed_keeps_complete_entries_and_warns() -> None:
             for i in (1, 2, 3)
         )
     )
-    assert parse(full, "https://t.example/feed.xml").warning is None
+    assert parse_feed(full, "https://t.example/feed.xml").warning is None
     cut = full[: full.index(b"<title>Story 3") + len(b"<title>Sto")]  # mid-item, mid-title
-    feed = parse(cut, "https://t.example/feed.xml", "application/rss+xml")
+    feed = parse_feed(cut, "https://t.example/feed.xml", "application/rss+xml")
     assert feed.kind == "rss20"
     assert [(e.guid, e.url, e.title, e.summary) for e in feed.entries] == [
         ("g1", "https://t.example/s/1", "Story 1", "Summary 1"),
@@ -385,7 +387,7 @@ def test_fetch_200_returns_body_and_content_type(newsweb: NewsWeb) -> None:
     assert result.body == RSS20.encode()
     assert result.elapsed >= 0
     # the fetched bytes parse as the feed they are
-    assert [e.guid for e in parse(result.body, result.url, result.content_type).entries] == [
+    assert [e.guid for e in parse_feed(result.body, result.url, result.content_type).entries] == [
         "mekong-1001",
         "mekong-1002",
     ]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.ingest.batch import feeds as parse_module
-from tasks.ingest.feeds import INLINE_MAX, MAX_AUTHOR, MAX_SUMMARY, MAX_TITLE, ParsedFeed, ParseError, parse
+from tasks.ingest import feeds as parse_module
+from tasks.ingest.feeds import INLINE_MAX, MAX_AUTHOR, MAX_SUMMARY, MAX_TITLE, ParsedFeed, ParseError, parse_feed
 
 URL = "https://t.example/feed.xml"
 DECL = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -77,7 +77,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 def test_billion_laughs_is_not_expanded_and_the_feed_still_parses() -> None:
     body = rss(item(1, "Laughs &lol9;", "<author>&lol9;&lol9;</author>"), head=BILLION_LAUGHS).encode()
     started = time.perf_counter()
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     assert time.perf_counter() - started < 1
     [entry] = feed.entries
     assert entry.title == "Laughs"
@@ -94,7 +94,7 @@ def test_xxe_file_entity_is_not_read(tmp_path: Path) -> None:
         f'<!ENTITY sec SYSTEM "{secret.as_uri()}">]>'
     )
     body = rss(item(1, "Leak: &xxe; &sec;", "<author>&sec;</author>"), head=head).encode()
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     text = all_text(feed)
     assert "root:" not in text and "/bin/" not in text
     assert "TOPSECRET" not in text
@@ -115,7 +115,7 @@ def test_xxe_http_and_parameter_entities_fetch_nothing(listener: tuple[str, sock
   <!ENTITY remote SYSTEM "{base}/entity.txt">
 ]>"""
     body = rss(item(1, "Remote &remote; &exfil;"), head=head).encode()
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     assert feed.entries[0].title == "Remote"
     assert "TOPSECRET" not in all_text(feed)
     assert not connected(sock)
@@ -124,7 +124,7 @@ def test_xxe_http_and_parameter_entities_fetch_nothing(listener: tuple[str, sock
 def test_external_dtd_is_not_fetched(listener: tuple[str, socket.socket]) -> None:
     base, sock = listener
     head = f'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Evil//DTD//EN" "{base}/evil.dtd">'
-    feed = parse(rss(item(1, "Plain &custom; title"), head=head).encode(), URL)
+    feed = parse_feed(rss(item(1, "Plain &custom; title"), head=head).encode(), URL)
     assert [e.url for e in feed.entries] == ["https://t.example/s/1"]
     assert "Plain" in feed.entries[0].title
     assert not connected(sock)
@@ -141,7 +141,7 @@ def test_doctype_scan_handles_quotes_comments_and_brackets() -> None:
   <!ENTITY id "tag:example.com,">
   <!ENTITY ext SYSTEM "file:///etc/passwd">
 ]>"""
-    feed = parse(rss(item(1, extra="").replace("g1", "&id;2006:/blog/"), head=head).encode(), URL)
+    feed = parse_feed(rss(item(1, extra="").replace("g1", "&id;2006:/blog/"), head=head).encode(), URL)
     [entry] = feed.entries
     assert entry.guid == "tag:example.com,2006:/blog/"  # a tiny literal entity still works (strict parse)
     assert entry.title == "Story 1"
@@ -150,17 +150,17 @@ def test_doctype_scan_handles_quotes_comments_and_brackets() -> None:
 def test_unterminated_doctype_is_refused() -> None:
     body = b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "never closed'
     with pytest.raises(ParseError, match="DOCTYPE"):
-        parse(body, URL)
+        parse_feed(body, URL)
 
 
 def test_html_page_with_a_doctype_and_no_html_tag_is_named_as_such() -> None:
     with pytest.raises(ParseError, match="HTML page"):
-        parse(b"<!DOCTYPE html>\n<head><title>Moved</title></head><body>Gone</body>", URL)
+        parse_feed(b"<!DOCTYPE html>\n<head><title>Moved</title></head><body>Gone</body>", URL)
 
 
 def test_a_str_body_is_refused_not_opened_as_a_path() -> None:
     with pytest.raises(TypeError):
-        parse("/etc/hostname", URL)  # type: ignore[arg-type]
+        parse_feed("/etc/hostname", URL)  # type: ignore[arg-type]
 
 
 # --- sizes and time ----------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def test_64kb_author_field_parses_fast(tag: str, value: str) -> None:
     body = body.replace(b"<rss ", b'<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ', 1)
     assert len(body) <= INLINE_MAX  # in-process: the pre-caps are what keeps it fast
     started = time.perf_counter()
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     assert time.perf_counter() - started < 0.5
     [entry] = feed.entries
     if tag != "managingEditor":  # a channel-level field in RSS, an entry's author otherwise
@@ -191,7 +191,7 @@ def test_64kb_author_field_parses_fast(tag: str, value: str) -> None:
 def test_many_long_authors_stay_linear() -> None:
     items = "".join(item(i, extra=f"<author>{'x' * 900}</author>") for i in range(100))
     started = time.perf_counter()
-    feed = parse(rss(items).encode(), URL)
+    feed = parse_feed(rss(items).encode(), URL)
     assert time.perf_counter() - started < 1
     assert len(feed.entries) == 100
 
@@ -200,7 +200,7 @@ def test_huge_title_and_summary_are_capped() -> None:
     title = "Breaking " + "news &amp; more " * 70000  # about 1 MB
     body = rss(item(1, title, "<content:encoded>x</content:encoded>").replace("Summary 1", "word " * 200000))
     started = time.perf_counter()
-    feed = parse(body.encode(), URL, timeout=20)
+    feed = parse_feed(body.encode(), URL, timeout=20)
     assert time.perf_counter() - started < 3
     [entry] = feed.entries
     assert entry.title.startswith("Breaking news & more news & more")
@@ -215,7 +215,7 @@ def test_large_body_is_parsed_in_a_child_process_with_the_same_result() -> None:
     )
     data = body.encode()
     assert len(data) > INLINE_MAX
-    in_child = parse(data, URL, timeout=20)
+    in_child = parse_feed(data, URL, timeout=20)
     assert in_child == parse_module._parse_here(data, URL, "")
     assert len(in_child.entries) == 3000
     assert in_child.entries[-1].title == "Story 2999"
@@ -227,7 +227,7 @@ def test_time_budget_kills_a_pathological_parse() -> None:
     body = rss(item(1, extra=f"<enclosure {attrs}/>")).encode()
     started = time.perf_counter()
     with pytest.raises(ParseError, match="budget"):
-        parse(body, URL, timeout=0.5)
+        parse_feed(body, URL, timeout=0.5)
     assert time.perf_counter() - started < 2
 
 
@@ -236,7 +236,7 @@ def test_small_budget_applies_to_small_bodies_too() -> None:
     body = rss(item(1, extra=f"<enclosure {attrs}/>")).encode()
     assert len(body) <= INLINE_MAX
     with pytest.raises(ParseError, match="budget"):
-        parse(body, URL, timeout=0.2)
+        parse_feed(body, URL, timeout=0.2)
 
 
 # --- control characters ------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_nul_and_control_characters_removed_everywhere() -> None:
         ),
         title="Fe\x00ed\x1f",
     ).encode()
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     assert feed.warning is None  # removed before parsing: the strict parser still reads the feed
     [entry] = feed.entries
     assert entry.title == "Title ok"
@@ -275,7 +275,7 @@ FULL = rss("".join(item(i) for i in (1, 2, 3))).encode()
 )
 def test_truncated_rss_keeps_complete_entries_and_counts_the_dropped_one(marker: bytes, reason: str) -> None:
     cut_at = FULL.index(marker) + (6 if marker.startswith(b"<") else 0)
-    feed = parse(FULL[:cut_at], URL)
+    feed = parse_feed(FULL[:cut_at], URL)
     assert [(e.guid, e.title, e.summary) for e in feed.entries] == [
         ("g1", "Story 1", "Summary 1"),
         ("g2", "Story 2", "Summary 2"),
@@ -285,7 +285,7 @@ def test_truncated_rss_keeps_complete_entries_and_counts_the_dropped_one(marker:
 
 
 def test_truncated_between_entries_drops_nothing() -> None:
-    feed = parse(FULL[: FULL.rindex(b"</item>") + len(b"</item>")], URL)
+    feed = parse_feed(FULL[: FULL.rindex(b"</item>") + len(b"</item>")], URL)
     assert [e.title for e in feed.entries] == ["Story 1", "Story 2", "Story 3"]
     assert feed.dropped == 0
     assert feed.warning and "truncated" in feed.warning
@@ -302,7 +302,7 @@ def test_truncated_atom_inside_cdata_and_multibyte_character() -> None:
         + "</feed>"
     ).encode()
     for cut in (atom.index(b"<p>C\xe1\xba\xa3nh s\xc3\xa1t 3") + 5, atom.index(b"nh s\xc3\xa1t 3") + 5):
-        feed = parse(atom[:cut], "https://tin.example/atom")  # mid-CDATA, then mid-character ("á")
+        feed = parse_feed(atom[:cut], "https://tin.example/atom")  # mid-CDATA, then mid-character ("á")
         assert feed.encoding == "utf-8"
         assert [e.title for e in feed.entries] == ["Bài 1", "Bài 2"]
         assert feed.entries[1].summary == "Cảnh sát 2"
@@ -312,13 +312,13 @@ def test_truncated_atom_inside_cdata_and_multibyte_character() -> None:
 
 def test_truncated_and_malformed_still_drops_the_partial_entry() -> None:
     broken = FULL.replace(b"<title>Story 1</title>", b"<title>AT&T 1</title>")  # strict parsing fails early
-    feed = parse(broken[: broken.index(b"Summary 3")], URL)
+    feed = parse_feed(broken[: broken.index(b"Summary 3")], URL)
     assert [e.guid for e in feed.entries] == ["g1", "g2"]
     assert feed.dropped == 1
 
 
 def test_complete_feed_reports_nothing_dropped() -> None:
-    feed = parse(b"\n\n  " + FULL + b"\n<!-- generated in 0.1 s -->\n", URL)
+    feed = parse_feed(b"\n\n  " + FULL + b"\n<!-- generated in 0.1 s -->\n", URL)
     assert feed.dropped == 0
     assert feed.warning is None  # leading blank lines before the XML declaration are tolerated
     assert len(feed.entries) == 3
@@ -334,7 +334,7 @@ CHINESE_LONG = "中国经济增长放缓，专家预计明年将回升，国家�
 
 def test_windows_1252_declared_as_utf8() -> None:
     body = rss(item(1, FRENCH), head='<?xml version="1.0" encoding="UTF-8"?>').encode("cp1252")
-    feed = parse(body, URL, "application/rss+xml; charset=utf-8")
+    feed = parse_feed(body, URL, "application/rss+xml; charset=utf-8")
     assert feed.entries[0].title == FRENCH
     assert feed.encoding == "cp1252"
     assert feed.warning and "utf-8" in feed.warning.lower()
@@ -342,41 +342,41 @@ def test_windows_1252_declared_as_utf8() -> None:
 
 def test_latin1_declared_is_read_as_windows_1252_like_browsers() -> None:
     body = rss(item(1, FRENCH), head='<?xml version="1.0" encoding="ISO-8859-1"?>').encode("cp1252")
-    feed = parse(body, URL, "text/xml")
+    feed = parse_feed(body, URL, "text/xml")
     assert feed.entries[0].title == FRENCH  # ’ “ ” – € are 0x80-0x9F: C1 controls in real Latin-1
     assert feed.encoding == "cp1252"
 
 
 def test_latin2_in_xml_declaration_beats_a_wrong_http_charset() -> None:
     body = rss(item(1, POLISH), head='<?xml version="1.0" encoding="ISO-8859-2"?>').encode("iso-8859-2")
-    feed = parse(body, URL, "application/rss+xml; charset=UTF-8")
+    feed = parse_feed(body, URL, "application/rss+xml; charset=UTF-8")
     assert feed.entries[0].title == POLISH
     assert feed.encoding == "iso8859-2"
 
 
 def test_latin2_from_http_charset_only() -> None:
     body = rss(item(1, POLISH), head='<?xml version="1.0"?>').encode("iso-8859-2")
-    feed = parse(body, URL, "text/xml; charset=iso-8859-2")
+    feed = parse_feed(body, URL, "text/xml; charset=iso-8859-2")
     assert feed.entries[0].title == POLISH
 
 
 def test_latin2_undeclared_is_detected_with_the_feed_language() -> None:
     body = rss(item(1, POLISH), head='<?xml version="1.0"?>').replace("<title>T</title>", "<language>pl</language>")
-    feed = parse(body.encode("iso-8859-2"), URL)
+    feed = parse_feed(body.encode("iso-8859-2"), URL)
     assert feed.entries[0].title == POLISH
     assert feed.encoding == "iso8859-2"
 
 
 def test_gb2312_declared_with_gbk_characters() -> None:
     body = rss(item(1, CHINESE), head='<?xml version="1.0" encoding="gb2312"?>').encode("gbk")
-    feed = parse(body, URL, "text/xml; charset=gb2312")
+    feed = parse_feed(body, URL, "text/xml; charset=gb2312")
     assert feed.entries[0].title == CHINESE
     assert feed.encoding == "gb18030"
 
 
 def test_gb2312_undeclared_is_detected() -> None:
     body = rss(item(1, CHINESE_LONG), head='<?xml version="1.0"?>').encode("gb2312")
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     assert feed.entries[0].title == CHINESE_LONG
     assert feed.encoding == "gb18030"
 
@@ -385,28 +385,28 @@ def test_gb2312_undeclared_is_detected() -> None:
 def test_utf16_with_bom(codec: str, bom: bytes) -> None:
     title = "Ελληνικά, 日本語 & Tiếng Việt"
     body = bom + rss(item(1, title.replace("&", "&amp;")), head='<?xml version="1.0" encoding="UTF-16"?>').encode(codec)
-    feed = parse(body, URL, "application/xml; charset=utf-8")  # the BOM outranks the header
+    feed = parse_feed(body, URL, "application/xml; charset=utf-8")  # the BOM outranks the header
     assert feed.entries[0].title == title
     assert feed.encoding == codec
 
 
 def test_utf8_served_as_latin1_stays_utf8() -> None:
     body = rss(item(1, "Tiếng Việt – Ελληνικά"), head='<?xml version="1.0"?>').encode()
-    feed = parse(body, URL, "text/xml; charset=ISO-8859-1")
+    feed = parse_feed(body, URL, "text/xml; charset=ISO-8859-1")
     assert feed.entries[0].title == "Tiếng Việt – Ελληνικά"
     assert feed.encoding == "utf-8"
 
 
 def test_utf8_with_a_few_windows_1252_bytes_is_repaired_per_byte() -> None:
     body = rss(item(1, "Nguyễn Văn A") + item(2, "XXX")).encode().replace(b"XXX", "Café “x”".encode("cp1252"))
-    feed = parse(body, URL)
+    feed = parse_feed(body, URL)
     assert [e.title for e in feed.entries] == ["Nguyễn Văn A", "Café “x”"]
     assert feed.encoding == "utf-8+cp1252"
 
 
 def test_utf8_bom_json_feed() -> None:
     doc = {"version": "https://jsonfeed.org/version/1.1", "title": "Bản tin", "items": [{"id": 1, "url": "/a"}]}
-    feed = parse(b"\xef\xbb\xbf" + json.dumps(doc, ensure_ascii=False).encode(), "https://j.example/feed.json")
+    feed = parse_feed(b"\xef\xbb\xbf" + json.dumps(doc, ensure_ascii=False).encode(), "https://j.example/feed.json")
     assert feed.title == "Bản tin"
     assert [e.url for e in feed.entries] == ["https://j.example/a"]
 
@@ -421,7 +421,7 @@ def json_feed(items: object, **top: object) -> bytes:
 @pytest.mark.parametrize("items", [{"url": "https://j.example/1"}, "https://j.example/1", 42, True])
 def test_json_feed_items_not_an_array_is_refused(items: object) -> None:
     with pytest.raises(ParseError, match="items"):
-        parse(json_feed(items), URL, "application/feed+json")
+        parse_feed(json_feed(items), URL, "application/feed+json")
 
 
 def test_json_feed_fields_of_the_wrong_type() -> None:
@@ -447,7 +447,7 @@ def test_json_feed_fields_of_the_wrong_type() -> None:
         title={"x": 1},
         language=["en"],
     )
-    feed = parse(body, "https://j.example/feed.json", "application/feed+json")
+    feed = parse_feed(body, "https://j.example/feed.json", "application/feed+json")
     assert feed.title == ""
     assert feed.language is None
     first, second = feed.entries
@@ -462,27 +462,27 @@ def test_json_feed_fields_of_the_wrong_type() -> None:
 def test_json_feed_version_of_the_wrong_type_is_not_a_json_feed() -> None:
     body = json.dumps({"version": ["https://jsonfeed.org/version/1.1"], "items": []}).encode()
     with pytest.raises(ParseError, match="not a JSON Feed"):
-        parse(body, URL, "application/json")
+        parse_feed(body, URL, "application/json")
 
 
 def test_deeply_nested_json_is_a_parse_error_not_a_recursion_error() -> None:
     body = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     with pytest.raises(ParseError, match="JSON"):
-        parse(body, URL, "application/feed+json", timeout=20)
+        parse_feed(body, URL, "application/feed+json", timeout=20)
 
 
 def test_json_feed_with_control_characters_and_huge_fields() -> None:
     body = json_feed(
         [{"id": "a\u0000b", "url": "https://j.example/1", "title": "T\u0000" + "x" * 100_000, "summary": "s" * 10**6}]
     )
-    [entry] = parse(body, URL, "application/feed+json", timeout=20).entries
+    [entry] = parse_feed(body, URL, "application/feed+json", timeout=20).entries
     assert entry.guid == "ab"
     assert entry.title.startswith("Tx") and len(entry.title) == MAX_TITLE
     assert len(entry.summary) == MAX_SUMMARY
 
 
 def test_xml_served_as_json_is_still_read_as_xml() -> None:
-    feed = parse(FULL, URL, "application/json")
+    feed = parse_feed(FULL, URL, "application/json")
     assert len(feed.entries) == 3
 
 
@@ -492,4 +492,4 @@ def test_non_http_entry_links_are_skipped() -> None:
         + item(2).replace("https://t.example/s/2", "file:///etc/passwd")
         + item(3)
     ).encode()
-    assert [e.url for e in parse(body, URL).entries] == ["https://t.example/s/3"]
+    assert [e.url for e in parse_feed(body, URL).entries] == ["https://t.example/s/3"]

@@ -1,5 +1,6 @@
 """Politeness toward publishers: per-host limits shared by every fetch in this process, and
 robots.txt for article pages (the feeds themselves are subscribed to, so they are fetched).
+PoliteFetcher applies both to fetch().
 
 Limits hold within one process (one flow run and its batches); several workers each keep
 their own, so a host sees at most workers x host_concurrency requests at once."""
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from protego import Protego
+
+from tasks.fetching.httpget import FetchError, FetchPolicy, FetchResult, RetryLater, fetch, new_session
 
 ROBOTS_TTL = 3600.0
 
@@ -106,3 +109,73 @@ class RobotsCache:
         if rules is None:
             return default
         return bool(rules.can_fetch(url, self.user_agent))
+
+
+# One gate and one robots cache per process: every fetcher of a run (each batch, each source
+# thread) shares the per-host limits and the robots.txt already read.
+_gates: dict[tuple[int, float], HostGate] = {}
+_robots: dict[str, RobotsCache] = {}
+_registry_lock = threading.Lock()
+
+
+def shared_gate(concurrency: int, min_gap: float) -> HostGate:
+    with _registry_lock:
+        return _gates.setdefault((concurrency, min_gap), HostGate(concurrency, min_gap))
+
+
+def shared_robots(user_agent: str) -> RobotsCache:
+    with _registry_lock:
+        return _robots.setdefault(user_agent, RobotsCache(user_agent))
+
+
+class PoliteFetcher:
+    """fetch() as a run does it: one session, behind the process's per-host gate (a host that
+    asked us to wait is not asked again before then), and robots.txt consulted for pages.
+    Close it (or use it in a `with` block) to close its session."""
+
+    def __init__(self, policy: FetchPolicy, host_concurrency: int, host_min_gap: float, obey_robots: bool) -> None:
+        self.policy = policy
+        self.obey_robots = obey_robots
+        self.gate = shared_gate(host_concurrency, host_min_gap)
+        self.robots = shared_robots(policy.user_agent)
+        self.session = new_session(policy)
+
+    def __enter__(self) -> PoliteFetcher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, url: str, accept: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """fetch(), in a slot of the host's gate. RetryLater when the host asked us to wait
+        (now or earlier); a plain 503 without Retry-After is a FetchError, a failure."""
+        wait = self.gate.blocked_for(url)
+        if wait:
+            raise RetryLater(f"host asked us to wait {wait:.0f} s more ({url})", retry_after=wait)
+        with self.gate.slot(url):
+            try:
+                return fetch(url, self.policy, self.session, accept=accept, etag=etag, last_modified=last_modified)
+            except RetryLater as exc:
+                if exc.status == 503 and exc.retry_after is None:  # plain "down": a failure, not a deferral
+                    raise FetchError(str(exc), exc.status) from None
+                self.gate.block(url, exc.retry_after or 60.0)
+                raise
+
+    def robots_allow(self, url: str) -> bool:
+        """Whether robots.txt lets us fetch the page `url` (always, when robots are not obeyed)."""
+        if not self.obey_robots:
+            return True
+
+        def load(robots_url: str) -> tuple[int, bytes]:
+            try:
+                response = self.get(robots_url, "text/plain")
+                return response.status, response.body
+            except FetchError as exc:
+                if exc.status is not None:
+                    return exc.status, b""
+                raise
+
+        return self.robots.allowed(url, load)

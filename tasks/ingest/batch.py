@@ -21,58 +21,18 @@ from storage.records import ArticleRecord, KnownArticle, SourceState, SourceUpda
 from tasks.common import progress
 from tasks.common.faults import crashpoint
 from tasks.common.interval import parse_interval
+from tasks.common.language import primary_tag
 from tasks.common.text import clean
-from tasks.config import Settings, SourceSpec
-from tasks.fetching import (
-    FetchError,
-    FetchPolicy,
-    FetchResult,
-    HostGate,
-    RetryLater,
-    RobotsCache,
-    feed_links,
-    fetch,
-    looks_like_html,
-    new_session,
-)
+from tasks.config import SourceSpec
+from tasks.fetching import FetchError, FetchResult, PoliteFetcher, RetryLater
+from tasks.ingest.articles import FetchedArticle, fetch_article
 from tasks.ingest.canonical import canonical_url
-from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError, parse
+from tasks.ingest.feedfetch import fetch_feed
+from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError, parse_feed
+from tasks.ingest.options import IngestOptions
 from tasks.ingest.schedule import FetchOutcome, next_update
-from tasks.ingest.workers import ExtractionTimeout, analyze, page_pool
 
 log = logging.getLogger(__name__)
-
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
-PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-
-
-@dataclass(frozen=True)
-class IngestOptions:
-    """Everything an ingest task needs besides the sources; built once per run from settings."""
-
-    policy: FetchPolicy
-    workers: int
-    host_concurrency: int
-    host_min_gap: float
-    obey_robots: bool
-    default_interval: str
-    pause_after: int
-    extract_processes: int = 0
-    extract_timeout: float = 30.0
-
-    @classmethod
-    def from_settings(cls, s: Settings) -> IngestOptions:
-        return cls(
-            FetchPolicy.from_settings(s),
-            s.fetch_workers,
-            s.host_concurrency,
-            s.host_min_gap,
-            s.obey_robots,
-            s.default_interval,
-            s.pause_after_failures,
-            s.extract_processes,
-            s.extract_timeout,
-        )
 
 
 @dataclass
@@ -97,89 +57,39 @@ class SourceOutcome:
         return self.error is None
 
 
-# One gate and one robots cache per process: every batch of a run shares the per-host limits.
-_gates: dict[tuple[int, float], HostGate] = {}
-_robots: dict[str, RobotsCache] = {}
+@dataclass(frozen=True)
+class _Source:
+    """One source being ingested: what every step needs to know about it."""
+
+    db_url: str
+    spec: SourceSpec
+    state: SourceState
+    options: IngestOptions
+    fetcher: PoliteFetcher
+    outcome: SourceOutcome
 
 
-def _gate(options: IngestOptions) -> HostGate:
-    key = (options.host_concurrency, options.host_min_gap)
-    return _gates.setdefault(key, HostGate(*key))
-
-
-def _robots_for(options: IngestOptions) -> RobotsCache:
-    return _robots.setdefault(options.policy.user_agent, RobotsCache(options.policy.user_agent))
-
-
-class _Fetcher:
-    """fetch() behind the host gate, with the run's session and policy."""
-
-    def __init__(self, options: IngestOptions) -> None:
-        self.options = options
-        self.gate = _gate(options)
-        self.robots = _robots_for(options)
-        self.session = new_session(options.policy)
-
-    def get(self, url: str, accept: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        wait = self.gate.blocked_for(url)
-        if wait:
-            raise RetryLater(f"host asked us to wait {wait:.0f} s more ({url})", retry_after=wait)
-        with self.gate.slot(url):
-            try:
-                return fetch(
-                    url, self.options.policy, self.session, accept=accept, etag=etag, last_modified=last_modified
-                )
-            except RetryLater as exc:
-                if exc.status == 503 and exc.retry_after is None:  # plain "down": a failure, not a deferral
-                    raise FetchError(str(exc), exc.status) from None
-                self.gate.block(url, exc.retry_after or 60.0)
-                raise
-
-    def robots_allow(self, url: str) -> bool:
-        if not self.options.obey_robots:
-            return True
-
-        def load(robots_url: str) -> tuple[int, bytes]:
-            try:
-                response = self.get(robots_url, "text/plain")
-                return response.status, response.body
-            except FetchError as exc:
-                if exc.status is not None:
-                    return exc.status, b""
-                raise
-
-        return self.robots.allowed(url, load)
-
-
-def _record(
-    entry: FeedEntry, canonical: str, source: SourceSpec, source_id: int, feed: ParsedFeed, fetcher: _Fetcher
-) -> ArticleRecord:
-    html = None
-    note = None
-    url = entry.url
-    if not source.fetch_pages:
-        note = "source configured with fetch_pages: false"
-    elif not fetcher.robots_allow(entry.url):
-        note = "robots.txt disallows the page"
-    else:
-        try:
-            response = fetcher.get(entry.url, PAGE_ACCEPT)
-            url, html = response.url, response.body
-        except FetchError as exc:
-            note = f"page not fetched: {exc}"
-    hint = source.language or _lang(feed.language)
-    options = fetcher.options
-    try:
-        result = page_pool(options.extract_processes).analyze(
-            html, url, entry.title, entry.summary, hint, not (entry.title and entry.published), options.extract_timeout
-        )
-    except ExtractionTimeout as exc:
-        result, note = analyze(None, url, entry.title, entry.summary, hint), f"page not extracted: {exc}"
-    if html is not None:
+def _fetch_entry_record(source: _Source, entry: FeedEntry, canonical: str, feed: ParsedFeed) -> ArticleRecord:
+    """The record of a new (or revised) entry: its page fetched and extracted (robots.txt
+    permitting) by fetch_article, falling back to the feed's summary; the feed's fields first."""
+    spec = source.spec
+    article = fetch_article(
+        entry.url,
+        source.fetcher,
+        source.options,
+        title=entry.title,
+        summary=entry.summary,
+        language_hint=spec.language or primary_tag(feed.language),
+        metadata=not (entry.title and entry.published),
+        skip_page=None if spec.fetch_pages else "source configured with fetch_pages: false",
+    )
+    if article.fetched:
         progress.advance(progress.ARTICLES)
-        if result.page is None and note is None:
-            note = "page had no extractable article text"
-    page = result.page
+    return _record(entry, canonical, source.state.id, article)
+
+
+def _record(entry: FeedEntry, canonical: str, source_id: int, article: FetchedArticle) -> ArticleRecord:
+    page, url, result = article.content.page, article.url, article.content
     return ArticleRecord(
         source_id=source_id,
         canonical_url=canonical_url(url) if url != entry.url else canonical,
@@ -194,7 +104,7 @@ def _record(
         content_hash=result.content_hash,
         signature=result.signature,
         text_origin="page" if page else "feed",
-        text_note=note,
+        text_note=article.note,
     )
 
 
@@ -204,28 +114,9 @@ def _revised(stored: KnownArticle, entry: FeedEntry, source_id: int) -> bool:
     return stored.source_id == source_id and bool(entry.summary) and clean(entry.summary) != (stored.summary or "")
 
 
-def _lang(value: str | None) -> str | None:
-    return value.strip().replace("_", "-").split("-")[0].lower()[:20] if value and value.strip() else None
-
-
-def _fetch_feed(
-    source: SourceSpec, state: SourceState, fetcher: _Fetcher, outcome: SourceOutcome
-) -> tuple[FetchResult, bool]:
-    """The feed's response, and whether it came from following an HTML page to the feed it
-    announces (then the validators belong to another URL and are not kept)."""
-    response = fetcher.get(source.url, FEED_ACCEPT, state.etag, state.last_modified)
-    if response.status == 304 or not looks_like_html(response.body, response.content_type):
-        return response, False
-    links = feed_links(response.body, response.url)
-    if not links:
-        raise ParseError('HTML page, not a feed, and it announces no feed (<link rel="alternate">)')
-    outcome.warning = f"the URL is an HTML page; used the feed it announces, {links[0]}: put that in sources.yaml"
-    return fetcher.get(links[0], FEED_ACCEPT), True
-
-
-def _store_entries(
-    db_url: str, source: SourceSpec, source_id: int, feed: ParsedFeed, fetcher: _Fetcher, outcome: SourceOutcome
-) -> None:
+def _store_entries(source: _Source, feed: ParsedFeed) -> None:
+    """Store the feed's new entries (and new revisions of known ones); counts in the outcome."""
+    db_url, outcome, source_id = source.db_url, source.outcome, source.state.id
     outcome.entries = len(feed.entries)
     fresh: dict[str, FeedEntry] = {}
     for entry in feed.entries:
@@ -234,7 +125,7 @@ def _store_entries(
     known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
     pruned = archive.is_tombstoned(db_url, list(fresh))  # pruned from the archive: never again
     records = []
-    if source.fetch_pages:
+    if source.spec.fetch_pages:
         progress.expect(progress.ARTICLES, sum(1 for c in fresh if c not in known and c not in pruned))
     for canonical, entry in fresh.items():
         stored_article = known.get(canonical) or (known.get(entry.guid) if entry.guid else None)
@@ -242,15 +133,21 @@ def _store_entries(
             outcome.known += 1
             continue
         if stored_article is None:
-            records.append(_record(entry, canonical, source, source_id, feed, fetcher))
+            records.append(_fetch_entry_record(source, entry, canonical, feed))
             continue
         outcome.known += 1
         if _revised(stored_article, entry, source_id):
-            record = _record(entry, canonical, source, source_id, feed, fetcher)
+            record = _fetch_entry_record(source, entry, canonical, feed)
             if record.content_hash != stored_article.content_hash and repository.revise_article(
                 db_url, stored_article, record
             ):
                 outcome.revised += 1
+    _insert_new(source, records)
+
+
+def _insert_new(source: _Source, records: list[ArticleRecord]) -> None:
+    """Insert the new entries' records, but none whose text was pruned from the archive."""
+    db_url, outcome = source.db_url, source.outcome
     pruned_texts = archive.is_tombstoned(db_url, [], [r.content_hash for r in records if r.content_hash])
     outcome.known += sum(1 for r in records if r.content_hash in pruned_texts)
     records = [r for r in records if r.content_hash not in pruned_texts]
@@ -264,9 +161,35 @@ def _store_entries(
     outcome.from_feed = origins.count("feed")
 
 
+def _fetch_and_store(source: _Source) -> dict[str, str | None]:
+    """Fetch the source's feed and, unless unchanged, parse it and store its new entries.
+    Returns the validators to keep for the next conditional fetch."""
+    spec, state, outcome = source.spec, source.state, source.outcome
+
+    def html_page(_page: FetchResult, feeds: list[str]) -> None:
+        if feeds:
+            outcome.warning = (
+                f"the URL is an HTML page; used the feed it announces, {feeds[0]}: put that in sources.yaml"
+            )
+
+    fetched = fetch_feed(spec.url, source.fetcher, state.etag, state.last_modified, html_page)
+    response = fetched.response
+    # Through an HTML page, the validators belong to another URL: not kept.
+    etag, last_modified = (None, None) if fetched.followed else (response.etag, response.last_modified)
+    body_hash = hashlib.sha256(response.body).hexdigest() if response.status != 304 else state.body_hash
+    if response.status == 304 or body_hash == state.body_hash:
+        outcome.not_modified = True
+        etag, last_modified = etag or state.etag, last_modified or state.last_modified
+        return {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
+    feed = parse_feed(response.body, response.url, response.content_type)
+    outcome.warning = outcome.warning or feed.warning
+    _store_entries(source, feed)
+    return {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
+
+
 def ingest_source(
     db_url: str,
-    source: SourceSpec,
+    spec: SourceSpec,
     state: SourceState,
     options: IngestOptions,
     now: datetime | None = None,
@@ -275,45 +198,27 @@ def ingest_source(
     """One source, start to end. Any failure of the source is caught and reported in the
     outcome and in the source's health; only a database failure (not the source's fault)
     is raised."""
-    outcome = SourceOutcome(source.name)
-    fetcher = _Fetcher(options)
+    outcome = SourceOutcome(spec.name)
     validators: dict[str, str | None] = {}
     retry_after = None
-    try:
-        response, followed = _fetch_feed(source, state, fetcher, outcome)
-        validators = (
-            {"etag": None, "last_modified": None}
-            if followed
-            else {"etag": response.etag, "last_modified": response.last_modified}
-        )
-        body_hash = hashlib.sha256(response.body).hexdigest() if response.status != 304 else state.body_hash
-        validators["body_hash"] = body_hash
-        if response.status == 304 or body_hash == state.body_hash:
-            outcome.not_modified = True
-            validators["etag"] = validators["etag"] or state.etag
-            validators["last_modified"] = validators["last_modified"] or state.last_modified
-        else:
-            feed = parse(response.body, response.url, response.content_type)
-            outcome.warning = outcome.warning or feed.warning
-            _store_entries(db_url, source, state.id, feed, fetcher, outcome)
-    except RetryLater as exc:
-        outcome.error, outcome.deferred, retry_after = str(exc), True, exc.retry_after or 60.0
-    except (FetchError, ParseError) as exc:
-        outcome.error = str(exc)
-    except SQLAlchemyError:
-        raise
-    except Exception as exc:  # a bug or a pathological feed must not end the run for the others
-        log.exception("source %s failed unexpectedly", source.name)
-        outcome.error = f"unexpected {type(exc).__name__}: {clean(str(exc), 300)}"
-    finally:
-        fetcher.session.close()
-    when = now or now_utc()
-    interval = parse_interval(source.interval or options.default_interval)
+    with options.fetcher() as fetcher:
+        try:
+            validators = _fetch_and_store(_Source(db_url, spec, state, options, fetcher, outcome))
+        except RetryLater as exc:
+            outcome.error, outcome.deferred, retry_after = str(exc), True, exc.retry_after or 60.0
+        except (FetchError, ParseError) as exc:
+            outcome.error = str(exc)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # a bug or a pathological feed must not end the run for the others
+            log.exception("source %s failed unexpectedly", spec.name)
+            outcome.error = f"unexpected {type(exc).__name__}: {clean(str(exc), 300)}"
+    interval = parse_interval(spec.interval or options.default_interval)
     change = next_update(
         state,
         FetchOutcome(outcome.error, outcome.new, retry_after, **validators),  # type: ignore[arg-type]
         interval,
-        when,
+        now or now_utc(),
         options.pause_after,
     )
     outcome.paused_now = change.paused_at is not None and state.paused_at is None

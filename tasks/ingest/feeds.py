@@ -28,7 +28,6 @@ import lxml.html
 
 from tasks.common.text import clean
 from tasks.ingest.feedbytes import MalformedBody, Sanitized, sanitize
-from tasks.ingest.feedbytes import _codec as _codec  # re-exported: bench/parse_corpora.py imports it from here
 
 log = logging.getLogger(__name__)
 
@@ -267,11 +266,11 @@ def _parse_in_child(body: bytes, url: str, content_type: str, budget: float) -> 
     raise (ParseCrash if status == "crash" else ParseError)(value)
 
 
-def parse(body: bytes, url: str, content_type: str = "", timeout: float | None = None) -> ParsedFeed:
+def parse_feed(body: bytes, url: str, content_type: str = "", timeout: float | None = None) -> ParsedFeed:
     """Parse a feed from its bytes (never a str: feedparser would open it as a path or URL),
     within `timeout` seconds (default: settings.parse_timeout). Raises ParseError."""
     if not isinstance(body, bytes | bytearray | memoryview):
-        raise TypeError(f"parse() takes the body's bytes, not {type(body).__name__}")
+        raise TypeError(f"parse_feed() takes the body's bytes, not {type(body).__name__}")
     body = bytes(body)
     if timeout is None:
         from tasks.config import load_settings  # not at import: the child process never needs it

@@ -16,7 +16,8 @@ SILENCE_FACTOR = 5
 MIN_SILENCE = timedelta(hours=24)
 
 
-def is_due(state: SourceState | None, now: datetime) -> bool:
+def source_is_due(state: SourceState | None, now: datetime) -> bool:
+    """Whether a source may be fetched at `now`: never fetched, or its next attempt has come."""
     next_attempt = aware(state.next_attempt_at) if state else None
     return next_attempt is None or next_attempt <= now
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from tasks.common.language import detect
 from tasks.common.text import clean, content_hash
-from tasks.ingest.extract import Extracted, extract
+from tasks.ingest.extraction import Extracted, extract
 from tasks.stories import signature
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,9 @@ def analyze(
     return ArticleText(page, text, language, signature(text), content_hash(text))
 
 
-class PagePool:
-    """A process pool that replaces itself when a worker dies or hangs."""
+class ArticleWorkerPool:
+    """The worker processes for the CPU-bound work on articles: a process pool that replaces
+    itself when a worker dies or hangs."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes or os.cpu_count() or 1
@@ -115,14 +116,15 @@ class PagePool:
                     self._discard(pool)
                     if attempt:
                         raise
-                    log.warning("the page pool broke; starting a fresh one")
-        raise BrokenProcessPool("the page pool was replaced twice while submitting")
+                    log.warning("the article worker pool broke; starting a fresh one")
+        raise BrokenProcessPool("the article worker pool was replaced twice while submitting")
 
 
-_pools: dict[int, PagePool] = {}
+_pools: dict[int, ArticleWorkerPool] = {}
 _pools_lock = threading.Lock()
 
 
-def page_pool(processes: int) -> PagePool:
+def article_workers(processes: int) -> ArticleWorkerPool:
+    """The process's pool of `processes` article workers (0: one per core), made on first use."""
     with _pools_lock:
-        return _pools.setdefault(processes, PagePool(processes))
+        return _pools.setdefault(processes, ArticleWorkerPool(processes))

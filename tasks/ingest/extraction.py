@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from lxml.etree import ParserError
 
+from tasks.common.language import primary_tag
 from tasks.common.text import clean
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _language(tree) -> str | None:  # type: ignore[no-untyped-def]
         *tree.xpath("//meta[@property='og:locale']/@content"),
     ):
         if value and value.strip():
-            return value.strip().replace("_", "-").split("-")[0].lower()[:20]
+            return primary_tag(value)
     return None
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 
 from tasks.config import ConfigError, SourceSpec, load_sources
-from tasks.fetching import FetchError, FetchPolicy, feed_links, fetch, looks_like_html, new_session
-from tasks.ingest.feeds import ParseError, parse
-
-ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+from tasks.fetching import FetchError, FetchResult, feed_links, looks_like_html
+from tasks.ingest.feedfetch import NO_FEED_ANNOUNCED, fetch_feed
+from tasks.ingest.feeds import ParseError, parse_feed
+from tasks.ingest.options import IngestOptions
 
 
 @dataclass
@@ -33,39 +33,44 @@ class ProbeReport:
     warning: str | None = None
     error: str | None = None
 
+    def describe(self, response: FetchResult) -> None:
+        """What came back from the URL, before anything is parsed."""
+        self.final_url, self.status = response.url, response.status
+        self.content_type, self.bytes = response.content_type, len(response.body)
 
-def probe(url: str, policy: FetchPolicy, follow_html: bool = True) -> ProbeReport:
-    """Fetch and parse `url` as newswatch would; an HTML page is searched for its feeds and,
-    with follow_html, the first one is probed in its place."""
+
+def probe(url: str, options: IngestOptions) -> ProbeReport:
+    """Fetch and parse `url` as a run would (fetch_feed: an HTML page is followed to the first
+    feed it announces, and the report is the feed's), storing nothing."""
     report = ProbeReport(url)
-    session = new_session(policy)
-    try:
-        response = fetch(url, policy, session, accept=ACCEPT)
-        report.final_url, report.status = response.url, response.status
-        report.content_type, report.bytes = response.content_type, len(response.body)
-        if looks_like_html(response.body, response.content_type):
+
+    def html_page(page: FetchResult, feeds: list[str]) -> None:
+        report.feeds_found = feeds
+        if feeds:  # the report is the feed's, with the page's warning
+            report.url, report.warning = feeds[0], f"{url} is an HTML page; its feed is {feeds[0]}"
+        else:
+            report.describe(page)
             report.kind = "html"
-            report.feeds_found = feed_links(response.body, response.url)
-            if not report.feeds_found:
-                report.error = 'an HTML page that announces no feed (<link rel="alternate">)'
-            elif follow_html:
-                inner = probe(report.feeds_found[0], policy, follow_html=False)
-                inner.feeds_found = report.feeds_found
-                inner.warning = f"{url} is an HTML page; its feed is {report.feeds_found[0]}"
-                return inner
+
+    try:
+        with options.fetcher() as fetcher:
+            response = fetch_feed(url, fetcher, on_html_page=html_page).response
+        report.describe(response)
+        if looks_like_html(response.body, response.content_type):  # the announced feed is a page too
+            report.kind = "html"
+            if not feed_links(response.body, response.url):
+                report.error = NO_FEED_ANNOUNCED
             return report
-        feed = parse(response.body, response.url, response.content_type)
+        feed = parse_feed(response.body, response.url, response.content_type)
         report.kind, report.feed_type, report.title = "feed", feed.kind, feed.title
-        report.encoding = getattr(feed, "encoding", None)
-        report.entries, report.warning = len(feed.entries), feed.warning
+        report.encoding, report.entries = feed.encoding, len(feed.entries)
+        report.warning = report.warning or feed.warning
         report.sample = [
             {"title": e.title, "url": e.url, "published": e.published.isoformat() if e.published else ""}
             for e in feed.entries[:5]
         ]
     except (FetchError, ParseError) as exc:
         report.error = str(exc)
-    finally:
-        session.close()
     return report
 
 

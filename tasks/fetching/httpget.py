@@ -25,43 +25,12 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 
 from tasks.config import Settings
-from tasks.fetching.netguard import (
-    Guard,
-    GuardedAdapter,
-    IPAddress,
-    IPNetwork,
-    Refused,
-    adapter_for,
-    check_allowance,
-    classify,
-    guarded,
-    split_allowance,
-)
-
-# classify, split_allowance and the IP types live in tasks.fetching.netguard; callers and tests import them from here.
-__all__ = [
-    "MAX_RETRY_AFTER",
-    "REDIRECT_CODES",
-    "CHUNK",
-    "IPAddress",
-    "IPNetwork",
-    "FetchError",
-    "RetryLater",
-    "AddressRefused",
-    "FetchPolicy",
-    "FetchResult",
-    "classify",
-    "split_allowance",
-    "new_session",
-    "safe_url",
-    "retry_after_seconds",
-    "fetch",
-]
-
+from tasks.fetching.addresses import check_allowance, split_allowance
+from tasks.fetching.netguard import Guard, GuardedAdapter, Refused, adapter_for, guarded
 
 MAX_RETRY_AFTER = 24 * 3600.0
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-CHUNK = 64 * 1024
+BODY_READ_SIZE = 64 * 1024  # bytes asked of a response body per read
 
 
 class FetchError(Exception):
@@ -326,7 +295,7 @@ def _read_body(
     size = 0
     try:
         # Counted on decoded bytes, so a compressed bomb stops at the cap.
-        for chunk in response.iter_content(chunk_size=CHUNK):
+        for chunk in response.iter_content(chunk_size=BODY_READ_SIZE):
             size += len(chunk)
             if size > policy.max_bytes:
                 raise FetchError(f"body larger than {policy.max_bytes} bytes {_where(url, original)}")

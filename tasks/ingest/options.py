@@ -1,0 +1,41 @@
+"""The limits and sizes an ingest works under, read once per run from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks.config import Settings
+from tasks.fetching import FetchPolicy, PoliteFetcher
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Everything an ingest task needs besides the sources; built once per run from settings."""
+
+    policy: FetchPolicy
+    workers: int
+    host_concurrency: int
+    host_min_gap: float
+    obey_robots: bool
+    default_interval: str
+    pause_after: int
+    extract_processes: int = 0
+    extract_timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> IngestOptions:
+        return cls(
+            FetchPolicy.from_settings(s),
+            s.fetch_workers,
+            s.host_concurrency,
+            s.host_min_gap,
+            s.obey_robots,
+            s.default_interval,
+            s.pause_after_failures,
+            s.extract_processes,
+            s.extract_timeout,
+        )
+
+    def fetcher(self) -> PoliteFetcher:
+        """A fetcher with its own session, sharing the process's per-host limits and robots.txt."""
+        return PoliteFetcher(self.policy, self.host_concurrency, self.host_min_gap, self.obey_robots)

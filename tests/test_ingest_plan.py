@@ -1,0 +1,77 @@
+"""Planning a run's ingest: which sources are due, and the batches they are cut into."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage import repository
+from storage.records import SourceState, SourceUpdate
+from tasks.common import progress
+from tasks.config import SourceSpec
+from tasks.ingest import due_sources, plan_ingest, split_into_batches
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def spec(name: str) -> SourceSpec:
+    return SourceSpec(name=name, url=f"https://{name.lower()}.example/feed.xml")
+
+
+def state(name: str, next_attempt_at: datetime | None) -> SourceState:
+    return SourceState(1, name, None, None, None, next_attempt_at, 0, None, None, None)
+
+
+def test_due_sources_keeps_the_order_and_skips_those_not_due() -> None:
+    sources = [spec("A"), spec("B"), spec("C"), spec("D")]
+    states = {
+        "A": state("A", None),  # never fetched
+        "B": state("B", NOW + timedelta(minutes=5)),  # interval or backoff not over
+        "C": state("C", NOW),  # due this very moment
+        "D": state("D", (NOW - timedelta(hours=1)).replace(tzinfo=None)),  # naive, as SQLite returns it
+    }
+    assert [s.name for s in due_sources(sources, states, NOW)] == ["A", "C", "D"]
+    assert [s.name for s in due_sources(sources, states, NOW, force=True)] == ["A", "B", "C", "D"]
+    assert due_sources([], {}, NOW) == []
+
+
+def test_split_into_batches_keeps_the_order_and_the_last_batch_takes_the_rest() -> None:
+    sources = [spec(f"S{i}") for i in range(7)]
+    batches = split_into_batches(sources, 3)
+    assert [[s.name for s in b] for b in batches] == [["S0", "S1", "S2"], ["S3", "S4", "S5"], ["S6"]]
+    assert split_into_batches(sources, 7) == [sources]
+    assert split_into_batches(sources, 100) == [sources]
+    assert split_into_batches([], 3) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        split_into_batches(sources, 0)
+
+
+def test_plan_ingest_stores_new_sources_and_plans_the_due_ones_in_labelled_batches(db_url: str) -> None:
+    sources = [spec(f"S{i}") for i in range(5)]
+    expected: list[int] = []
+
+    def listener(stage: str, event: str, n: int) -> None:
+        if stage == progress.SOURCES and event == "expect":
+            expected.append(n)
+
+    with progress.listening(listener):
+        first = plan_ingest(db_url, sources, force=False, batch_size=2, now=NOW)
+    assert [b.label for b in first.batches] == ["1-of-3", "2-of-3", "3-of-3"]
+    assert [[s.name for s in b.sources] for b in first.batches] == [["S0", "S1"], ["S2", "S3"], ["S4"]]
+    assert all(set(b.states) == {s.name for s in b.sources} for b in first.batches)
+    assert first.due == sources and first.not_due == 0 and expected == [5]
+
+    ids = repository.upsert_sources(db_url, [(s.name, s.url, []) for s in sources])
+    later = SourceUpdate(NOW, NOW + timedelta(hours=1), consecutive_failures=0, last_error=None)
+    repository.record_source_results(db_url, [(ids["S1"], later), (ids["S3"], later)])
+    second = plan_ingest(db_url, sources, force=False, batch_size=2, now=NOW)
+    assert [s.name for s in second.due] == ["S0", "S2", "S4"] and second.not_due == 2
+    assert [b.label for b in second.batches] == ["1-of-2", "2-of-2"]
+    forced = plan_ingest(db_url, sources, force=True, batch_size=10, now=NOW)
+    assert forced.due == sources and forced.not_due == 0 and len(forced.batches) == 1
+
+
+def test_plan_ingest_with_nothing_due_has_no_batches(db_url: str) -> None:
+    plan = plan_ingest(db_url, [], force=False, batch_size=10, now=NOW)
+    assert plan.batches == [] and plan.due == [] and plan.not_due == 0
