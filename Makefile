@@ -25,3 +25,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy flows tasks storage deploy
+	$(BIN)/lint-imports

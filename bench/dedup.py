@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import lxml.html  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tasks.stories.assign import minhash as neardup  # noqa: E402
+from tasks.stories import minhash as neardup  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 AEB = CORPORA / "scrapinghub-aeb" / "ground-truth.json"

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from tasks.ingest.batch import extract as nw_extract  # noqa: E402
+from tasks.ingest import extract as nw_extract  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "scrapinghub-aeb"
 RESULTS = ROOT / "bench" / "results" / "extraction.json"

@@ -19,14 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage import repository  # noqa: E402
 from storage.db import get_engine  # noqa: E402
-from tasks.alerting.channels import alert_senders, close_all, load_senders  # noqa: E402
-from tasks.alerting.delivery import deliver  # noqa: E402
-from tasks.config.files import load_sources, load_watchlist  # noqa: E402
-from tasks.config.settings import load_settings  # noqa: E402
-from tasks.ingest.batch import ingest  # noqa: E402
-from tasks.ingest.options import IngestOptions  # noqa: E402
-from tasks.matching.topics import match_unmatched  # noqa: E402
-from tasks.stories.assign import assign_stories  # noqa: E402
+from tasks.alerting import alert_senders, close_all, deliver, load_senders  # noqa: E402
+from tasks.config import load_settings, load_sources, load_watchlist  # noqa: E402
+from tasks.ingest import IngestOptions, ingest_sources  # noqa: E402
+from tasks.matching import match_unmatched  # noqa: E402
+from tasks.stories import assign_stories  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +37,7 @@ def main() -> None:
     repository.upsert_sources(db_url, [(s.name, s.url, list(s.tags)) for s in sources])
     states = repository.source_states(db_url)
     # Without Prefect there is no reason to batch: every source goes to the shared fetch threads.
-    outcomes = ingest(db_url, sources, states, IngestOptions.from_settings(settings))
+    outcomes = ingest_sources(db_url, sources, states, IngestOptions.from_settings(settings))
     ingested = time.perf_counter()
     assign_stories(db_url, timedelta(days=settings.story_window_days))
     matched = match_unmatched(db_url, watchlist.topics, [s.target for s in senders], dry_run=False)

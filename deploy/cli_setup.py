@@ -40,10 +40,10 @@ def setup(
     from pydantic import ValidationError
 
     from tasks.alerting import NotifyConfigError, save_secret_block
-    from tasks.config import environment_values, load_settings, variables
+    from tasks.config import VARIABLE_PREFIX, environment_values, load_settings, prefect_api_url, save_variables
 
     quiet_prefect()
-    api = variables.api_url()
+    api = prefect_api_url()
     if not api:
         raise fail("no Prefect server", "set PREFECT_API_URL to the server of the deployments", 2)
     try:
@@ -60,14 +60,14 @@ def setup(
         if has_targets:  # validated before anything is saved
             count = save_secret_block(settings, block)
             values["apprise_secret_block"] = block
-        names = variables.save(values)
+        names = save_variables(values)
     except NotifyConfigError as exc:
         raise fail("config error", exc, 2) from None
     except Exception as exc:
         raise _api_error(api, exc) from None
     if as_json:
         secret = {"secret_block": block if has_targets else None, "targets": count}
-        print_json({"api": api, **secret, "variables": {variables.PREFIX + k: v for k, v in sorted(values.items())}})
+        print_json({"api": api, **secret, "variables": {VARIABLE_PREFIX + k: v for k, v in sorted(values.items())}})
         return
     if has_targets:
         out.print(

@@ -176,9 +176,9 @@ def backtest(
     """
     from dataclasses import asdict
 
-    from tasks.matching import backtest as run_backtest
+    from tasks.matching import backtest_topic
 
-    report = run_backtest(*_over_archive(query, since_, watchlist, db), examples)
+    report = backtest_topic(*_over_archive(query, since_, watchlist, db), examples)
     if as_json:
         print_json(asdict(report))
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,11 +12,16 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
+from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 
+from storage import repository
 from storage.clock import aware, now_utc
 from storage.records import MatchRow, SourceHealthRow
-from tasks.alerting import escape, link, sentence
+from tasks.alerting import DeliveryReport, escape, link, sentence
 from tasks.ingest import SourceOutcome, status
+from tasks.matching import MatchReport
+from tasks.stories import StoryReport
 
 MD = "markdown"  # the artifact is Markdown: article text is escaped like a chat message's
 SOURCES_KEY = "newswatch-sources"
@@ -53,9 +59,30 @@ class RunSummary:
         return asdict(self)
 
 
-def summarize(outcomes: list[SourceOutcome]) -> RunSummary:
-    s = RunSummary()
-    for o in outcomes:
+def summarize(
+    ingested: Sequence[SourceOutcome],
+    not_due: int,
+    stories: StoryReport,
+    matched: MatchReport,
+    delivery: DeliveryReport,
+    pending_alerts: int,
+    dry_run: bool,
+    started: datetime,
+) -> RunSummary:
+    """The run's summary, from what each stage reported."""
+    s = RunSummary(
+        sources_not_due=not_due,
+        sources_run=[o.name for o in ingested],
+        stories_joined=stories.joined,
+        articles_checked=matched.checked,
+        matches=len(matched.new_match_ids or []),
+        alerts_sent=delivery.sent,
+        alerts_failed=delivery.failed,
+        alerts_pending=pending_alerts,
+        dry_run=dry_run,
+        duration_s=(now_utc() - started).total_seconds(),
+    )
+    for o in ingested:
         if o.ok:
             s.sources_ok += 1
             s.sources_not_modified += o.not_modified
@@ -68,6 +95,36 @@ def summarize(outcomes: list[SourceOutcome]) -> RunSummary:
         s.duplicates += o.duplicates
         s.revised += o.revised
     return s
+
+
+def report_run(
+    db_url: str, summary: RunSummary, matched: MatchReport, sources: Sequence[str], started: datetime
+) -> None:
+    """Tell what the run did: the artifacts in the Prefect UI, one log line, and a run name."""
+    chosen = set(sources)
+    health = [h for h in repository.source_health(db_url) if h.name in chosen]
+    publish(summary, repository.match_rows(db_url, matched.new_match_ids or []), health)
+    get_run_logger().info(
+        "sources ok %d, failed %d, not due %d; entries %d, new %d, duplicates %d; matches %d; "
+        "alerts sent %d, failed %d",
+        summary.sources_ok,
+        summary.sources_failed,
+        summary.sources_not_due,
+        summary.entries_seen,
+        summary.new_articles,
+        summary.duplicates,
+        summary.matches,
+        summary.alerts_sent,
+        summary.alerts_failed,
+    )
+    rename_run(run_name(summary, started))
+
+
+def rename_run(name: str) -> None:
+    """Name the flow run after what it did, once it is known (the UI lists runs by name)."""
+    if flow_run.id:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run.id, name=name)
 
 
 def _cell(text: str) -> str:

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasks.config import variables
+from tasks.config import VARIABLE_PREFIX, forget_read_variables, prefect_api_url
 from tasks.config.settings import VARIABLE_FIELDS, load_settings
+from tasks.config.variables import TIMEOUT_SECONDS as VARIABLE_READ_TIMEOUT_SECONDS
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver, free_port
 from tests.test_cli import cli
@@ -25,12 +26,12 @@ BLOCK = "nw-setup-test"
 
 
 def api() -> str:
-    return str(variables.api_url())
+    return str(prefect_api_url())
 
 
 def stored_variables() -> dict[str, object]:
     found = httpx.post(f"{api()}/variables/filter", json={}, timeout=10).json()
-    return {v["name"]: v["value"] for v in found if v["name"].startswith(variables.PREFIX)}
+    return {v["name"]: v["value"] for v in found if v["name"].startswith(VARIABLE_PREFIX)}
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def clean_variables() -> Iterator[None]:
     def drop() -> None:
         for name in stored_variables():
             httpx.delete(f"{api()}/variables/name/{name}", timeout=10)
-        variables.forget()
+        forget_read_variables()
 
     drop()
     yield
@@ -117,12 +118,12 @@ def test_unreachable_api_means_environment_and_defaults_quickly(monkeypatch: pyt
 
     monkeypatch.setenv("NEWSWATCH_BATCH_SIZE", "9")
     with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
-        variables.forget()
+        forget_read_variables()
         started = time.monotonic()
         first = load_settings()
         for _ in range(20):  # load_settings() is called several times a run: the miss is remembered
             load_settings()
         elapsed = time.monotonic() - started
-    variables.forget()
+    forget_read_variables()
     assert first.batch_size == 9 and first.schedule_minutes == 15
-    assert elapsed < variables.TIMEOUT_SECONDS
+    assert elapsed < VARIABLE_READ_TIMEOUT_SECONDS

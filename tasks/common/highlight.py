@@ -9,16 +9,17 @@ from collections.abc import Sequence
 
 import regex
 
+from tasks.common.scripts import UNSPACED_SCRIPT_CHAR
+
 # A word character, including combining marks: emphasis never starts or ends inside a word or
 # a grapheme cluster (Khmer vowel signs and subscripts are marks).
 _WORD = r"[\w\p{M}]"
-# Scripts written without spaces between words: a word there cannot require a word boundary.
-_UNSPACED = regex.compile(r"[\p{Khmer}\p{Thai}\p{Lao}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
 
 
 def _bounded(body: str, term: str) -> str:
-    """Whole-word for spaced scripts; for unspaced ones, never inside a grapheme cluster."""
-    if _UNSPACED.search(term):
+    """Whole-word for spaced scripts; in scripts without spaces a word has no boundary to require,
+    so only never inside a grapheme cluster."""
+    if UNSPACED_SCRIPT_CHAR.search(term):
         return rf"(?<!\p{{M}}){body}(?!\p{{M}})"
     return rf"(?<!{_WORD}){body}(?!{_WORD})"
 

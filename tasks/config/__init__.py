@@ -1,4 +1,14 @@
-"""config."""
+"""Configuration: what an operator writes, checked before anything runs.
+
+A bad file or setting stops a run before anything is touched, with one line that names the
+file, the line and the field.
+
+- settings.py: every NEWSWATCH_* setting in one typed object (environment, then the
+  deployment's Prefect Variables, then defaults); passed down, never global.
+- variables.py: the non-secret settings kept as Prefect Variables (`newswatch setup`).
+- files.py: sources.yaml and watchlist.yaml: their schema, line-numbered errors, and the
+  selection of sources and topics a run is asked for.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +28,13 @@ if TYPE_CHECKING:
         select_topics,
     )
     from tasks.config.settings import Settings, environment_values, load_settings
+    from tasks.config.variables import VARIABLE_PREFIX, forget_read_variables, prefect_api_url, save_variables
 
 __all__ = [
+    "forget_read_variables",
+    "prefect_api_url",
+    "save_variables",
+    "VARIABLE_PREFIX",
     "ConfigError",
     "environment_values",
     "load_settings",

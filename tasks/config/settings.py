@@ -20,6 +20,8 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tasks.config.variables import read_variables
+
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 HOMEPAGE = "https://github.com/newswatch/newswatch"
 VERSION = "0.1.0"
@@ -37,9 +39,7 @@ class PrefectVariables(PydanticBaseSettingsSource):
         return None, field_name, False  # unused: __call__ reads every Variable in one request
 
     def __call__(self) -> dict[str, Any]:
-        from tasks.config import variables
-
-        return variables.read(VARIABLE_FIELDS)
+        return read_variables(VARIABLE_FIELDS)
 
 
 class Settings(BaseSettings):

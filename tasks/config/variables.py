@@ -17,7 +17,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-PREFIX = "newswatch_"
+VARIABLE_PREFIX = "newswatch_"
 TAG = "newswatch"
 CACHE_SECONDS = 60.0
 TIMEOUT_SECONDS = 3.0
@@ -26,7 +26,7 @@ _cache: dict[str, tuple[float, dict[str, str]]] = {}  # API URL -> (when read, v
 _lock = threading.Lock()
 
 
-def api_url() -> str | None:
+def prefect_api_url() -> str | None:
     """The configured Prefect API, or None (then Prefect would start an ephemeral one)."""
     from prefect.settings import PREFECT_API_URL
 
@@ -53,11 +53,11 @@ def _fetch(names: list[str]) -> dict[str, str]:
     return {v["name"]: _text(v["value"]) for v in response.json() if v.get("value") is not None}
 
 
-def read(fields: Iterable[str]) -> dict[str, str]:
+def read_variables(fields: Iterable[str]) -> dict[str, str]:
     """{setting: value} of the `newswatch_<setting>` Variables that exist, for these settings."""
     wanted = sorted(fields)
     try:
-        api = api_url()
+        api = prefect_api_url()
     except Exception:  # a broken Prefect profile must not break newswatch's own settings
         return {}
     if not api:
@@ -68,7 +68,9 @@ def read(fields: Iterable[str]) -> dict[str, str]:
             values = cached[1]
         else:
             try:
-                values = {k.removeprefix(PREFIX): v for k, v in _fetch([PREFIX + f for f in wanted]).items()}
+                values = {
+                    k.removeprefix(VARIABLE_PREFIX): v for k, v in _fetch([VARIABLE_PREFIX + f for f in wanted]).items()
+                }
             except Exception as exc:  # unreachable, refused, auth: environment and defaults only
                 log.warning("Prefect Variables not read from %s: %s", api, type(exc).__name__)
                 values = {}
@@ -76,19 +78,19 @@ def read(fields: Iterable[str]) -> dict[str, str]:
     return {k: v for k, v in values.items() if k in wanted}
 
 
-def forget() -> None:
+def forget_read_variables() -> None:
     """Drop what was read (after setup wrote new values, and in tests)."""
     with _lock:
         _cache.clear()
 
 
-def save(values: dict[str, str]) -> list[str]:
+def save_variables(values: dict[str, str]) -> list[str]:
     """Create or overwrite one Variable per setting (idempotent); returns the Variable names."""
     from prefect.variables import Variable
 
     names = []
     for field, value in sorted(values.items()):
-        Variable.set(PREFIX + field, value, tags=[TAG], overwrite=True)
-        names.append(PREFIX + field)
-    forget()
+        Variable.set(VARIABLE_PREFIX + field, value, tags=[TAG], overwrite=True)
+        names.append(VARIABLE_PREFIX + field)
+    forget_read_variables()
     return names

@@ -29,7 +29,7 @@ from tasks.common.exports import lazy_exports
 
 if TYPE_CHECKING:
     from tasks.ingest.articles import FetchedArticle, fetch_article
-    from tasks.ingest.batch import SourceOutcome, ingest_batch
+    from tasks.ingest.batch import SourceOutcome, ingest_batch, ingest_sources
     from tasks.ingest.extraction import extract
     from tasks.ingest.onboarding import ProbeReport, add_source, probe
     from tasks.ingest.options import IngestOptions
@@ -43,6 +43,7 @@ __all__ = [
     "fetch_article",
     "FetchedArticle",
     "ingest_batch",
+    "ingest_sources",
     "IngestBatch",
     "IngestOptions",
     "IngestPlan",

@@ -245,7 +245,7 @@ def _source_pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def ingest(
+def ingest_sources(
     db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions
 ) -> list[SourceOutcome]:
     """Several sources at once (I/O bound: threads), results in the order given."""
@@ -262,7 +262,7 @@ def ingest_batch(
     db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions, label: str
 ) -> list[SourceOutcome]:
     logger = get_run_logger()
-    outcomes = ingest(db_url, sources, states, options)
+    outcomes = ingest_sources(db_url, sources, states, options)
     # One line for the unchanged sources, not one each: at thousands of sources the log lines
     # were a good part of a quiet run's cost (each is shipped to the Prefect server).
     unchanged = [o.name for o in outcomes if o.not_modified]

@@ -23,7 +23,7 @@ class BacktestReport:
     examples: list[ArticleHit] = field(default_factory=list)
 
 
-def backtest(db_url: str, topic: CompiledTopic, since: datetime, examples: int = 10) -> BacktestReport:
+def backtest_topic(db_url: str, topic: CompiledTopic, since: datetime, examples: int = 10) -> BacktestReport:
     """Scan the archive since `since` (streaming: memory stays flat) and count the matches."""
     report = BacktestReport(topic.name, since.isoformat())
     days: Counter[str] = Counter()

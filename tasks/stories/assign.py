@@ -15,7 +15,7 @@ from storage import repository
 from storage.clock import now_utc
 from tasks.stories.minhash import StoryIndex
 
-CHUNK = 500
+ARTICLES_PER_READ = 500  # articles awaiting a story, read and assigned per round
 
 
 @dataclass
@@ -30,7 +30,7 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
     signatures of the window, so the cost grows with the window and the new articles, not
     with the archive; an article that lost the run (a crash) is picked up by the next."""
     report = StoryReport()
-    batch = repository.articles_without_story(db_url, CHUNK)
+    batch = repository.articles_without_story(db_url, ARTICLES_PER_READ)
     if not batch:
         return report  # nothing new: the index (the window's signatures) is not even loaded
     index = StoryIndex()  # keyed by article; story_of maps each to its story
@@ -51,7 +51,7 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
             assignments.append((article_id, story_id))
         repository.set_stories(db_url, assignments)
         report.assigned += len(assignments)
-        batch = repository.articles_without_story(db_url, CHUNK)
+        batch = repository.articles_without_story(db_url, ARTICLES_PER_READ)
     return report
 
 
