@@ -157,6 +157,7 @@ def test_robots_cache() -> None:
     assert not robots.allowed("https://blocked.example/private/2", load)
     assert robots.allowed("https://missing.example/a", load)
     assert not robots.allowed("https://down.example/a", load)
+    assert robots.unreadable("https://down.example/a") and not robots.unreadable("https://blocked.example/private/2")
     robots.allowed("https://blocked.example/news/3", load)
     assert calls.count("https://blocked.example/robots.txt") == 1  # cached per host
 

@@ -102,3 +102,11 @@ def test_an_html_page_that_announces_no_feed_is_a_parse_error(web: NewsWeb, fetc
     with pytest.raises(NoFeedAnnounced, match="announces no feed") as info:
         fetch_feed(page, fetcher, on_html_page=lambda _page, feeds: seen.append(feeds))
     assert isinstance(info.value, ParseError) and seen == [[]]
+
+
+def test_an_unreadable_robots_txt_says_so_rather_than_that_robots_forbids(web: NewsWeb, fetcher, options) -> None:
+    site = build_site(web)
+    web.add("/robots.txt", "busy", "text/plain", status=503)
+    article = fetch_article(site["story"], fetcher, options, summary=SUMMARY)
+    assert not article.fetched and article.note == "robots.txt could not be read: no page until it can"
+    assert article.content.text == SUMMARY

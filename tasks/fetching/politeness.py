@@ -110,6 +110,13 @@ class RobotsCache:
             return default
         return bool(rules.can_fetch(url, self.user_agent))
 
+    def unreadable(self, url: str) -> bool:
+        """Whether the host's robots.txt could not be read when last asked (5xx, network): pages
+        are then refused for now, and an operator should be told that, not that robots forbids."""
+        with self._lock:
+            cached = self._cache.get(host_key(url))
+        return cached is not None and cached[1] is None and not cached[2]
+
 
 # One gate and one robots cache per process: every fetcher of a run (each batch, each source
 # thread) shares the per-host limits and the robots.txt already read.

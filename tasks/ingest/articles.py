@@ -43,7 +43,10 @@ def fetch_article(
     html, note, fetched_url = None, skip_page, url
     if skip_page is None:
         if not fetcher.robots_allow(url):
-            note = "robots.txt disallows the page"
+            unreadable = fetcher.robots.unreadable(url)
+            note = (
+                "robots.txt could not be read: no page until it can" if unreadable else "robots.txt disallows the page"
+            )
         else:
             try:
                 response = fetcher.get(url, PAGE_ACCEPT)
