@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 
 from storage.clock import now_utc
 from storage.db import dialect_insert, get_engine
-from storage.models import Alert, Article, ArticleRevision, Match, Source, StoryTopic, Tombstone
+from storage.models import ALERTS, ARTICLES, MATCHES, REVISIONS, SOURCES, STORY_TOPICS, TOMBSTONES
 from storage.repository import alerts_with_article
 
 Kind = Literal["articles", "matches", "alerts"]
@@ -29,29 +29,21 @@ EXPORT_ROWS_PER_READ = 1000  # rows per keyset-paged read of export_rows
 PRUNE_ARTICLES_PER_TRANSACTION = 500  # articles deleted (with their rows) per transaction of prune
 IN_LIST_MAX = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
 
-A = Article.__table__  # type: ignore[attr-defined]
-M = Match.__table__  # type: ignore[attr-defined]
-AL = Alert.__table__  # type: ignore[attr-defined]
-ST = StoryTopic.__table__  # type: ignore[attr-defined]
-AR = ArticleRevision.__table__  # type: ignore[attr-defined]
-S = Source.__table__  # type: ignore[attr-defined]
-TB = Tombstone.__table__  # type: ignore[attr-defined]
-
 
 # --- pruning --------------------------------------------------------------------------------------
 
 
 def _prunable(older_than: datetime) -> Any:
     """The WHERE clause of articles to prune: older than the cutoff, no alert still pending."""
-    when = func.coalesce(A.c.published_at, A.c.fetched_at)
-    pending = exists().where(AL.c.article_id == A.c.id, AL.c.status == "pending")
+    when = func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at)
+    pending = exists().where(ALERTS.c.article_id == ARTICLES.c.id, ALERTS.c.status == "pending")
     return and_(when < older_than, ~pending)
 
 
 def count_prunable(db_url: str, older_than: datetime) -> int:
     """How many articles prune(db_url, older_than) would delete now."""
     with get_engine(db_url).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(A).where(_prunable(older_than))).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(ARTICLES).where(_prunable(older_than))).scalar_one())
 
 
 def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRANSACTION) -> int:
@@ -63,9 +55,9 @@ def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRA
     while True:
         with get_engine(db_url).begin() as conn:
             rows = conn.execute(
-                select(A.c.id, A.c.canonical_url, A.c.content_hash)
-                .where(_prunable(older_than), A.c.id > last_id)
-                .order_by(A.c.id)
+                select(ARTICLES.c.id, ARTICLES.c.canonical_url, ARTICLES.c.content_hash)
+                .where(_prunable(older_than), ARTICLES.c.id > last_id)
+                .order_by(ARTICLES.c.id)
                 .limit(chunk)
             ).all()
             if not rows:
@@ -73,15 +65,15 @@ def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRA
             ids = [r.id for r in rows]
             now = now_utc()
             conn.execute(
-                dialect_insert(conn, TB).on_conflict_do_nothing(index_elements=["canonical_url"]),
+                dialect_insert(conn, TOMBSTONES).on_conflict_do_nothing(index_elements=["canonical_url"]),
                 [{"canonical_url": r.canonical_url, "content_hash": r.content_hash, "pruned_at": now} for r in rows],
             )
-            match_ids = select(M.c.id).where(M.c.article_id.in_(ids))
-            conn.execute(delete(AL).where(or_(AL.c.article_id.in_(ids), AL.c.match_id.in_(match_ids))))
-            conn.execute(delete(ST).where(ST.c.match_id.in_(match_ids)))
-            conn.execute(delete(M).where(M.c.article_id.in_(ids)))
-            conn.execute(delete(AR).where(AR.c.article_id.in_(ids)))
-            total += conn.execute(delete(A).where(A.c.id.in_(ids))).rowcount
+            match_ids = select(MATCHES.c.id).where(MATCHES.c.article_id.in_(ids))
+            conn.execute(delete(ALERTS).where(or_(ALERTS.c.article_id.in_(ids), ALERTS.c.match_id.in_(match_ids))))
+            conn.execute(delete(STORY_TOPICS).where(STORY_TOPICS.c.match_id.in_(match_ids)))
+            conn.execute(delete(MATCHES).where(MATCHES.c.article_id.in_(ids)))
+            conn.execute(delete(REVISIONS).where(REVISIONS.c.article_id.in_(ids)))
+            total += conn.execute(delete(ARTICLES).where(ARTICLES.c.id.in_(ids))).rowcount
             last_id = ids[-1]
 
 
@@ -95,10 +87,14 @@ def is_tombstoned(db_url: str, canonical_urls: Iterable[str], hashes: Iterable[s
     with get_engine(db_url).connect() as conn:
         for i in range(0, len(urls), IN_LIST_MAX):
             part = urls[i : i + IN_LIST_MAX]
-            found.update(conn.execute(select(TB.c.canonical_url).where(TB.c.canonical_url.in_(part))).scalars())
+            found.update(
+                conn.execute(select(TOMBSTONES.c.canonical_url).where(TOMBSTONES.c.canonical_url.in_(part))).scalars()
+            )
         for i in range(0, len(digests), IN_LIST_MAX):
             part = digests[i : i + IN_LIST_MAX]
-            found.update(conn.execute(select(TB.c.content_hash).where(TB.c.content_hash.in_(part))).scalars())
+            found.update(
+                conn.execute(select(TOMBSTONES.c.content_hash).where(TOMBSTONES.c.content_hash.in_(part))).scalars()
+            )
     return found
 
 
@@ -117,56 +113,56 @@ def _json_safe(value: Any) -> Any:
 
 def _export_articles(since: datetime | None, topic: str | None) -> tuple[Any, Any]:
     query = select(
-        A.c.id,
-        S.c.name.label("source"),
-        A.c.canonical_url,
-        A.c.url,
-        A.c.title,
-        A.c.author,
-        A.c.published_at,
-        A.c.fetched_at,
-        A.c.language,
-        A.c.story_id,
-        A.c.revision,
-        A.c.content_hash,
-        A.c.text_origin,
-        A.c.summary,
-        A.c.text,
-    ).select_from(A.join(S, S.c.id == A.c.source_id))
+        ARTICLES.c.id,
+        SOURCES.c.name.label("source"),
+        ARTICLES.c.canonical_url,
+        ARTICLES.c.url,
+        ARTICLES.c.title,
+        ARTICLES.c.author,
+        ARTICLES.c.published_at,
+        ARTICLES.c.fetched_at,
+        ARTICLES.c.language,
+        ARTICLES.c.story_id,
+        ARTICLES.c.revision,
+        ARTICLES.c.content_hash,
+        ARTICLES.c.text_origin,
+        ARTICLES.c.summary,
+        ARTICLES.c.text,
+    ).select_from(ARTICLES.join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id))
     if since is not None:
-        query = query.where(func.coalesce(A.c.published_at, A.c.fetched_at) >= since)
+        query = query.where(func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at) >= since)
     if topic is not None:
-        query = query.where(exists().where(M.c.article_id == A.c.id, M.c.topic == topic))
-    return query, A.c.id
+        query = query.where(exists().where(MATCHES.c.article_id == ARTICLES.c.id, MATCHES.c.topic == topic))
+    return query, ARTICLES.c.id
 
 
 def _export_matches(since: datetime | None, topic: str | None) -> tuple[Any, Any]:
     query = select(
-        M.c.id,
-        M.c.topic,
-        M.c.article_id,
-        A.c.url.label("article_url"),
-        A.c.title.label("article_title"),
-        M.c.terms,
-        M.c.words,
-        M.c.hit_field,
-        M.c.hit_sentence,
-        M.c.created_at,
-    ).select_from(M.join(A, A.c.id == M.c.article_id))
+        MATCHES.c.id,
+        MATCHES.c.topic,
+        MATCHES.c.article_id,
+        ARTICLES.c.url.label("article_url"),
+        ARTICLES.c.title.label("article_title"),
+        MATCHES.c.terms,
+        MATCHES.c.words,
+        MATCHES.c.hit_field,
+        MATCHES.c.hit_sentence,
+        MATCHES.c.created_at,
+    ).select_from(MATCHES.join(ARTICLES, ARTICLES.c.id == MATCHES.c.article_id))
     if since is not None:
-        query = query.where(M.c.created_at >= since)
+        query = query.where(MATCHES.c.created_at >= since)
     if topic is not None:
-        query = query.where(M.c.topic == topic)
-    return query, M.c.id
+        query = query.where(MATCHES.c.topic == topic)
+    return query, MATCHES.c.id
 
 
 def _export_alerts(since: datetime | None, topic: str | None) -> tuple[Any, Any]:
     query = alerts_with_article()  # the same select `newswatch alerts` lists from
     if since is not None:
-        query = query.where(AL.c.created_at >= since)
+        query = query.where(ALERTS.c.created_at >= since)
     if topic is not None:
-        query = query.where(AL.c.topic == topic)
-    return query, AL.c.id
+        query = query.where(ALERTS.c.topic == topic)
+    return query, ALERTS.c.id
 
 
 _EXPORTS: dict[str, Callable[[datetime | None, str | None], tuple[Any, Any]]] = {

@@ -83,16 +83,6 @@ class Article(SQLModel, table=True):
     revision: int = 1  # bumped when the page at the same URL changes its text
 
 
-# A source's newest articles by publication (else fetch) time, read by the health stage every run
-# for each source's rhythm: with this index that costs the same at any archive size (migration 0006).
-_ARTICLE = Article.__table__  # type: ignore[attr-defined]
-Index(
-    "ix_articles_source_recent",
-    _ARTICLE.c.source_id,
-    func.coalesce(_ARTICLE.c.published_at, _ARTICLE.c.fetched_at),
-)
-
-
 class Match(SQLModel, table=True):
     __tablename__ = "matches"
     __table_args__ = (UniqueConstraint("topic", "article_id", name="uq_matches_topic_article"),)
@@ -195,3 +185,22 @@ class Tombstone(SQLModel, table=True):
     canonical_url: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str | None = Field(default=None, max_length=64)
     pruned_at: datetime = Field(default_factory=now_utc)
+
+
+# The tables as SQLAlchemy Core sees them, for the queries of storage.repository, archive and search.
+SOURCES = Source.__table__  # type: ignore[attr-defined]
+ARTICLES = Article.__table__  # type: ignore[attr-defined]
+REVISIONS = ArticleRevision.__table__  # type: ignore[attr-defined]
+MATCHES = Match.__table__  # type: ignore[attr-defined]
+ALERTS = Alert.__table__  # type: ignore[attr-defined]
+DIGESTS = Digest.__table__  # type: ignore[attr-defined]
+STORY_TOPICS = StoryTopic.__table__  # type: ignore[attr-defined]
+TOMBSTONES = Tombstone.__table__  # type: ignore[attr-defined]
+
+# A source's newest articles by publication (else fetch) time, read by the health stage every run
+# for each source's rhythm: with this index that costs the same at any archive size (migration 0006).
+Index(
+    "ix_articles_source_recent",
+    ARTICLES.c.source_id,
+    func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at),
+)

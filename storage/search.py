@@ -15,10 +15,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import get_engine
-from storage.models import Article, Match
+from storage.models import ARTICLES, MATCHES
 
-A = Article.__table__  # type: ignore[attr-defined]
-M = Match.__table__  # type: ignore[attr-defined]
 TRIGRAM = 3  # FTS5's trigram tokenizer cannot look up anything shorter
 
 
@@ -70,17 +68,19 @@ def candidate_ids(
 ) -> list[int]:
     """Ids of articles (newest first) that contain one of `literals`, through the index."""
     engine = get_engine(db_url)
-    when = func.coalesce(A.c.published_at, A.c.fetched_at)
+    when = func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at)
     if engine.dialect.name == "sqlite":
         hits = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q").bindparams(q=_sqlite_match(literals))
-        query = select(A.c.id).where(A.c.id.in_(hits))
+        query = select(ARTICLES.c.id).where(ARTICLES.c.id.in_(hits))
     else:
-        vector = func.to_tsvector("simple", func.coalesce(A.c.title, "") + " " + func.coalesce(A.c.text, ""))
-        query = select(A.c.id).where(vector.op("@@")(func.to_tsquery("simple", _postgres_query(literals))))
+        vector = func.to_tsvector(
+            "simple", func.coalesce(ARTICLES.c.title, "") + " " + func.coalesce(ARTICLES.c.text, "")
+        )
+        query = select(ARTICLES.c.id).where(vector.op("@@")(func.to_tsquery("simple", _postgres_query(literals))))
     if since is not None:
         query = query.where(when >= since)
     if topic is not None:
-        query = query.where(A.c.id.in_(select(M.c.article_id).where(M.c.topic == topic)))
+        query = query.where(ARTICLES.c.id.in_(select(MATCHES.c.article_id).where(MATCHES.c.topic == topic)))
     try:
         with engine.connect() as conn:
             return list(conn.execute(query.order_by(when.desc()).limit(limit)).scalars())

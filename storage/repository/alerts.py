@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 
 from storage.clock import now_utc
 from storage.db import get_engine
+from storage.models import ALERTS, ARTICLES, MATCHES, SOURCES
 from storage.records import AlertRow, AlertToSend
-from storage.repository.helpers import AL, A, M, S, from_row
+from storage.repository.helpers import from_row
 from storage.repository.stories import story_outlets_on
 
 
@@ -31,25 +32,25 @@ def claim_pending_alerts(
     run died. Claim just before sending: the lease must outlast a send, not a whole run."""
     now = now_utc()
     claimable = and_(
-        AL.c.status == "pending",
-        or_(AL.c.claimed_until.is_(None), AL.c.claimed_until < now),
-        or_(AL.c.next_attempt_at.is_(None), AL.c.next_attempt_at <= now),
+        ALERTS.c.status == "pending",
+        or_(ALERTS.c.claimed_until.is_(None), ALERTS.c.claimed_until < now),
+        or_(ALERTS.c.next_attempt_at.is_(None), ALERTS.c.next_attempt_at <= now),
     )
     claimed: list[AlertToSend] = []
     engine = get_engine(db_url)
-    query = select(AL.c.id).where(claimable, AL.c.digest == digest, AL.c.target.in_(list(target_keys)))
+    query = select(ALERTS.c.id).where(claimable, ALERTS.c.digest == digest, ALERTS.c.target.in_(list(target_keys)))
     if topics is not None:
-        query = query.where(AL.c.topic.in_(list(topics)))
+        query = query.where(ALERTS.c.topic.in_(list(topics)))
     if limit is not None:
         query = query.limit(limit * 4)  # a few spares, for those another run takes first
     with engine.connect() as conn:
-        candidates = conn.execute(query.order_by(AL.c.id)).scalars().all()
+        candidates = conn.execute(query.order_by(ALERTS.c.id)).scalars().all()
     for alert_id in candidates:
         if limit is not None and len(claimed) >= limit:
             break
         with engine.begin() as conn:
             taken = conn.execute(
-                update(AL).where(AL.c.id == alert_id, claimable).values(claimed_until=now + lease)
+                update(ALERTS).where(ALERTS.c.id == alert_id, claimable).values(claimed_until=now + lease)
             ).rowcount
         if taken == 1:
             claimed.append(_alert_to_send(engine, alert_id))
@@ -61,25 +62,25 @@ def _alert_to_send(engine: Engine, alert_id: int) -> AlertToSend:
         r = (
             conn.execute(
                 select(
-                    AL.c.id,
-                    AL.c.target,
-                    AL.c.topic,
-                    AL.c.attempts,
-                    M.c.terms,
-                    M.c.words,
-                    M.c.hit_sentence,
-                    M.c.hit_field,
-                    A.c.title,
-                    A.c.url,
-                    A.c.published_at,
-                    AL.c.article_id,
-                    A.c.story_id,
-                    S.c.name.label("source_name"),
+                    ALERTS.c.id,
+                    ALERTS.c.target,
+                    ALERTS.c.topic,
+                    ALERTS.c.attempts,
+                    MATCHES.c.terms,
+                    MATCHES.c.words,
+                    MATCHES.c.hit_sentence,
+                    MATCHES.c.hit_field,
+                    ARTICLES.c.title,
+                    ARTICLES.c.url,
+                    ARTICLES.c.published_at,
+                    ALERTS.c.article_id,
+                    ARTICLES.c.story_id,
+                    SOURCES.c.name.label("source_name"),
                 )
-                .join(M, M.c.id == AL.c.match_id)
-                .join(A, A.c.id == AL.c.article_id)
-                .join(S, S.c.id == A.c.source_id)
-                .where(AL.c.id == alert_id)
+                .join(MATCHES, MATCHES.c.id == ALERTS.c.match_id)
+                .join(ARTICLES, ARTICLES.c.id == ALERTS.c.article_id)
+                .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+                .where(ALERTS.c.id == alert_id)
             )
             .mappings()
             .one()
@@ -94,13 +95,13 @@ def mark_alert(
 ) -> None:
     """After a send attempt: sent (error is None), or failed with the reason, to be tried again
     at `retry_at` or given up (`dead`). The claim is released."""
-    values: dict[str, object] = {"claimed_until": None, "attempts": AL.c.attempts + 1}
+    values: dict[str, object] = {"claimed_until": None, "attempts": ALERTS.c.attempts + 1}
     if error is None:
         values.update(status="sent", sent_at=now_utc(), last_error=None, next_attempt_at=None)
     else:
         values.update(last_error=error[:2000], next_attempt_at=retry_at, status="dead" if dead else "pending")
     with get_engine(db_url).begin() as conn:
-        conn.execute(update(AL).where(AL.c.id == alert_id).values(**values))
+        conn.execute(update(ALERTS).where(ALERTS.c.id == alert_id).values(**values))
 
 
 def postpone_alert(db_url: str, alert_id: int, until: datetime | None = None, to_digest: bool = False) -> None:
@@ -111,7 +112,7 @@ def postpone_alert(db_url: str, alert_id: int, until: datetime | None = None, to
     if to_digest:
         values["digest"] = True
     with get_engine(db_url).begin() as conn:
-        conn.execute(update(AL).where(AL.c.id == alert_id).values(**values))
+        conn.execute(update(ALERTS).where(ALERTS.c.id == alert_id).values(**values))
 
 
 def sent_since(db_url: str, topic: str, target: str, since: datetime) -> int:
@@ -120,11 +121,11 @@ def sent_since(db_url: str, topic: str, target: str, since: datetime) -> int:
         return int(
             conn.execute(
                 select(func.count()).where(
-                    AL.c.topic == topic,
-                    AL.c.target == target,
-                    AL.c.status == "sent",
-                    AL.c.digest.is_(False),
-                    AL.c.sent_at >= since,
+                    ALERTS.c.topic == topic,
+                    ALERTS.c.target == target,
+                    ALERTS.c.status == "sent",
+                    ALERTS.c.digest.is_(False),
+                    ALERTS.c.sent_at >= since,
                 )
             ).scalar_one()
         )
@@ -132,7 +133,7 @@ def sent_since(db_url: str, topic: str, target: str, since: datetime) -> int:
 
 def count_pending_alerts(db_url: str) -> int:
     with get_engine(db_url).connect() as conn:
-        return len(conn.execute(select(AL.c.id).where(AL.c.status == "pending")).all())
+        return len(conn.execute(select(ALERTS.c.id).where(ALERTS.c.status == "pending")).all())
 
 
 def alerts_with_article(*extra: Any) -> Any:
@@ -140,29 +141,29 @@ def alerts_with_article(*extra: Any) -> Any:
     `extra` columns: what `newswatch alerts` lists (list_alerts) and `newswatch export alerts`
     writes (storage.archive). Without WHERE, ORDER BY or LIMIT: each caller adds its own."""
     return select(
-        AL.c.id,
-        AL.c.topic,
-        AL.c.match_id,
-        AL.c.article_id,
-        A.c.url.label("article_url"),
-        A.c.title.label("article_title"),
-        AL.c.target,
-        AL.c.target_label,
-        AL.c.status,
-        AL.c.digest,
-        AL.c.attempts,
-        AL.c.last_error,
-        AL.c.created_at,
-        AL.c.sent_at,
+        ALERTS.c.id,
+        ALERTS.c.topic,
+        ALERTS.c.match_id,
+        ALERTS.c.article_id,
+        ARTICLES.c.url.label("article_url"),
+        ARTICLES.c.title.label("article_title"),
+        ALERTS.c.target,
+        ALERTS.c.target_label,
+        ALERTS.c.status,
+        ALERTS.c.digest,
+        ALERTS.c.attempts,
+        ALERTS.c.last_error,
+        ALERTS.c.created_at,
+        ALERTS.c.sent_at,
         *extra,
-    ).select_from(AL.join(A, A.c.id == AL.c.article_id))
+    ).select_from(ALERTS.join(ARTICLES, ARTICLES.c.id == ALERTS.c.article_id))
 
 
 def list_alerts(db_url: str, statuses: Sequence[str] | None = None, limit: int = 100) -> list[AlertRow]:
     """The newest alerts (optionally of some statuses), for `newswatch alerts`."""
-    query = alerts_with_article(AL.c.next_attempt_at).order_by(AL.c.id.desc()).limit(limit)
+    query = alerts_with_article(ALERTS.c.next_attempt_at).order_by(ALERTS.c.id.desc()).limit(limit)
     if statuses:
-        query = query.where(AL.c.status.in_(list(statuses)))
+        query = query.where(ALERTS.c.status.in_(list(statuses)))
     with get_engine(db_url).connect() as conn:
         return [
             from_row(AlertRow, dict(r, title=r["article_title"], url=r["article_url"]))
@@ -172,9 +173,9 @@ def list_alerts(db_url: str, statuses: Sequence[str] | None = None, limit: int =
 
 def retry_alerts(db_url: str, ids: Sequence[int] | None = None) -> int:
     """Put dead alerts (these, or all) back in the queue with a fresh attempt count."""
-    query = update(AL).where(AL.c.status == "dead")
+    query = update(ALERTS).where(ALERTS.c.status == "dead")
     if ids:
-        query = query.where(AL.c.id.in_(list(ids)))
+        query = query.where(ALERTS.c.id.in_(list(ids)))
     with get_engine(db_url).begin() as conn:
         return int(
             conn.execute(query.values(status="pending", attempts=0, next_attempt_at=None, claimed_until=None)).rowcount

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.clock import now_utc
 from storage.db import dialect_insert, get_engine, write
+from storage.models import ARTICLES, REVISIONS, SOURCES
 from storage.records import ArticleRecord, InsertOutcome, KnownArticle, StoredArticle
-from storage.repository.helpers import AR, A, S, from_row
+from storage.repository.helpers import from_row
 
 
 def known_entries(
@@ -26,11 +27,17 @@ def known_entries(
     with get_engine(db_url).connect() as conn:
         rows = conn.execute(
             select(
-                A.c.canonical_url, A.c.guid, A.c.id, A.c.source_id, A.c.summary, A.c.content_hash, A.c.revision
+                ARTICLES.c.canonical_url,
+                ARTICLES.c.guid,
+                ARTICLES.c.id,
+                ARTICLES.c.source_id,
+                ARTICLES.c.summary,
+                ARTICLES.c.content_hash,
+                ARTICLES.c.revision,
             ).where(
                 or_(
-                    A.c.canonical_url.in_(list(canonical_urls)),
-                    and_(A.c.source_id == source_id, A.c.guid.in_(list(guids))),
+                    ARTICLES.c.canonical_url.in_(list(canonical_urls)),
+                    and_(ARTICLES.c.source_id == source_id, ARTICLES.c.guid.in_(list(guids))),
                 )
             )
         ).mappings()
@@ -49,9 +56,11 @@ def revise_article(db_url: str, article: KnownArticle, record: ArticleRecord) ->
     match before can alert). False when the new text is another stored article's."""
     try:
         with get_engine(db_url).begin() as conn:
-            old = conn.execute(select(A.c.title, A.c.text, A.c.content_hash).where(A.c.id == article.id)).one()
+            old = conn.execute(
+                select(ARTICLES.c.title, ARTICLES.c.text, ARTICLES.c.content_hash).where(ARTICLES.c.id == article.id)
+            ).one()
             conn.execute(
-                dialect_insert(conn, AR).values(
+                dialect_insert(conn, REVISIONS).values(
                     article_id=article.id,
                     revision=article.revision,
                     title=old[0],
@@ -61,8 +70,8 @@ def revise_article(db_url: str, article: KnownArticle, record: ArticleRecord) ->
                 )
             )
             changed = conn.execute(
-                update(A)
-                .where(A.c.id == article.id, A.c.revision == article.revision)  # one run revises it, once
+                update(ARTICLES)
+                .where(ARTICLES.c.id == article.id, ARTICLES.c.revision == article.revision)  # one run revises it, once
                 .values(
                     title=record.title,
                     text=record.text,
@@ -101,7 +110,7 @@ def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutc
         ids: list[int | None] = [None] * len(records)
         for i in order:
             values = dict(records[i].__dict__, fetched_at=now_utc())
-            stmt = dialect_insert(conn, A).values(**values).on_conflict_do_nothing().returning(A.c.id)
+            stmt = dialect_insert(conn, ARTICLES).values(**values).on_conflict_do_nothing().returning(ARTICLES.c.id)
             ids[i] = conn.execute(stmt).scalar()
         return InsertOutcome(ids=ids)
 
@@ -109,7 +118,9 @@ def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutc
 
 
 def _stored_articles() -> Any:
-    return select(A, S.c.name.label("source_name"), S.c.tags.label("source_tags")).join(S, S.c.id == A.c.source_id)
+    return select(ARTICLES, SOURCES.c.name.label("source_name"), SOURCES.c.tags.label("source_tags")).join(
+        SOURCES, SOURCES.c.id == ARTICLES.c.source_id
+    )
 
 
 def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
@@ -117,7 +128,10 @@ def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
     with get_engine(db_url).connect() as conn:
         # Only articles whose story is known: "one story, one alert" needs it (tasks/stories/assign.py).
         rows = conn.execute(
-            _stored_articles().where(A.c.matched_at.is_(None), A.c.story_id.is_not(None)).order_by(A.c.id).limit(limit)
+            _stored_articles()
+            .where(ARTICLES.c.matched_at.is_(None), ARTICLES.c.story_id.is_not(None))
+            .order_by(ARTICLES.c.id)
+            .limit(limit)
         )
         return [from_row(StoredArticle, r) for r in rows.mappings()]
 
@@ -125,12 +139,17 @@ def unmatched_articles(db_url: str, limit: int) -> list[StoredArticle]:
 def articles_since(db_url: str, since: datetime, chunk: int = 500) -> Iterator[StoredArticle]:
     """Every stored article published (or, without a date, fetched) since `since`, oldest
     first, read in chunks so memory stays flat however large the archive."""
-    when = func.coalesce(A.c.published_at, A.c.fetched_at)
+    when = func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at)
     last_id = 0
     while True:
         with get_engine(db_url).connect() as conn:
             rows = (
-                conn.execute(_stored_articles().where(when >= since, A.c.id > last_id).order_by(A.c.id).limit(chunk))
+                conn.execute(
+                    _stored_articles()
+                    .where(when >= since, ARTICLES.c.id > last_id)
+                    .order_by(ARTICLES.c.id)
+                    .limit(chunk)
+                )
                 .mappings()
                 .all()
             )
@@ -145,5 +164,5 @@ def articles_by_id(db_url: str, ids: Sequence[int]) -> list[StoredArticle]:
     if not ids:
         return []
     with get_engine(db_url).connect() as conn:
-        rows = conn.execute(_stored_articles().where(A.c.id.in_(list(ids))).order_by(A.c.id)).mappings()
+        rows = conn.execute(_stored_articles().where(ARTICLES.c.id.in_(list(ids))).order_by(ARTICLES.c.id)).mappings()
         return [from_row(StoredArticle, r) for r in rows]

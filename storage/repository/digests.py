@@ -9,13 +9,13 @@ from sqlalchemy import func, select, update
 
 from storage.clock import now_utc
 from storage.db import dialect_insert, get_engine
-from storage.repository.helpers import AL, DG
+from storage.models import ALERTS, DIGESTS
 
 
 def last_digest_at(db_url: str, topic: str, target: str) -> datetime | None:
     with get_engine(db_url).connect() as conn:
         return conn.execute(
-            select(func.max(DG.c.sent_at)).where(DG.c.topic == topic, DG.c.target == target)
+            select(func.max(DIGESTS.c.sent_at)).where(DIGESTS.c.topic == topic, DIGESTS.c.target == target)
         ).scalar_one_or_none()
 
 
@@ -24,11 +24,13 @@ def mark_digest_sent(db_url: str, topic: str, target: str, alert_ids: Sequence[i
     now = now_utc()
     with get_engine(db_url).begin() as conn:
         conn.execute(
-            update(AL)
-            .where(AL.c.id.in_(list(alert_ids)))
-            .values(status="sent", sent_at=now, claimed_until=None, last_error=None, attempts=AL.c.attempts + 1)
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(list(alert_ids)))
+            .values(status="sent", sent_at=now, claimed_until=None, last_error=None, attempts=ALERTS.c.attempts + 1)
         )
-        conn.execute(dialect_insert(conn, DG).values(topic=topic, target=target, sent_at=now, stories=len(alert_ids)))
+        conn.execute(
+            dialect_insert(conn, DIGESTS).values(topic=topic, target=target, sent_at=now, stories=len(alert_ids))
+        )
 
 
 def digest_topics(db_url: str, target: str) -> list[str]:
@@ -36,9 +38,9 @@ def digest_topics(db_url: str, target: str) -> list[str]:
     with get_engine(db_url).connect() as conn:
         return list(
             conn.execute(
-                select(AL.c.topic)
-                .where(AL.c.target == target, AL.c.status == "pending", AL.c.digest.is_(True))
+                select(ALERTS.c.topic)
+                .where(ALERTS.c.target == target, ALERTS.c.status == "pending", ALERTS.c.digest.is_(True))
                 .distinct()
-                .order_by(AL.c.topic)
+                .order_by(ALERTS.c.topic)
             ).scalars()
         )

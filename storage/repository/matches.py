@@ -10,8 +10,9 @@ from sqlalchemy.engine import Connection
 
 from storage.clock import now_utc
 from storage.db import dialect_insert, get_engine, write
+from storage.models import ALERTS, ARTICLES, MATCHES, SOURCES, STORY_TOPICS
 from storage.records import AlertRule, MatchRecord, MatchRow, StoryFacts, Target
-from storage.repository.helpers import AL, ST, A, M, S, from_row
+from storage.repository.helpers import from_row
 
 
 def save_matches(
@@ -47,7 +48,7 @@ def save_matches(
             for t in targets.get(m.topic, ()):
                 _insert_alert(conn, m, match_id, t, alert_status, digest, now)
         if checked_ids:
-            conn.execute(update(A).where(A.c.id.in_(list(checked_ids))).values(matched_at=now))
+            conn.execute(update(ARTICLES).where(ARTICLES.c.id.in_(list(checked_ids))).values(matched_at=now))
         return new_ids
 
     return write(db_url, work)
@@ -55,7 +56,7 @@ def save_matches(
 
 def _insert_match(conn: Connection, m: MatchRecord, now: datetime) -> int | None:
     """The new match's id; None when the (topic, article) was matched already."""
-    stmt = dialect_insert(conn, M).values(
+    stmt = dialect_insert(conn, MATCHES).values(
         topic=m.topic,
         article_id=m.article_id,
         terms=m.terms,
@@ -66,13 +67,13 @@ def _insert_match(conn: Connection, m: MatchRecord, now: datetime) -> int | None
         sentences=m.sentences,
         created_at=now,
     )
-    return conn.execute(stmt.on_conflict_do_nothing().returning(M.c.id)).scalar()
+    return conn.execute(stmt.on_conflict_do_nothing().returning(MATCHES.c.id)).scalar()
 
 
 def _insert_alert(
     conn: Connection, m: MatchRecord, match_id: int, target: Target, status: str, digest: bool, now: datetime
 ) -> None:
-    alert = dialect_insert(conn, AL).values(
+    alert = dialect_insert(conn, ALERTS).values(
         match_id=match_id,
         topic=m.topic,
         article_id=m.article_id,
@@ -93,19 +94,24 @@ def _story_facts(conn: Connection, m: MatchRecord, match_id: int, story: int | N
     if story is None:
         return StoryFacts(story_id=None, first_for_topic=False, outlet_carried_before=lambda: False)
     claimed = conn.execute(
-        dialect_insert(conn, ST)
+        dialect_insert(conn, STORY_TOPICS)
         .values(topic=m.topic, story_id=story, match_id=match_id, created_at=now_utc())
         .on_conflict_do_nothing()
-        .returning(ST.c.id)
+        .returning(STORY_TOPICS.c.id)
     ).scalar()
 
     def outlet_carried_before() -> bool:
         """Another article of the story, from this article's outlet, matched the topic already."""
-        source = select(A.c.source_id).where(A.c.id == m.article_id).scalar_subquery()
+        source = select(ARTICLES.c.source_id).where(ARTICLES.c.id == m.article_id).scalar_subquery()
         seen = conn.execute(
             select(func.count())
-            .select_from(M.join(A, A.c.id == M.c.article_id))
-            .where(M.c.topic == m.topic, A.c.story_id == story, A.c.id != m.article_id, A.c.source_id == source)
+            .select_from(MATCHES.join(ARTICLES, ARTICLES.c.id == MATCHES.c.article_id))
+            .where(
+                MATCHES.c.topic == m.topic,
+                ARTICLES.c.story_id == story,
+                ARTICLES.c.id != m.article_id,
+                ARTICLES.c.source_id == source,
+            )
         ).scalar_one()
         return int(seen) > 0
 
@@ -118,20 +124,20 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
     with get_engine(db_url).connect() as conn:
         rows = conn.execute(
             select(
-                M.c.topic,
-                A.c.title,
-                A.c.url,
-                S.c.name.label("source_name"),
-                A.c.published_at,
-                M.c.hit_sentence,
-                M.c.words,
-                M.c.terms,
-                A.c.story_id,
+                MATCHES.c.topic,
+                ARTICLES.c.title,
+                ARTICLES.c.url,
+                SOURCES.c.name.label("source_name"),
+                ARTICLES.c.published_at,
+                MATCHES.c.hit_sentence,
+                MATCHES.c.words,
+                MATCHES.c.terms,
+                ARTICLES.c.story_id,
             )
-            .join(A, A.c.id == M.c.article_id)
-            .join(S, S.c.id == A.c.source_id)
-            .where(M.c.id.in_(list(match_ids)))
-            .order_by(M.c.topic, A.c.published_at.desc())
+            .join(ARTICLES, ARTICLES.c.id == MATCHES.c.article_id)
+            .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+            .where(MATCHES.c.id.in_(list(match_ids)))
+            .order_by(MATCHES.c.topic, ARTICLES.c.published_at.desc())
         ).mappings()
         return [from_row(MatchRow, r) for r in rows]
 
@@ -139,4 +145,4 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
 def article_topics(db_url: str, article_id: int) -> set[str]:
     """The topics an article matched."""
     with get_engine(db_url).connect() as conn:
-        return set(conn.execute(select(M.c.topic).where(M.c.article_id == article_id)).scalars())
+        return set(conn.execute(select(MATCHES.c.topic).where(MATCHES.c.article_id == article_id)).scalars())

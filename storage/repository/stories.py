@@ -9,15 +9,18 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 
 from storage.db import get_engine, write
+from storage.models import ARTICLES, SOURCES, STORY_TOPICS
 from storage.records import StoryRow
-from storage.repository.helpers import ST, A, S
 
 
 def articles_without_story(db_url: str, limit: int) -> list[tuple[int, bytes | None]]:
     """(id, signature) of stored articles not yet put in a story, oldest first."""
     with get_engine(db_url).connect() as conn:
         rows = conn.execute(
-            select(A.c.id, A.c.signature).where(A.c.story_id.is_(None)).order_by(A.c.id).limit(limit)
+            select(ARTICLES.c.id, ARTICLES.c.signature)
+            .where(ARTICLES.c.story_id.is_(None))
+            .order_by(ARTICLES.c.id)
+            .limit(limit)
         ).all()
     return [(r[0], r[1]) for r in rows]
 
@@ -29,10 +32,12 @@ def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, b
     while True:
         with get_engine(db_url).connect() as conn:
             rows = conn.execute(
-                select(A.c.id, A.c.story_id, A.c.signature)
-                .where(A.c.fetched_at >= since, A.c.story_id.is_not(None), A.c.signature.is_not(None))
-                .where(A.c.id > last_id)
-                .order_by(A.c.id)
+                select(ARTICLES.c.id, ARTICLES.c.story_id, ARTICLES.c.signature)
+                .where(
+                    ARTICLES.c.fetched_at >= since, ARTICLES.c.story_id.is_not(None), ARTICLES.c.signature.is_not(None)
+                )
+                .where(ARTICLES.c.id > last_id)
+                .order_by(ARTICLES.c.id)
                 .limit(2000)
             ).all()
         if not rows:
@@ -46,8 +51,8 @@ def set_stories(db_url: str, assignments: Sequence[tuple[int, int]]) -> None:
     if not assignments:
         return
     statement = (
-        update(A)
-        .where(A.c.id == bindparam("article_id"), A.c.story_id.is_(None))
+        update(ARTICLES)
+        .where(ARTICLES.c.id == bindparam("article_id"), ARTICLES.c.story_id.is_(None))
         .values(story_id=bindparam("new_story_id"))
     )
     params = [{"article_id": a, "new_story_id": s} for a, s in sorted(assignments)]  # one lock order
@@ -62,16 +67,18 @@ def story_outlets(db_url: str, story_id: int, except_article: int | None = None)
 def story_outlets_on(engine: Any, story_id: int, except_article: int | None = None) -> list[str]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(S.c.name, func.min(A.c.id).label("first"))
-            .join(S, S.c.id == A.c.source_id)
-            .where(A.c.story_id == story_id)
-            .group_by(S.c.name)
+            select(SOURCES.c.name, func.min(ARTICLES.c.id).label("first"))
+            .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+            .where(ARTICLES.c.story_id == story_id)
+            .group_by(SOURCES.c.name)
             .order_by("first")
         ).all()
         own = None
         if except_article is not None:
             own = conn.execute(
-                select(S.c.name).join(A, A.c.source_id == S.c.id).where(A.c.id == except_article)
+                select(SOURCES.c.name)
+                .join(ARTICLES, ARTICLES.c.source_id == SOURCES.c.id)
+                .where(ARTICLES.c.id == except_article)
             ).scalar_one_or_none()
     return [name for name, _ in rows if name != own]
 
@@ -80,23 +87,34 @@ def recent_stories(db_url: str, since: datetime, limit: int = 50) -> list[StoryR
     """Stories with an article fetched since `since`, newest first, with their outlets and topics."""
     with get_engine(db_url).connect() as conn:
         ids = conn.execute(
-            select(A.c.story_id, func.max(A.c.fetched_at).label("last"))
-            .where(A.c.fetched_at >= since, A.c.story_id.is_not(None))
-            .group_by(A.c.story_id)
-            .order_by(func.max(A.c.fetched_at).desc())
+            select(ARTICLES.c.story_id, func.max(ARTICLES.c.fetched_at).label("last"))
+            .where(ARTICLES.c.fetched_at >= since, ARTICLES.c.story_id.is_not(None))
+            .group_by(ARTICLES.c.story_id)
+            .order_by(func.max(ARTICLES.c.fetched_at).desc())
             .limit(limit)
         ).all()
         stories = []
         for story_id, _ in ids:
             first = (
-                conn.execute(select(A.c.title, A.c.url, A.c.fetched_at).where(A.c.id == story_id)).one_or_none()
+                conn.execute(
+                    select(ARTICLES.c.title, ARTICLES.c.url, ARTICLES.c.fetched_at).where(ARTICLES.c.id == story_id)
+                ).one_or_none()
                 or conn.execute(
-                    select(A.c.title, A.c.url, A.c.fetched_at).where(A.c.story_id == story_id).order_by(A.c.id).limit(1)
+                    select(ARTICLES.c.title, ARTICLES.c.url, ARTICLES.c.fetched_at)
+                    .where(ARTICLES.c.story_id == story_id)
+                    .order_by(ARTICLES.c.id)
+                    .limit(1)
                 ).one()
             )
-            count = conn.execute(select(func.count()).where(A.c.story_id == story_id)).scalar_one()
+            count = conn.execute(select(func.count()).where(ARTICLES.c.story_id == story_id)).scalar_one()
             topics = (
-                conn.execute(select(ST.c.topic).where(ST.c.story_id == story_id).order_by(ST.c.topic)).scalars().all()
+                conn.execute(
+                    select(STORY_TOPICS.c.topic)
+                    .where(STORY_TOPICS.c.story_id == story_id)
+                    .order_by(STORY_TOPICS.c.topic)
+                )
+                .scalars()
+                .all()
             )
             stories.append(
                 StoryRow(
