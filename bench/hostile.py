@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from tasks.fetching.httpget import AddressRefused, FetchError, FetchPolicy, RetryLater, fetch, new_session  # noqa: E402
-from tests.test_fetch_hostile import ETAG, HostileServer, Listener, fake_dns, policy_for  # noqa: E402
+from tests.fetching.test_fetch_hostile import ETAG, HostileServer, Listener, fake_dns, policy_for  # noqa: E402
 
 MB = 1_000_000
 MEMORY_TARGET_MB = 100.0

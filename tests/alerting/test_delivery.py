@@ -1,6 +1,6 @@
 """Alert delivery end to end against real receivers: an SMTP server (aiosmtpd), the Mosquitto MQTT
 broker on 127.0.0.1:1883, json:// webhooks that work, fail, or hang. The monitor flow runs on
-Prefect's real engine (session harness), as in tests/test_monitor.py."""
+Prefect's real engine (session harness), as in tests/flows/test_monitor.py."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from sqlmodel import col
 from storage.db import get_engine
 from storage.models import Alert, Article, Match
 from tasks.alerting.delivery import retry_delay  # imports Prefect at collection: see PREFECT_LOGGING below
+from tests.flows.test_monitor import run, write_config
 from tests.newsweb import TRAFFICKING_PARAGRAPHS, NewsWeb, article_page, build_site, rss
 from tests.receivers import FlakyJsonReceiver, HangingReceiver, JsonReceiver, SmtpReceiver, free_port
-from tests.test_monitor import run, write_config
 
 # PREFECT_LOGGING: Prefect's logging setup, on its first import in the process, replaces the root
 # logger's handlers and binds its console handler to the current stderr. Importing it at collection

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from storage.db import get_engine
 from storage.models import Alert
+from tests.deploy.test_cli_run import cli
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, article_page, distinct_paragraphs, rss
 from tests.receivers import JsonReceiver
-from tests.test_cli import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

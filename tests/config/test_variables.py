@@ -15,10 +15,10 @@ import pytest
 from tasks.config import VARIABLE_PREFIX, forget_read_variables, prefect_api_url
 from tasks.config.settings import VARIABLE_FIELDS, load_settings
 from tasks.config.variables import TIMEOUT_SECONDS as VARIABLE_READ_TIMEOUT_SECONDS
+from tests.alerting.test_routing import STORIES, config, site_with
+from tests.deploy.test_cli_run import cli
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver, free_port
-from tests.test_cli import cli
-from tests.test_routing import STORIES, config, site_with
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -16,7 +16,7 @@ from storage.migrate import head
 from tasks.config.files import load_sources, load_watchlist, select_sources
 from tests.newsweb import NewsWeb, build_site
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def invoke(args: list[str]) -> Result:

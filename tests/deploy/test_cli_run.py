@@ -18,9 +18,9 @@ from storage.db import dispose_all, get_engine
 from storage.models import Article
 from storage.records import ArticleRecord
 from tests.conftest import TEST_ENV
+from tests.flows.test_monitor import write_config
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
-from tests.test_monitor import write_config
 
 NEWSWATCH = [sys.executable, "-m", "deploy.cli"]
 

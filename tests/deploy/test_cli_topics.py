@@ -9,7 +9,7 @@ from pathlib import Path
 from storage import repository
 from storage.db import dispose_all
 from storage.records import ArticleRecord
-from tests.test_cli import cli
+from tests.deploy.test_cli_run import cli
 
 
 def test_topics_test_explains_a_match_and_a_miss(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from prefect.flows import load_flow_from_entrypoint
 
 from tasks.config.settings import DEPLOY_DIR, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_prefect_yaml_entrypoints_load(monkeypatch) -> None:  # type: ignore[no-untyped-def]

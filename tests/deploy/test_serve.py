@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_ENV
+from tests.flows.test_monitor import write_config
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver, free_port
-from tests.test_monitor import write_config
 
 
 def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]

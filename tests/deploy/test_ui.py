@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.deploy.test_serve import prefect_server, served_env, stop, wait_until
+from tests.flows.test_monitor import write_config
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import SmtpReceiver
-from tests.test_monitor import write_config
-from tests.test_serve import prefect_server, served_env, stop, wait_until
 
 __all__ = ["prefect_server"]  # the fixture, re-exported so pytest finds it here
 

@@ -10,10 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
-from tests.receivers import JsonReceiver
-from tests.test_monitor import write_config
-from tests.test_serve import (
+from tests.deploy.test_serve import (
     client_env,
     create_flow_run,
     newswatch_env,
@@ -21,8 +18,11 @@ from tests.test_serve import (
     stop,
     wait_until,
 )
+from tests.flows.test_monitor import write_config
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
+from tests.receivers import JsonReceiver
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def prefect(args: list[str], env: dict[str, str]) -> str:

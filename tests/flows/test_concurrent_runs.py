@@ -23,7 +23,7 @@ from storage.models import Alert, Article
 from tests.newsweb import NewsWeb, article_page, distinct_paragraphs
 from tests.receivers import JsonReceiver
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AL = Alert.__table__  # type: ignore[attr-defined]
 AR = Article.__table__  # type: ignore[attr-defined]
 

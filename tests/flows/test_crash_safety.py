@@ -39,7 +39,7 @@ from storage.records import ArticleRecord, MatchRecord, Target
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.usefixtures("prefect_harness")

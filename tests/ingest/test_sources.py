@@ -12,10 +12,10 @@ from sqlalchemy import select
 from storage import repository
 from storage.db import get_engine
 from storage.models import Article, Source
+from tests.deploy.test_cli_run import cli
+from tests.flows.test_monitor import run, write_config
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site, rss
 from tests.receivers import JsonReceiver
-from tests.test_cli import cli
-from tests.test_monitor import run, write_config
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

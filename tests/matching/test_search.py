@@ -12,7 +12,7 @@ from storage.records import ArticleRecord
 from tasks.config.files import TopicSpec
 from tasks.matching.search import search_archive
 from tasks.matching.topics import compile_topic
-from tests.test_cli import cli
+from tests.deploy.test_cli_run import cli
 
 NOW = datetime.now(UTC)
 ARTICLES = [

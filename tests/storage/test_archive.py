@@ -206,8 +206,8 @@ def test_pruned_articles_are_not_ingested_again(web, tmp_path: Path, prefect_har
     from flows.monitor import monitor
     from storage.archive import prune
     from storage.clock import now_utc
+    from tests.flows.test_monitor import write_config
     from tests.newsweb import build_site
-    from tests.test_monitor import write_config
 
     site = build_site(web)  # its articles were published on 2026-11-27
     src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])

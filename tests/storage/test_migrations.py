@@ -23,7 +23,7 @@ from storage.models import Alert, Article, Digest, Match, Source
 FIRST = "0001_initial"
 SECOND = "0002_health_digests_explanations"
 HEAD = migrate.head()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 T1 = datetime(2024, 5, 1, 12, 5, 30, tzinfo=UTC)
