@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tasks.common.interval import parse_interval
 from tasks.common.windows import QuietHours, parse_clock, parse_zone
+from tasks.query import QuerySyntaxError, parse_query
 
 
 class ConfigError(ValueError):
@@ -121,8 +122,6 @@ class TopicSpec(_Strict):
 
 def _check_query(text: str) -> None:
     """A query that does not parse fails at load, with its position and a caret."""
-    from tasks.query import QuerySyntaxError, parse_query
-
     try:
         parse_query(text)
     except QuerySyntaxError as exc:
