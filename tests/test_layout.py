@@ -98,3 +98,14 @@ def test_readme_layout_names_every_package() -> None:
     )
     missing = [p for p in packages if not re.search(rf"(^|[\s/`]){re.escape(p.rsplit('/', 1)[-1])}/", layout, re.M)]
     assert not missing, f"README's Layout section does not name {missing}"
+
+
+def test_the_worker_and_parser_processes_import_neither_prefect_nor_sqlalchemy() -> None:
+    """The page workers' fork server and the feed parser's child import one module each; the
+    stage packages load their API lazily so that this stays light (tasks/common/exports.py)."""
+    import subprocess
+    import sys
+
+    code = "import sys, tasks.ingest.workers, tasks.ingest.feeds; print(sorted({'prefect', 'sqlalchemy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]"
