@@ -2,10 +2,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.helpers import Watched
+    from tests.newsweb import NewsWeb
+    from tests.receivers import JsonReceiver
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -84,8 +90,46 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture
-def web() -> Iterator[NewsWeb]:  # noqa: F821
+def home_db(tmp_path: Path) -> str:
+    """The database of a run that is given none: SQLite in NEWSWATCH_HOME (clean_env)."""
+    return f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}"
+
+
+@pytest.fixture
+def flow_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """db_url (each backend) as the database of the flows the test runs in this process."""
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    return db_url
+
+
+@pytest.fixture
+def web() -> Iterator[NewsWeb]:
     from tests.newsweb import NewsWeb
 
     with NewsWeb() as w:
         yield w
+
+
+@pytest.fixture
+def mekong(web: NewsWeb, tmp_path: Path) -> Watched:
+    """Mekong Daily (tests.newsweb.build_site) on the local news web, and the config files that
+    watch it for human trafficking (tests.helpers.write_config)."""
+    from tests.helpers import Watched, write_config
+    from tests.newsweb import build_site
+
+    site = build_site(web)
+    return Watched(site, *write_config(tmp_path, [("Mekong Daily", site["feed"])]))
+
+
+@pytest.fixture
+def tagged_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, JsonReceiver]], None]:
+    """tagged_targets({tag: receiver}): these receivers are the Apprise targets, each with its tag
+    (an Apprise config file, NEWSWATCH_APPRISE_CONFIG)."""
+
+    def use(targets: dict[str, JsonReceiver]) -> None:
+        path = tmp_path / "apprise.yaml"
+        urls = "".join(f"  - {receiver.apprise_url()}:\n    - tag: {tag}\n" for tag, receiver in targets.items())
+        path.write_text("urls:\n" + urls)
+        monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(path))
+
+    return use

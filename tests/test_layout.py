@@ -106,6 +106,9 @@ def test_the_worker_and_parser_processes_import_neither_prefect_nor_sqlalchemy()
     import subprocess
     import sys
 
-    code = "import sys, tasks.ingest.workers, tasks.ingest.feeds; print(sorted({'prefect', 'sqlalchemy'} & set(sys.modules)))"
+    code = (
+        "import sys, tasks.ingest.workers, tasks.ingest.feeds; "
+        "print(sorted({'prefect', 'sqlalchemy'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"

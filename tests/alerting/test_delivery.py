@@ -25,8 +25,8 @@ from sqlmodel import col
 from storage.db import get_engine
 from storage.models import Alert, Article, Match
 from tasks.alerting.delivery import retry_delay  # imports Prefect at collection: see PREFECT_LOGGING below
-from tests.flows.test_monitor import run, write_config
-from tests.newsweb import TRAFFICKING_PARAGRAPHS, NewsWeb, article_page, build_site, rss
+from tests.helpers import Watched, run_monitor, write_config
+from tests.newsweb import TRAFFICKING_PARAGRAPHS, NewsWeb, article_page, rss
 from tests.receivers import FlakyJsonReceiver, HangingReceiver, JsonReceiver, SmtpReceiver, free_port
 
 # PREFECT_LOGGING: Prefect's logging setup, on its first import in the process, replaces the root

@@ -7,48 +7,22 @@ import socket
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from storage.db import get_engine
 from storage.models import Alert, Article, Match
+from tests.helpers import Watched, count_rows, run_monitor, write_config
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site, rss
 from tests.receivers import JsonReceiver, SmtpReceiver
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def write_config(tmp_path: Path, sources: list[tuple[str, str]]) -> tuple[str, str]:
-    src = tmp_path / "sources.yaml"
-    src.write_text("sources:\n" + "".join(f"  - name: {n}\n    url: {u}\n    tags: [test]\n" for n, u in sources))
-    wl = tmp_path / "watchlist.yaml"
-    wl.write_text(
-        "topics:\n  - name: human-trafficking\n"
-        '    terms: ["human trafficking", "human traffickers", "traffick*", "forced labour", "debt bondage"]\n'
-        "    exclude: []\n"
-    )
-    return str(src), str(wl)
-
-
-def count(db_url: str, model: type) -> int:
-    with get_engine(db_url).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
-
-
-def run(src: str, wl: str, **kw: object):  # type: ignore[no-untyped-def]
-    from flows.monitor import monitor
-
-    return monitor(sources_file=src, watchlist_file=wl, **kw)
-
-
-def test_email_alert_once_with_content(
-    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+def test_email_alert_once_with_content(flow_db: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, src, wl = mekong
     with SmtpReceiver() as smtp:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", smtp.apprise_url())
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         assert (summary.sources_ok, summary.sources_failed) == (1, 0)
         assert summary.entries_seen == 4
         assert summary.new_articles == 3 and summary.duplicates == 1  # tracking-URL copy stored once
@@ -68,13 +42,13 @@ def test_email_alert_once_with_content(
             assert needle in text, needle
         assert "<strong>human traffickers</strong>" in text or "**human traffickers**" in text
 
-        again = run(src, wl, force=True)  # forced: fetched again, the same bytes
+        again = run_monitor(src, wl, force=True)  # forced: fetched again, the same bytes
         assert again.sources_not_modified == 1
         assert again.new_articles == 0 and again.matches == 0
         assert again.alerts_sent == 0
         assert len(smtp.messages) == 1
-    assert count(db_url, Article) == 3 and count(db_url, Match) == 1 and count(db_url, Alert) == 1
-    with get_engine(db_url).connect() as conn:
+    assert count_rows(flow_db, Article) == 3 and count_rows(flow_db, Match) == 1 and count_rows(flow_db, Alert) == 1
+    with get_engine(flow_db).connect() as conn:
         origin = conn.execute(select(Article.text_origin).where(Article.title == TRAFFICKING_TITLE)).scalar_one()
         text = conn.execute(select(Article.text).where(Article.title == TRAFFICKING_TITLE)).scalar_one()
     assert origin == "page" and "Victims described being held" in text
@@ -105,7 +79,7 @@ def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, mo
     )
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.sources_ok == 1 and summary.sources_failed == 7
         reasons = "\n".join(summary.failures)
         assert "Broken: HTTP 500" in reasons
@@ -120,9 +94,7 @@ def test_failing_sources_do_not_stop_the_others(web: NewsWeb, tmp_path: Path, mo
     silent.close()
 
 
-def test_page_that_cannot_be_fetched_falls_back_to_the_feed_summary(
-    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_page_that_cannot_be_fetched_falls_back_to_the_feed_summary(flow_db: str, web: NewsWeb, tmp_path: Path) -> None:
     items = [
         {
             "title": "Border raid frees workers",
@@ -139,10 +111,9 @@ def test_page_that_cannot_be_fetched_falls_back_to_the_feed_summary(
     ]
     feed = web.add("/f.xml", rss("Border News", web.url("/"), items), "application/rss+xml")
     src, wl = write_config(tmp_path, [("Border News", feed)])
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
-    summary = run(src, wl)
+    summary = run_monitor(src, wl)
     assert summary.new_articles == 2 and summary.matches == 1
-    with get_engine(db_url).connect() as conn:
+    with get_engine(flow_db).connect() as conn:
         rows = {
             r.title: r
             for r in conn.execute(select(Article.title, Article.text, Article.text_origin, Article.text_note))
@@ -153,49 +124,43 @@ def test_page_that_cannot_be_fetched_falls_back_to_the_feed_summary(
     assert empty.text_origin == "feed" and empty.text_note == "page had no extractable article text"
 
 
-def test_dry_run_sends_nothing_and_later_runs_do_not_send_it(
-    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+def test_dry_run_sends_nothing_and_later_runs_do_not_send_it(mekong: Watched, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, src, wl = mekong
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        summary = run(src, wl, dry_run=True)
+        summary = run_monitor(src, wl, dry_run=True)
         assert summary.matches == 1 and summary.alerts_sent == 0 and summary.alerts_pending == 0
-        assert run(src, wl).alerts_sent == 0
+        assert run_monitor(src, wl).alerts_sent == 0
         assert hook.posts == []
 
 
 def test_pending_alert_is_delivered_when_the_notifier_is_back(
-    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    flow_db: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    _, src, wl = mekong
     hook = JsonReceiver()  # not started: the port refuses
     monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-    down = run(src, wl)
+    down = run_monitor(src, wl)
     assert down.matches == 1 and down.alerts_sent == 0 and down.alerts_failed == 1 and down.alerts_pending == 1
-    with get_engine(db_url).connect() as conn:
+    with get_engine(flow_db).connect() as conn:
         alert = conn.execute(select(Alert)).one()
     assert alert.status == "pending" and alert.attempts == 1 and alert.last_error
     assert 50 < (alert.next_attempt_at - alert.created_at).total_seconds() < 70  # retried after a minute
-    assert run(src, wl).alerts_sent == 0  # not yet due: backoff
-    with get_engine(db_url).begin() as conn:  # a minute later
+    assert run_monitor(src, wl).alerts_sent == 0  # not yet due: backoff
+    with get_engine(flow_db).begin() as conn:  # a minute later
         conn.execute(update(Alert).values(next_attempt_at=alert.created_at))
     with hook:
-        back = run(src, wl)
+        back = run_monitor(src, wl)
         assert back.alerts_sent == 1 and back.alerts_pending == 0 and len(hook.posts) == 1
-        assert run(src, wl).alerts_sent == 0 and len(hook.posts) == 1
+        assert run_monitor(src, wl).alerts_sent == 0 and len(hook.posts) == 1
 
 
-def test_new_guid_and_new_article_later(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_guid_and_new_article_later(web: NewsWeb, mekong: Watched, monkeypatch: pytest.MonkeyPatch) -> None:
     """A feed that re-issues a stored article under a new GUID stores nothing; a new story alerts."""
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    site, src, wl = mekong
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        assert run(src, wl).alerts_sent == 1
+        assert run_monitor(src, wl).alerts_sent == 1
         from tests.newsweb import article_page
 
         later = web.add(
@@ -216,16 +181,15 @@ def test_new_guid_and_new_article_later(web: NewsWeb, tmp_path: Path, monkeypatc
             {"title": "Brick kiln families trapped in debt bondage, report says", "link": later, "guid": "m-3000"},
         ]
         web.add("/mekong/feed.xml", rss("Mekong Daily", web.url("/mekong"), items), "application/rss+xml")
-        second = run(src, wl, force=True)
+        second = run_monitor(src, wl, force=True)
         assert second.new_articles == 1 and second.already_known == 1
         assert second.alerts_sent == 1 and len(hook.posts) == 2
         assert "debt bondage" in hook.posts[1]["message"]
 
 
-def test_console_alert_when_no_notifier(web: NewsWeb, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    summary = run(src, wl)
+def test_console_alert_when_no_notifier(mekong: Watched, capsys: pytest.CaptureFixture[str]) -> None:
+    site, src, wl = mekong
+    summary = run_monitor(src, wl)
     assert summary.alerts_sent == 1
     printed = capsys.readouterr().out
     assert "=== ALERT: [newswatch] human-trafficking: " + TRAFFICKING_TITLE in printed
@@ -233,7 +197,7 @@ def test_console_alert_when_no_notifier(web: NewsWeb, tmp_path: Path, capsys: py
 
 
 def test_apprise_config_file_with_two_targets_and_the_run_artifact(
-    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mekong: Watched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Targets from an Apprise YAML config (NEWSWATCH_APPRISE_CONFIG); the default SQLite file in
     WAL mode; the run's Markdown artifact lists counts and the new match."""
@@ -242,13 +206,12 @@ def test_apprise_config_file_with_two_targets_and_the_run_artifact(
     from prefect.client.schemas.sorting import ArtifactSort
     from sqlalchemy import text
 
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    site, src, wl = mekong
     with JsonReceiver() as one, SmtpReceiver() as smtp:
         config = tmp_path / "apprise.yaml"
         config.write_text(f"urls:\n  - {one.apprise_url()}\n  - {smtp.apprise_url()}\n")
         monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(config))
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.alerts_sent == 2 and len(one.posts) == 1 and len(smtp.messages) == 1
     db_file = tmp_path / "home" / "newswatch.db"  # NEWSWATCH_HOME is tmp/home (conftest)
     assert db_file.exists()
@@ -280,20 +243,19 @@ def test_apprise_config_file_with_two_targets_and_the_run_artifact(
         assert client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
     assert re.fullmatch(r"monitor-\d{4}-\d\d-\d\dT\d\d:\d\dZ-1-match", flow_run.name), flow_run.name
     kinds = {(a.type, a.key) for a in mine}
-    # (newswatch-sources is stored only when a source's state changed: tests/test_health.py)
+    # (newswatch-sources is stored only when a source's state changed: tests/flows/test_report.py)
     assert {("table", "newswatch-matches"), ("markdown", "newswatch-run")} <= kinds
     links = [a for a in mine if a.key is None]  # Prefect stores a link artifact as a Markdown link
     assert len(links) == 1 and site["story"] in str(links[0].data)
 
 
 def test_missing_apprise_config_file_fails_the_run_before_fetching(
-    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    web: NewsWeb, mekong: Watched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.alerting.channels import NotifyConfigError
+    from tasks.alerting import NotifyConfigError
 
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    _, src, wl = mekong
     monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(tmp_path / "missing.yaml"))
     with pytest.raises(NotifyConfigError, match="missing.yaml"):
-        run(src, wl)
+        run_monitor(src, wl)
     assert web.hits == []
