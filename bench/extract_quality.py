@@ -6,7 +6,7 @@ Corpus: ../shared/corpora/scrapinghub-aeb (181 news pages `html/<id>.html.gz`, `
 with `articleBody` per id, `output/*.json` published extractors' predictions). Every contestant
 runs on the same pages (sorted by id; the first N with --limit):
 
-- newswatch: tasks.ingest.extract.extract(html bytes, url), its text ("" when it returns None);
+- newswatch: tasks.ingest.extract(html bytes, url), its text ("" when it returns None);
 - trafilatura.extract(html str, include_comments=False): the call the benchmark's own
   extractors/run_trafilatura.py makes, i.e. the extractor newswatch wraps, as published;
 - trafilatura.extract(html str) with every default (include_comments=True);

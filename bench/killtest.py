@@ -246,7 +246,7 @@ def run_monitor(
 
 
 def expire_leases(db_url: str) -> int:
-    """What time passing does to a dead run's claims (CLAIM_LEASE, 10 min): release them.
+    """What time passing does to a dead run's claims (DEFAULT_CLAIM_LEASE, 10 min): release them.
     Only when no run is going on."""
     with get_engine(db_url).begin() as conn:
         result = conn.execute(
