@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
-    from tests.helpers import Watched
+    from tests.helpers import TaggedTargets, Watched
     from tests.newsweb import NewsWeb
     from tests.receivers import JsonReceiver
 
@@ -122,7 +122,7 @@ def mekong(web: NewsWeb, tmp_path: Path) -> Watched:
 
 
 @pytest.fixture
-def tagged_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, JsonReceiver]], None]:
+def tagged_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TaggedTargets:
     """tagged_targets({tag: receiver}): these receivers are the Apprise targets, each with its tag
     (an Apprise config file, NEWSWATCH_APPRISE_CONFIG)."""
 

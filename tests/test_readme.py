@@ -10,9 +10,8 @@ import pytest
 import typer.main
 
 from deploy.cli import app
-from tasks.alerting.channels import _servers_from
-from tasks.config.files import load_sources, load_watchlist
-from tasks.config.settings import Settings
+from tasks.alerting import load_senders
+from tasks.config import Settings, load_sources, load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -46,11 +45,17 @@ def test_config_examples_are_valid(tmp_path: Path) -> None:
     assert topic.name == "human-trafficking" and "traffick*" in topic.terms
 
 
+def targets(notify: str | None = None, apprise_config: Path | None = None) -> list[set[str]]:
+    """The tags of each Apprise target that these notifier settings alone give (load_senders)."""
+    settings = Settings(notify=notify, apprise_config=apprise_config, apprise_secret_block=None)
+    return [sender.tags for sender in load_senders(settings)]
+
+
 def test_notifier_examples_are_accepted_by_apprise() -> None:
     urls = re.findall(r'export NEWSWATCH_NOTIFY="([^"]+)"', example("env"))
     assert len(urls) == 2
     for value in urls:
-        assert len(_servers_from(value, is_config=False)) == len(value.split(","))
+        assert len(targets(notify=value)) == len(value.split(","))
 
 
 def test_documented_settings_exist_and_all_settings_are_documented() -> None:
@@ -82,9 +87,9 @@ def test_parameters_table_matches_the_flow() -> None:
     assert names == set(monitor.parameters.properties)
 
 
-def test_apprise_config_example_has_an_ops_target() -> None:
-    servers = _servers_from(example("apprise"), is_config=True)
-    assert [sorted(s.tags) for s in servers] == [["analysts"], ["ops"]]
+def test_apprise_config_example_has_an_ops_target(tmp_path: Path) -> None:
+    (tmp_path / "apprise.yaml").write_text(example("apprise"))
+    assert [sorted(tags) for tags in targets(apprise_config=tmp_path / "apprise.yaml")] == [["analysts"], ["ops"]]
 
 
 def all_commands() -> list[list[str]]:

@@ -45,7 +45,7 @@ ZWSP = "\u200b"
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A SQLite database for tests whose point is not the backend (db_url runs both)."""
+    """A SQLite database for tests whose point is not the backend (flow_db runs both)."""
     url = f"sqlite:///{tmp_path / 'delivery.db'}"
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", url)
     return url
@@ -94,7 +94,7 @@ def test_email_is_multipart_alternative_with_html_and_text(
     src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
     with SmtpReceiver() as smtp:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", smtp.apprise_url())
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.matches == 1 and summary.alerts_sent == 1 and summary.alerts_failed == 0
         assert len(smtp.messages) == 1
     with get_engine(sqlite_url).connect() as conn:
@@ -160,16 +160,15 @@ def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_mqtt_alert_through_mosquitto(
-    sqlite_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mqtt_topic: tuple[str, list]
+    sqlite_url: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch, mqtt_topic: tuple[str, list]
 ) -> None:
     from tests.newsweb import TRAFFICKING_TITLE
 
     topic, received = mqtt_topic
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    site, src, wl = mekong
     # Apprise: mqtt://user[:password]@host[:port]/topic (the broker allows anonymous clients).
     monkeypatch.setenv("NEWSWATCH_NOTIFY", f"mqtt://newswatch@127.0.0.1:1883/{topic}")
-    summary = run(src, wl)
+    summary = run_monitor(src, wl)
     assert summary.matches == 1 and summary.alerts_sent == 1 and summary.alerts_failed == 0
     assert wait_for(lambda: received, 5), "no MQTT message"
     time.sleep(0.5)  # a duplicate would be on its way by now
@@ -177,7 +176,7 @@ def test_mqtt_alert_through_mosquitto(
     payload = received[0].decode("utf-8")
     assert TRAFFICKING_TITLE in payload and site["story"] in payload
     assert "accused of colluding with *human traffickers* who lured workers" in payload  # text format
-    assert run(src, wl, force=True).alerts_sent == 0  # the same story again: nothing more
+    assert run_monitor(src, wl, force=True).alerts_sent == 0  # the same story again: nothing more
     time.sleep(0.3)
     assert len(received) == 1
     (row,) = alert_rows(sqlite_url)
@@ -187,34 +186,30 @@ def test_mqtt_alert_through_mosquitto(
 # --- 3. one target fails, the other works --------------------------------------------------
 
 
-def test_only_the_failing_target_is_retried(
-    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+def test_only_the_failing_target_is_retried(flow_db: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, src, wl = mekong
     with FlakyJsonReceiver(failures=1) as flaky, JsonReceiver() as steady:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", f"{flaky.apprise_url()}, {steady.apprise_url()}")
-        first = run(src, wl)
+        first = run_monitor(src, wl)
         assert first.matches == 1 and first.alerts_sent == 1 and first.alerts_failed == 1
         assert first.alerts_pending == 1
         assert (len(flaky.attempts), len(flaky.posts), len(steady.posts)) == (1, 0, 1)
-        failed, ok = row_for(db_url, flaky.port), row_for(db_url, steady.port)
+        failed, ok = row_for(flow_db, flaky.port), row_for(flow_db, steady.port)
         assert (failed.status, failed.attempts) == ("pending", 1) and "500" in failed.last_error
         backoff = (failed.next_attempt_at - failed.created_at).total_seconds()
         assert abs(backoff - retry_delay(1).total_seconds()) < 10 and retry_delay(1).total_seconds() == 60
         assert (ok.status, ok.attempts) == ("sent", 1)
 
-        early = run(src, wl)  # within the minute: nothing is due
+        early = run_monitor(src, wl)  # within the minute: nothing is due
         assert early.alerts_sent == 0 and early.alerts_failed == 0 and early.alerts_pending == 1
         assert (len(flaky.attempts), len(steady.posts)) == (1, 1)
 
-        time_passes(db_url)
-        later = run(src, wl)
+        time_passes(flow_db)
+        later = run_monitor(src, wl)
         assert later.alerts_sent == 1 and later.alerts_failed == 0 and later.alerts_pending == 0
         assert (len(flaky.attempts), len(flaky.posts), len(steady.posts)) == (2, 1, 1)
         assert flaky.posts[0]["title"] == steady.posts[0]["title"]  # the same alert, delivered late
-    failed, ok = row_for(db_url, flaky.port), row_for(db_url, steady.port)
+    failed, ok = row_for(flow_db, flaky.port), row_for(flow_db, steady.port)
     assert (failed.status, failed.attempts, failed.last_error) == ("sent", 2, None)
     assert (ok.status, ok.attempts) == ("sent", 1)
 
@@ -222,36 +217,32 @@ def test_only_the_failing_target_is_retried(
 # --- 4. dead letters -------------------------------------------------------------------------
 
 
-def test_dead_letter_after_max_attempts(
-    db_url: str, web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dead_letter_after_max_attempts(flow_db: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from deploy.cli import app
 
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    _, src, wl = mekong
     monkeypatch.setenv("NEWSWATCH_ALERT_MAX_ATTEMPTS", "2")
     with FlakyJsonReceiver(failures=10**9) as broken:  # always HTTP 500
         monkeypatch.setenv("NEWSWATCH_NOTIFY", broken.apprise_url())
-        first = run(src, wl)
+        first = run_monitor(src, wl)
         assert first.alerts_failed == 1 and first.alerts_pending == 1
-        (row,) = alert_rows(db_url)
+        (row,) = alert_rows(flow_db)
         assert (row.status, row.attempts) == ("pending", 1)
 
-        time_passes(db_url)
-        second = run(src, wl)
+        time_passes(flow_db)
+        second = run_monitor(src, wl)
         assert second.alerts_failed == 1 and second.alerts_pending == 0
-        (row,) = alert_rows(db_url)
+        (row,) = alert_rows(flow_db)
         assert (row.status, row.attempts) == ("dead", 2) and "500" in row.last_error
         assert len(broken.attempts) == 2
 
-        time_passes(db_url)  # long after: a dead alert is due for nothing
-        third = run(src, wl)
+        time_passes(flow_db)  # long after: a dead alert is due for nothing
+        third = run_monitor(src, wl)
         assert third.alerts_sent == 0 and third.alerts_failed == 0 and third.alerts_pending == 0
         assert len(broken.attempts) == 2 and broken.posts == []
-    (row,) = alert_rows(db_url)
+    (row,) = alert_rows(flow_db)
     assert (row.status, row.attempts) == ("dead", 2)
 
     listed = CliRunner().invoke(app, ["alerts", "list", "--status", "dead", "--json"])
@@ -271,18 +262,16 @@ HANG_BOUND_S = 15.0
 
 def test_hanging_receiver_costs_bounded_time_and_others_still_get_their_alert(
     sqlite_url: str,
-    web: NewsWeb,
-    tmp_path: Path,
+    mekong: Watched,
     monkeypatch: pytest.MonkeyPatch,
     record_property: Callable[[str, object], None],
 ) -> None:
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    _, src, wl = mekong
     with HangingReceiver() as hang, JsonReceiver() as hook:
         # The hanging target first: its alert has the lower id and is attempted first.
         monkeypatch.setenv("NEWSWATCH_NOTIFY", f"{hang.apprise_url()} {hook.apprise_url()}")
         started = time.monotonic()
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         elapsed = time.monotonic() - started
         record_property("hanging_run_seconds", round(elapsed, 2))
         print(f"\nflow run with a hanging receiver: {elapsed:.2f} s")
@@ -316,7 +305,7 @@ def test_hostile_title_is_escaped_and_defused_in_every_message(
     src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
     smtp, hook = SmtpReceiver(), JsonReceiver()  # not started yet: the first run cannot deliver
     monkeypatch.setenv("NEWSWATCH_NOTIFY", f"{smtp.apprise_url()} {hook.apprise_url()}")
-    down = run(src, wl)
+    down = run_monitor(src, wl)
     assert down.matches == 1 and down.alerts_failed == 2
 
     with get_engine(sqlite_url).begin() as conn:
@@ -333,7 +322,7 @@ def test_hostile_title_is_escaped_and_defused_in_every_message(
     time_passes(sqlite_url)
 
     with smtp, hook:
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.alerts_sent == 2 and summary.alerts_failed == 0
         assert len(smtp.messages) == 1 and len(hook.posts) == 1
 
@@ -387,9 +376,8 @@ def database_text(db: str) -> tuple[int, str]:
 
 
 def test_secrets_never_leak(
-    db_url: str,
-    web: NewsWeb,
-    tmp_path: Path,
+    flow_db: str,
+    mekong: Watched,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -407,9 +395,7 @@ def test_secrets_never_leak(
 
     from flows.monitor import monitor
 
-    site = build_site(web)
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", db_url)
+    _, src, wl = mekong
     refused = free_port()  # nothing listens there
     failing = f"json://watcher:{CANARY}@127.0.0.1:{refused}/hook"
     caplog.set_level(logging.DEBUG)
@@ -446,9 +432,9 @@ def test_secrets_never_leak(
     api_logs = "\n".join(log.message for log in logs)
     assert "alerts sent: 1, failed: 1" in api_logs
 
-    rows, db_text = database_text(db_url)
-    assert rows > 0 and len(alert_rows(db_url)) == 2
-    masked = row_for(db_url, refused)
+    rows, db_text = database_text(flow_db)
+    assert rows > 0 and len(alert_rows(flow_db)) == 2
+    masked = row_for(flow_db, refused)
     assert "watcher" in masked.target_label and "****" in masked.target_label and masked.last_error
 
     places = {

@@ -12,95 +12,50 @@ from sqlalchemy import select
 
 from storage.db import get_engine
 from storage.models import Alert
-from tests.deploy.test_cli_run import cli
-from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, article_page, distinct_paragraphs, rss
+from tests.helpers import BORDER_STORIES, TaggedTargets, border_news, cli, run_digest, run_monitor, write_config
+from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, article_page, rss
 from tests.receivers import JsonReceiver
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-STORIES = [
-    ("Police free forty workers held in debt bondage at a brick kiln", "debt bondage"),
-    ("Scam compound raid: survivors describe forced labour and beatings", "forced labour"),
-]
-
-
-def site_with(web: NewsWeb, stories: list[tuple[str, str]]) -> str:
-    items = []
-    for i, (title, phrase) in enumerate(stories):
-        paragraphs = [
-            f"{title}. Officials said the case involved {phrase} and would be prosecuted in the provincial "
-            "court, while rights groups called for better protection of victims across the region.",
-            "The workers were returned to their home provinces after interviews with the authorities.",
-            *distinct_paragraphs(i, 1, 150),  # different stories: not near-duplicates (tasks/stories/assign.py)
-        ]
-        link = web.add(f"/s/{i}", article_page(title, paragraphs, "Border News"))
-        items.append({"title": title, "link": link, "guid": f"g{i}", "summary": paragraphs[0]})
-    return web.add("/feed.xml", rss("Border News", web.url("/"), items), "application/rss+xml")
-
-
-def config(tmp_path: Path, feed: str, topics: str, extra: str = "") -> tuple[str, str]:
-    src = tmp_path / "sources.yaml"
-    src.write_text(f"sources:\n  - name: Border News\n    url: {feed}\n")
-    wl = tmp_path / "watchlist.yaml"
-    wl.write_text(extra + "topics:\n" + topics)
-    return str(src), str(wl)
-
-
-def apprise_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, targets: dict[str, JsonReceiver]) -> None:
-    path = tmp_path / "apprise.yaml"
-    path.write_text("urls:\n" + "".join(f"  - {r.apprise_url()}:\n    - tag: {tag}\n" for tag, r in targets.items()))
-    monkeypatch.setenv("NEWSWATCH_APPRISE_CONFIG", str(path))
-
-
-def monitor(src: str, wl: str, **kw: object):  # type: ignore[no-untyped-def]
-    from flows.monitor import monitor as flow
-
-    return flow(sources_file=src, watchlist_file=wl, **kw)
-
-
-def digest(wl: str, **kw: object):  # type: ignore[no-untyped-def]
-    from flows.digest import digest as flow
-
-    return flow(watchlist_file=wl, **kw)
 
 
 def titles(receiver: JsonReceiver) -> list[str]:
     return [p["title"] for p in receiver.posts]
 
 
-def test_topics_go_to_the_targets_their_tags_name(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    feed = site_with(web, STORIES[:1])
-    src, wl = config(
+def test_topics_go_to_the_targets_their_tags_name(web: NewsWeb, tmp_path: Path, tagged_targets: TaggedTargets) -> None:
+    feed = border_news(web, BORDER_STORIES[:1])
+    src, wl = write_config(
         tmp_path,
-        feed,
+        [("Border News", feed)],
         ("  - {name: bondage, terms: [debt bondage], notify: [legal]}\n  - {name: everything, terms: [workers]}\n"),
     )
     with JsonReceiver() as analysts, JsonReceiver() as legal:
-        apprise_config(tmp_path, monkeypatch, {"analysts": analysts, "legal": legal})
-        summary = monitor(src, wl)
+        tagged_targets({"analysts": analysts, "legal": legal})
+        summary = run_monitor(src, wl)
         assert summary.matches == 2 and summary.alerts_sent == 3
         assert sorted(t.split(":")[0] for t in titles(legal)) == ["[newswatch] bondage", "[newswatch] everything"]
         assert [t.split(":")[0] for t in titles(analysts)] == ["[newswatch] everything"]
 
 
-def test_daily_digest_lists_the_stories_once(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    feed = site_with(web, STORIES)
-    src, wl = config(
+def test_daily_digest_lists_the_stories_once(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = border_news(web, BORDER_STORIES)
+    src, wl = write_config(
         tmp_path,
-        feed,
+        [("Border News", feed)],
         "  - {name: abuse, terms: [debt bondage, forced labour], mode: daily}\n",
-        'digest:\n  time: "00:00"\n  timezone: Asia/Phnom_Penh\n',
+        head='digest:\n  time: "00:00"\n  timezone: Asia/Phnom_Penh\n',
     )
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        summary = monitor(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.matches == 2 and summary.alerts_sent == 0 and hook.posts == []  # waits for the digest
-        report = digest(wl)
+        report = run_digest(wl)
         assert (report.digests, report.stories) == (1, 2) and len(hook.posts) == 1
         post = hook.posts[0]
         assert post["title"] == "[newswatch] abuse: 2 stories (daily digest)"
-        assert all(title in post["message"] for title, _ in STORIES)
-        assert digest(wl).digests == 0 and len(hook.posts) == 1  # nothing waiting, nothing sent
+        assert all(title in post["message"] for title, _ in BORDER_STORIES)
+        assert run_digest(wl).digests == 0 and len(hook.posts) == 1  # nothing waiting, nothing sent
 
         web.add(
             "/s/9",
@@ -115,54 +70,59 @@ def test_daily_digest_lists_the_stories_once(web: NewsWeb, tmp_path: Path, monke
         )
         items = [{"title": "Third case of debt bondage reported", "link": web.url("/s/9"), "guid": "g9"}]
         web.add("/feed.xml", rss("Border News", web.url("/"), items), "application/rss+xml")
-        assert monitor(src, wl, force=True).matches == 1
-        assert digest(wl).digests == 0  # today's digest has gone out: the next one is tomorrow
-        forced = digest(wl, force=True)
+        assert run_monitor(src, wl, force=True).matches == 1
+        assert run_digest(wl).digests == 0  # today's digest has gone out: the next one is tomorrow
+        forced = run_digest(wl, force=True)
         assert forced.stories == 1 and len(hook.posts) == 2 and "1 story" in hook.posts[1]["title"]
 
 
-def test_max_per_hour_rolls_the_excess_into_the_next_digest(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    feed = site_with(web, STORIES)
-    src, wl = config(tmp_path, feed, "  - {name: abuse, terms: [debt bondage, forced labour], max_per_hour: 1}\n")
+def test_max_per_hour_rolls_the_excess_into_the_next_digest(
+    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = border_news(web, BORDER_STORIES)
+    src, wl = write_config(
+        tmp_path, [("Border News", feed)], "  - {name: abuse, terms: [debt bondage, forced labour], max_per_hour: 1}\n"
+    )
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        summary = monitor(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.matches == 2 and summary.alerts_sent == 1 and len(hook.posts) == 1
-        report = digest(wl)
+        report = run_digest(wl)
         assert report.stories == 1 and len(hook.posts) == 2
         assert hook.posts[1]["title"] == "[newswatch] abuse: 1 story (hourly digest)"
 
 
-def test_quiet_hours_hold_alerts_except_urgent_topics(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    feed = site_with(web, STORIES)
+def test_quiet_hours_hold_alerts_except_urgent_topics(
+    web: NewsWeb, tmp_path: Path, home_db: str, tagged_targets: TaggedTargets
+) -> None:
+    feed = border_news(web, BORDER_STORIES)
     now = datetime.now(UTC)
     start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=2)).strftime("%H:%M")
-    src, wl = config(
+    src, wl = write_config(
         tmp_path,
-        feed,
+        [("Border News", feed)],
         "  - {name: bondage, terms: [debt bondage]}\n  - {name: labour, terms: [forced labour], urgent: true}\n",
-        f'targets:\n  - tag: night\n    quiet: "{start}-{end} UTC"\n',
+        head=f'targets:\n  - tag: night\n    quiet: "{start}-{end} UTC"\n',
     )
     with JsonReceiver() as hook:
-        apprise_config(tmp_path, monkeypatch, {"night": hook})
-        summary = monitor(src, wl)
+        tagged_targets({"night": hook})
+        summary = run_monitor(src, wl)
         assert summary.matches == 2 and summary.alerts_sent == 1
         assert [t.split(":")[0] for t in titles(hook)] == ["[newswatch] labour"]  # urgent goes through
-        db = f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}"
-        with get_engine(db).connect() as conn:
+        with get_engine(home_db).connect() as conn:
             held = conn.execute(select(Alert).where(Alert.topic == "bondage")).one()
         assert held.status == "pending" and held.attempts == 0
         wait = (held.next_attempt_at.replace(tzinfo=UTC) - now).total_seconds()
         assert 3600 < wait <= 2 * 3600 + 60  # until the window ends
 
 
-def test_dead_letters_and_retry_from_the_cli(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    feed = site_with(web, STORIES[:1])
-    src, wl = config(tmp_path, feed, "  - {name: bondage, terms: [debt bondage]}\n")
+def test_dead_letters_and_retry_from_the_cli(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = border_news(web, BORDER_STORIES[:1])
+    src, wl = write_config(tmp_path, [("Border News", feed)], "  - {name: bondage, terms: [debt bondage]}\n")
     hook = JsonReceiver()  # down
     monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
     monkeypatch.setenv("NEWSWATCH_ALERT_MAX_ATTEMPTS", "1")
-    summary = monitor(src, wl)
+    summary = run_monitor(src, wl)
     assert summary.alerts_failed == 1 and summary.alerts_pending == 0
     env = {
         "NEWSWATCH_HOME": str(tmp_path / "home"),
@@ -173,52 +133,56 @@ def test_dead_letters_and_retry_from_the_cli(web: NewsWeb, tmp_path: Path, monke
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert len(rows) == 1 and rows[0]["status"] == "dead" and rows[0]["attempts"] == 1
-    assert "Connection" in rows[0]["last_error"] and rows[0]["title"] == STORIES[0][0]
+    assert "Connection" in rows[0]["last_error"] and rows[0]["title"] == BORDER_STORIES[0][0]
     with hook:
         retried = cli(["alerts", "retry"], env, timeout=60)
         assert retried.returncode == 0, retried.stderr + retried.stdout
         assert "1 alert(s) back in the queue" in retried.stdout and "sent 1" in retried.stdout
-        assert len(hook.posts) == 1 and STORIES[0][0] in hook.posts[0]["title"]
+        assert len(hook.posts) == 1 and BORDER_STORIES[0][0] in hook.posts[0]["title"]
     table = cli(["alerts"], env, timeout=60)
     assert table.returncode == 0 and "sent" in table.stdout and TRAFFICKING_TITLE not in table.stdout
 
 
-def test_targets_from_a_prefect_secret_block(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_targets_from_a_prefect_secret_block(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.blocks.system import Secret
 
-    feed = site_with(web, STORIES[:1])
-    src, wl = config(tmp_path, feed, "  - {name: bondage, terms: [debt bondage]}\n")
+    feed = border_news(web, BORDER_STORIES[:1])
+    src, wl = write_config(tmp_path, [("Border News", feed)], "  - {name: bondage, terms: [debt bondage]}\n")
     with JsonReceiver() as hook:
         Secret(value=f"urls:\n  - {hook.apprise_url()}:\n    - tag: analysts\n").save(
             "newswatch-apprise-test", overwrite=True
         )
         monkeypatch.setenv("NEWSWATCH_APPRISE_SECRET_BLOCK", "newswatch-apprise-test")
-        assert monitor(src, wl).alerts_sent == 1 and len(hook.posts) == 1
+        assert run_monitor(src, wl).alerts_sent == 1 and len(hook.posts) == 1
 
 
-def test_a_failed_run_tells_ops(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from tasks.config.files import ConfigError
+def test_a_failed_run_tells_ops(tmp_path: Path, tagged_targets: TaggedTargets) -> None:
+    from tasks.config import ConfigError
 
     bad = tmp_path / "sources.yaml"
     bad.write_text("sources:\n  - name: a\n    url: nope\n")
     wl = tmp_path / "watchlist.yaml"
     wl.write_text("topics:\n  - {name: t, terms: [x]}\n")
     with JsonReceiver() as ops, JsonReceiver() as analysts:
-        apprise_config(tmp_path, monkeypatch, {"ops": ops, "analysts": analysts})
+        tagged_targets({"ops": ops, "analysts": analysts})
         with pytest.raises(ConfigError):
-            monitor(str(bad), str(wl))
+            run_monitor(str(bad), str(wl))
         assert len(ops.posts) == 1 and analysts.posts == []
         assert ops.posts[0]["title"].startswith("[newswatch] monitor run failed: ")
         assert "sources[0].url: invalid URL 'nope'" in ops.posts[0]["message"]
 
 
-def test_a_target_that_fails_is_not_tried_again_in_the_same_run(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    feed = site_with(web, STORIES)
-    src, wl = config(tmp_path, feed, "  - {name: abuse, terms: [debt bondage, forced labour]}\n")
+def test_a_target_that_fails_is_not_tried_again_in_the_same_run(
+    web: NewsWeb, tmp_path: Path, home_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = border_news(web, BORDER_STORIES)
+    src, wl = write_config(
+        tmp_path, [("Border News", feed)], "  - {name: abuse, terms: [debt bondage, forced labour]}\n"
+    )
     down = JsonReceiver()  # refuses: the first alert fails, the second waits for the next run untried
     monkeypatch.setenv("NEWSWATCH_NOTIFY", down.apprise_url())
-    summary = monitor(src, wl)
+    summary = run_monitor(src, wl)
     assert summary.matches == 2 and summary.alerts_failed == 1 and summary.alerts_pending == 2
-    with get_engine(f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}").connect() as conn:
+    with get_engine(home_db).connect() as conn:
         attempts = sorted(conn.execute(select(Alert.attempts)).scalars())
     assert attempts == [0, 1]

@@ -3,12 +3,34 @@ names the file, the line and the field."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tasks.config.files import ConfigError, load_sources, load_watchlist, select_sources, select_topics
+from tasks.config import ConfigError, load_sources, load_watchlist, select_sources, select_topics
 from tasks.config.settings import DEPLOY_DIR
+
+WriteFile = Callable[[str, str], Path]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> WriteFile:
+    """config_file(name, text): a file of that name holding that text, in the test's folder; its path."""
+
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def config_error(load: Callable[[Path], object], path: Path) -> str:
+    """The message of the ConfigError that loading `path` raises."""
+    with pytest.raises(ConfigError) as exc:
+        load(path)
+    return str(exc.value)
 
 
 def test_shipped_config_loads() -> None:
@@ -47,13 +69,10 @@ SOURCES_CASES = {
 
 
 @pytest.mark.parametrize("case", SOURCES_CASES)
-def test_bad_sources_file(case: str, tmp_path: Path) -> None:
+def test_bad_sources_file(case: str, config_file: WriteFile) -> None:
     text, expected = SOURCES_CASES[case]
-    path = tmp_path / "sources.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as exc:
-        load_sources(path)
-    message = str(exc.value)
+    path = config_file("sources.yaml", text)
+    message = config_error(load_sources, path)
     assert message.startswith(str(path)), message
     assert expected in message, message
     assert "Tuple should have" not in message  # no echo of a broken item as a "too short" list
@@ -75,13 +94,11 @@ WATCHLIST_CASES = {
 
 
 @pytest.mark.parametrize("case", WATCHLIST_CASES)
-def test_bad_watchlist_file(case: str, tmp_path: Path) -> None:
+def test_bad_watchlist_file(case: str, config_file: WriteFile) -> None:
     text, expected = WATCHLIST_CASES[case]
-    path = tmp_path / "watchlist.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as exc:
-        load_watchlist(path)
-    assert str(path) in str(exc.value) and expected in str(exc.value), str(exc.value)
+    path = config_file("watchlist.yaml", text)
+    message = config_error(load_watchlist, path)
+    assert str(path) in message and expected in message, message
 
 
 def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
@@ -93,13 +110,13 @@ def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
         load_sources(latin)
 
 
-def test_selection_by_name_or_tag(tmp_path: Path) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(
+def test_selection_by_name_or_tag(config_file: WriteFile) -> None:
+    path = config_file(
+        "s.yaml",
         "sources:\n"
         "  - {name: A, url: 'https://a.example/rss', tags: [cambodia]}\n"
         "  - {name: B, url: 'https://b.example/rss', tags: [region]}\n"
-        "  - {name: C, url: 'https://c.example/rss', tags: [cambodia], enabled: false}\n"
+        "  - {name: C, url: 'https://c.example/rss', tags: [cambodia], enabled: false}\n",
     )
     sources = load_sources(path).sources
     assert [s.name for s in select_sources(sources, None)] == ["A", "B"]
@@ -112,8 +129,7 @@ def test_selection_by_name_or_tag(tmp_path: Path) -> None:
         select_topics(topics, ["weather"])
 
 
-def test_bad_interval(tmp_path: Path) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text("sources:\n  - name: a\n    url: https://x.example/rss\n    interval: 5s\n")
+def test_bad_interval(config_file: WriteFile) -> None:
+    path = config_file("s.yaml", "sources:\n  - name: a\n    url: https://x.example/rss\n    interval: 5s\n")
     with pytest.raises(ConfigError, match=r":4: sources\[0\].interval: interval '5s' is under a minute"):
         load_sources(path)

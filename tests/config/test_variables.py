@@ -12,11 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasks.config import VARIABLE_PREFIX, forget_read_variables, prefect_api_url
-from tasks.config.settings import VARIABLE_FIELDS, load_settings
+from tasks.config import VARIABLE_PREFIX, forget_read_variables, load_settings, prefect_api_url
+from tasks.config.settings import VARIABLE_FIELDS
 from tasks.config.variables import TIMEOUT_SECONDS as VARIABLE_READ_TIMEOUT_SECONDS
-from tests.alerting.test_routing import STORIES, config, site_with
-from tests.deploy.test_cli_run import cli
+from tests.helpers import BORDER_STORIES, border_news, cli, write_config
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver, free_port
 
@@ -52,8 +51,8 @@ def clean_variables() -> Iterator[None]:
 def test_setup_stores_settings_for_deployments_and_the_environment_wins(
     web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    feed = site_with(web, STORIES[:1])
-    src, wl = config(tmp_path, feed, "  - {name: bondage, terms: [debt bondage]}\n")
+    feed = border_news(web, BORDER_STORIES[:1])
+    src, wl = write_config(tmp_path, [("Border News", feed)], "  - {name: bondage, terms: [debt bondage]}\n")
     with JsonReceiver() as hook:
         env = {
             "PREFECT_API_URL": api(),

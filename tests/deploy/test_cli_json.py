@@ -13,10 +13,9 @@ from typer.testing import CliRunner, Result
 
 from deploy.cli import app
 from storage.migrate import head
-from tasks.config.files import load_sources, load_watchlist, select_sources
+from tasks.config import load_sources, load_watchlist, select_sources
+from tasks.config.settings import DEPLOY_DIR
 from tests.newsweb import NewsWeb, build_site
-
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def invoke(args: list[str]) -> Result:
@@ -42,10 +41,10 @@ def test_json_of_every_command_that_prints_data(tmp_path: Path, monkeypatch: pyt
     assert summary["alerts_sent"] == 4 and summary["sources_ok"] == 4 and summary["failures"] == []
     assert len(set(re.findall(r"^=== ALERT: (.*)$", demo.stderr, re.M))) == 4
 
-    assert as_json(["check", "--watchlist", str(DEPLOY / "watchlist.yaml")]) == {
+    assert as_json(["check", "--watchlist", str(DEPLOY_DIR / "watchlist.yaml")]) == {
         "ok": True,
-        "sources": len(select_sources(load_sources(DEPLOY / "sources.yaml").sources, None)),
-        "topics": len(load_watchlist(DEPLOY / "watchlist.yaml").topics),
+        "sources": len(select_sources(load_sources(DEPLOY_DIR / "sources.yaml").sources, None)),
+        "topics": len(load_watchlist(DEPLOY_DIR / "watchlist.yaml").topics),
         "targets": 1,  # the console: no notifier in this environment
         "secret_block": None,
         "database": db,
@@ -62,14 +61,14 @@ def test_json_of_every_command_that_prints_data(tmp_path: Path, monkeypatch: pyt
     syndicated = [s for s in stories if len(s["outlets"]) == 3]
     assert len(syndicated) == 1 and syndicated[0]["topics"] == ["human-trafficking"]
 
-    found = as_json(["search", '"scam compound"', "--since", "30d", "--watchlist", str(DEPLOY / "watchlist.yaml")])
+    found = as_json(["search", '"scam compound"', "--since", "30d", "--watchlist", str(DEPLOY_DIR / "watchlist.yaml")])
     assert isinstance(found, dict) and len(found["results"]) == 3
 
     pruned = as_json(["prune", "--older-than", "3650d", "--dry-run"])
     assert isinstance(pruned, dict) and (pruned["dry_run"], pruned["articles"]) == (True, 0)
     assert datetime.fromisoformat(pruned["cutoff"]) < datetime.now(UTC) - timedelta(days=3649)
 
-    digest = as_json(["digest", "--watchlist", str(DEPLOY / "watchlist.yaml")])
+    digest = as_json(["digest", "--watchlist", str(DEPLOY_DIR / "watchlist.yaml")])
     assert digest == {"digests": 0, "stories": 0, "failed": 0, "errors": []}
 
 

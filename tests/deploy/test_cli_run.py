@@ -4,32 +4,17 @@ news site, a real webhook receiver."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from storage import repository
-from storage.db import dispose_all, get_engine
+from storage.db import dispose_all
 from storage.models import Article
-from storage.records import ArticleRecord
-from tests.conftest import TEST_ENV
-from tests.flows.test_monitor import write_config
+from tests.helpers import cli, count_rows, stored_article, write_config
 from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
 from tests.receivers import JsonReceiver
-
-NEWSWATCH = [sys.executable, "-m", "deploy.cli"]
-
-
-def cli(args: list[str], env_extra: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
-    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", **TEST_ENV)
-    env.update(env_extra)
-    return subprocess.run(NEWSWATCH + args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_run_delivers_exactly_one_alert_then_nothing(web: NewsWeb, tmp_path: Path) -> None:
@@ -60,33 +45,15 @@ def test_run_delivers_exactly_one_alert_then_nothing(web: NewsWeb, tmp_path: Pat
         assert "sources ok" in second.stdout and "Down: connection refused" in second.stdout
         assert "sources fetched" not in second.stderr  # no terminal, not asked for: no bars
         assert len(hook.posts) == 1
-    with get_engine(db).connect() as conn:
-        assert conn.execute(select(func.count()).select_from(Article)).scalar_one() == 3
+    assert count_rows(db, Article) == 3
     dispose_all()
 
 
 def test_bad_config_stops_before_anything_is_touched(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'nw.db'}"
     ids = repository.upsert_sources(db, [("Kept", "https://kept.example/rss", [])])
-    before = repository.insert_articles(
-        db,
-        [
-            ArticleRecord(
-                ids["Kept"],
-                "https://kept.example/a",
-                "https://kept.example/a",
-                "g",
-                "t",
-                None,
-                None,
-                None,
-                None,
-                "text",
-                None,
-                "feed",
-            )
-        ],
-    )
+    kept = stored_article(ids["Kept"], "https://kept.example/a", "t", "text", guid="g", text_origin="feed")
+    before = repository.insert_articles(db, [kept])
     dispose_all()
     db_file = tmp_path / "nw.db"
     mtime = db_file.stat().st_mtime_ns

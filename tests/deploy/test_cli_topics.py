@@ -8,8 +8,7 @@ from pathlib import Path
 
 from storage import repository
 from storage.db import dispose_all
-from storage.records import ArticleRecord
-from tests.deploy.test_cli_run import cli
+from tests.helpers import cli, stored_article
 
 
 def test_topics_test_explains_a_match_and_a_miss(tmp_path: Path) -> None:
@@ -60,19 +59,8 @@ def test_backtest_counts_matches_per_day_without_alerting(tmp_path: Path) -> Non
     repository.insert_articles(
         db,
         [
-            ArticleRecord(
-                ids["Archive"],
-                f"https://archive.example/{i}",
-                f"https://archive.example/{i}",
-                None,
-                f"Story {i}",
-                None,
-                when,
-                "en",
-                None,
-                text,
-                None,
-                "page",
+            stored_article(
+                ids["Archive"], f"https://archive.example/{i}", f"Story {i}", text, published_at=when, language="en"
             )
             for i, (when, text) in enumerate(texts)
         ],

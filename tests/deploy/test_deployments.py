@@ -7,9 +7,9 @@ from pathlib import Path
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
-from tasks.config.settings import DEPLOY_DIR, load_settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tasks.config import load_settings
+from tasks.config.settings import DEPLOY_DIR
+from tests.helpers import ROOT
 
 
 def test_prefect_yaml_entrypoints_load(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -38,6 +38,7 @@ def test_serve_builds_the_scheduled_deployment(monkeypatch) -> None:  # type: ig
     load_flow_from_entrypoint(str(path if path.is_absolute() else ROOT / path))
     schedule = monitor.schedules[0].schedule
     assert schedule.interval.total_seconds() == 30 * 60
+    # Prefect keeps the parameter schema it will register in a private attribute (no public one).
     assert {"sources", "topics", "dry_run"} <= set(monitor._parameter_openapi_schema.properties)
 
 

@@ -10,26 +10,17 @@ from pathlib import Path
 
 import httpx
 
-from tests.deploy.test_serve import (
-    client_env,
-    create_flow_run,
-    newswatch_env,
-    prefect_server,  # noqa: F401  (a fixture)
-    stop,
-    wait_until,
-)
-from tests.flows.test_monitor import write_config
-from tests.newsweb import TRAFFICKING_TITLE, NewsWeb, build_site
+from tests.deploy.server import client_env, create_flow_run, final_state, newswatch_env, started
+from tests.helpers import ROOT, Watched
+from tests.newsweb import TRAFFICKING_TITLE
 from tests.receivers import JsonReceiver
-
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def prefect(args: list[str], env: dict[str, str]) -> str:
     """Run a `prefect` CLI command from the project directory; its output."""
     done = subprocess.run(
         [sys.executable, "-m", "prefect", *args],
-        cwd=PROJECT,
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
@@ -39,13 +30,12 @@ def prefect(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_path: Path) -> None:  # noqa: F811
+def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, mekong: Watched, tmp_path: Path) -> None:
     api = prefect_server
-    with NewsWeb() as web, JsonReceiver() as hook:
-        site = build_site(web)
-        src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    _, src, wl = mekong
+    with JsonReceiver() as hook:
         # PWD: what `{{ $PWD }}` in the pull step resolves to, as in a shell in the project.
-        base = client_env(api, tmp_path, PWD=str(PROJECT))
+        base = client_env(api, tmp_path, PWD=str(ROOT))
 
         # The commands of the README, from the project directory.
         prefect(["work-pool", "create", "newswatch", "--type", "process"], base)
@@ -59,7 +49,7 @@ def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_pa
             assert deployments[name]["work_pool_name"] == "newswatch"
             assert deployments[name]["schedules"][0]["schedule"]["interval"] == 900
             assert deployments[name]["pull_steps"] == [
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(PROJECT)}}
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
             ]
         monitor = deployments["monitor/monitor"]
 
@@ -69,29 +59,11 @@ def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, tmp_pa
             PREFECT_WORKER_PREFETCH_SECONDS="10",
             **newswatch_env(tmp_path, src, wl, hook.apprise_url()),
         )
-        log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "newswatch"],
-            cwd=PROJECT,
-            env=worker_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+        worker = [sys.executable, "-m", "prefect", "worker", "start", "--pool", "newswatch"]
+        with started(worker, tmp_path / "worker.log", cwd=ROOT, env=worker_env):
             run = create_flow_run(api, monitor["id"], {"force": True})
-            state = wait_until(
-                lambda: (
-                    (s := httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"])
-                    in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
-                    and s
-                ),
-                180,
-                "the worker to run the flow",
-            )
+            state = final_state(api, run["id"], 180, "the worker to run the flow")
             assert state == "COMPLETED", (tmp_path / "worker.log").read_text()[-4000:]
             assert len(hook.posts) == 1 and TRAFFICKING_TITLE in hook.posts[0]["title"]
             flow_run = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()
             assert flow_run["work_pool_name"] == "newswatch"
-        finally:
-            stop(worker)
-            log.close()

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tasks.config.settings import Settings
+from tasks.config import Settings
 from tasks.fetching.addresses import classify
 from tasks.fetching.httpget import (
     AddressRefused,

@@ -9,7 +9,6 @@ processes and 20 sources, and no run fails with "database is locked".
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,10 +19,10 @@ from sqlalchemy import func, select
 from bench.killtest import TITLE_PREFIX, TOPIC, Site, run_env, target_keys, write_config
 from storage.db import dispose_all, get_engine
 from storage.models import Alert, Article
+from tests.helpers import processes
 from tests.newsweb import NewsWeb, article_page, distinct_paragraphs
 from tests.receivers import JsonReceiver
 
-ROOT = Path(__file__).resolve().parents[2]
 AL = Alert.__table__  # type: ignore[attr-defined]
 AR = Article.__table__  # type: ignore[attr-defined]
 
@@ -63,24 +62,8 @@ def _run_all_at_once(
         src, wl = write_config(tmp_path, site.feeds)
         env = run_env(tmp_path / "prefect", tmp_path / "home", PREFECT_API_URL.value())
         args = ["--sources", src, "--watchlist", wl, "--db", db, "--notify", hook.apprise_url(), "--force", "--json"]
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "deploy.cli", "run", *args],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(runs)
-        ]
-        try:
+        with processes([[sys.executable, "-m", "deploy.cli", "run", *args]] * runs, env=env) as procs:
             outputs = [p.communicate(timeout=150) for p in procs]
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
         results = [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
         got = Counter(str(post.get("title", "")).removeprefix(TITLE_PREFIX) for post in list(hook.posts))
         (key,) = target_keys([hook.apprise_url()])

@@ -35,11 +35,10 @@ from bench.killtest import (
 from storage import repository
 from storage.db import dispose_all, get_engine
 from storage.models import Alert
-from storage.records import ArticleRecord, MatchRecord, Target
+from storage.records import MatchRecord, Target
+from tests.helpers import processes, stored_article, wait_ready
 from tests.newsweb import NewsWeb
 from tests.receivers import JsonReceiver
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -91,10 +90,8 @@ def test_kill_at_each_step_then_rerun_loses_nothing(crash_at: str, web: NewsWeb,
 DELIVER_SCRIPT = """
 import json, sys
 from storage.db import get_engine
-from tasks.config.files import TopicSpec, Watchlist
-from tasks.alerting.delivery import deliver
-from tasks.alerting.channels import load_senders
-from tasks.config.settings import load_settings
+from tasks.alerting import deliver, load_senders
+from tasks.config import TopicSpec, Watchlist, load_settings
 
 db_url = sys.argv[1]
 senders = load_senders(load_settings())
@@ -114,18 +111,13 @@ def _seed_outbox(db_url: str, target: Target, n: int) -> list[str]:
     ids = repository.upsert_sources(db_url, [("Seed", "https://seed.example/rss", [])])
     titles = [f"Seeded story {i:03d} about x" for i in range(n)]
     records = [
-        ArticleRecord(
-            source_id=ids["Seed"],
-            canonical_url=f"https://seed.example/{i}",
-            url=f"https://seed.example/{i}",
+        stored_article(
+            ids["Seed"],
+            f"https://seed.example/{i}",
+            title,
+            f"Story {i} mentions x.",
             guid=f"seed-{i}",
-            title=title,
-            author=None,
-            published_at=None,
             language="en",
-            summary=None,
-            text=f"Story {i} mentions x.",
-            content_hash=None,
             text_origin="feed",
         )
         for i, title in enumerate(titles)
@@ -141,8 +133,8 @@ def _seed_outbox(db_url: str, target: Target, n: int) -> list[str]:
 def test_two_runs_at_once_never_send_an_alert_twice(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.alerting.channels import load_senders
-    from tasks.config.settings import load_settings
+    from tasks.alerting import load_senders
+    from tasks.config import load_settings
 
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
@@ -153,31 +145,13 @@ def test_two_runs_at_once_never_send_an_alert_twice(
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
         env.update(LOCAL_ENV, NEWSWATCH_NOTIFY=hook.apprise_url(), NEWSWATCH_HOME=str(tmp_path / "home"))
         env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", DELIVER_SCRIPT, db_url],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        try:
-            for p in procs:
-                assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.stderr
+        with processes([[sys.executable, "-c", DELIVER_SCRIPT, db_url]] * 2, env=env, stdin=subprocess.PIPE) as procs:
+            wait_ready(procs)
             for p in procs:
                 assert p.stdin is not None
                 p.stdin.write("go\n")
                 p.stdin.flush()
             outputs = [p.communicate(timeout=120) for p in procs]
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
 
     for p, (out, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err[-3000:]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.fetching.httpget import FetchError, FetchPolicy, fetch, new_session
+from tasks.fetching import FetchError, FetchPolicy, fetch, new_session
 from tasks.ingest.feeds import ParseError, parse_feed
 from tests.newsweb import NewsWeb
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import repository
-from storage.records import SourceState, SourceUpdate
+from storage.records import SourceUpdate
 from tasks.common import progress
 from tasks.config import SourceSpec
 from tasks.ingest import due_sources, plan_ingest, split_into_batches
+from tests.helpers import source_state
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -19,17 +20,13 @@ def spec(name: str) -> SourceSpec:
     return SourceSpec(name=name, url=f"https://{name.lower()}.example/feed.xml")
 
 
-def state(name: str, next_attempt_at: datetime | None) -> SourceState:
-    return SourceState(1, name, None, None, None, next_attempt_at, 0, None, None, None)
-
-
 def test_due_sources_keeps_the_order_and_skips_those_not_due() -> None:
     sources = [spec("A"), spec("B"), spec("C"), spec("D")]
     states = {
-        "A": state("A", None),  # never fetched
-        "B": state("B", NOW + timedelta(minutes=5)),  # interval or backoff not over
-        "C": state("C", NOW),  # due this very moment
-        "D": state("D", (NOW - timedelta(hours=1)).replace(tzinfo=None)),  # naive, as SQLite returns it
+        "A": source_state(name="A"),  # never fetched
+        "B": source_state(name="B", next_attempt_at=NOW + timedelta(minutes=5)),  # interval or backoff not over
+        "C": source_state(name="C", next_attempt_at=NOW),  # due this very moment
+        "D": source_state(name="D", next_attempt_at=(NOW - timedelta(hours=1)).replace(tzinfo=None)),  # naive (SQLite)
     }
     assert [s.name for s in due_sources(sources, states, NOW)] == ["A", "C", "D"]
     assert [s.name for s in due_sources(sources, states, NOW, force=True)] == ["A", "B", "C", "D"]

@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from storage import repository, search
 from storage.db import dispose_all
-from storage.records import ArticleRecord
-from tasks.config.files import TopicSpec
-from tasks.matching.search import search_archive
-from tasks.matching.topics import compile_topic
-from tests.deploy.test_cli_run import cli
+from tasks.config import TopicSpec
+from tasks.matching import compile_topic, search_archive
+from tests.helpers import cli, stored_article
 
 NOW = datetime.now(UTC)
 ARTICLES = [
@@ -30,19 +28,8 @@ def archive(db_url: str) -> dict[str, int]:
     stored = repository.insert_articles(
         db_url,
         [
-            ArticleRecord(
-                ids["Archive"],
-                f"https://archive.example/{i}",
-                f"https://archive.example/{i}",
-                None,
-                title,
-                None,
-                NOW - timedelta(days=days),
-                None,
-                None,
-                text,
-                None,
-                "page",
+            stored_article(
+                ids["Archive"], f"https://archive.example/{i}", title, text, published_at=NOW - timedelta(days=days)
             )
             for i, (title, text, days) in enumerate(ARTICLES)
         ],

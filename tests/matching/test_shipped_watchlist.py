@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.config.files import load_watchlist
+from tasks.config import load_watchlist
 from tasks.config.settings import DEPLOY_DIR
-from tasks.matching.topics import compile_topic, match
+from tasks.matching import compile_topic, match
 
 TOPIC = compile_topic(
     next(t for t in load_watchlist(DEPLOY_DIR / "watchlist.yaml").topics if t.name == "human-trafficking")

@@ -1,4 +1,5 @@
-"""Canonical URLs, text hashing and topic matching: pure functions, no network, no database."""
+"""Topics of terms (compile_topic, match): whole words, wildcards, phrases across line breaks,
+Unicode, exclusions, the hit sentence, and its highlighted words. Pure functions."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import unicodedata
 import pytest
 
 from tasks.common.highlight import emphasize
-from tasks.common.text import MIN_HASHED_CHARS, clean, content_hash, normalize, sentences
-from tasks.config.files import TopicSpec
-from tasks.ingest.canonical import canonical_url
-from tasks.matching.topics import CompiledTopic, TopicHit, compile_topic, match
+from tasks.config import TopicSpec
+from tasks.matching import CompiledTopic, TopicHit, compile_topic, match
 
 
 def topic(*terms: str, exclude: tuple[str, ...] = ()) -> CompiledTopic:
@@ -19,113 +18,6 @@ def topic(*terms: str, exclude: tuple[str, ...] = ()) -> CompiledTopic:
 
 def hit(terms: tuple[str, ...], title: str, text: str, exclude: tuple[str, ...] = ()) -> TopicHit | None:
     return match(title, text, topic(*terms, exclude=exclude))
-
-
-# --- canonical_url -----------------------------------------------------------------------------
-
-
-def test_canonical_removes_tracking_parameters() -> None:
-    url = "https://news.example/a/1?utm_source=rss&utm_medium=feed&utm_campaign=x&fbclid=XYZ&gclid=abc"
-    assert canonical_url(url) == "https://news.example/a/1"
-
-
-def test_canonical_keeps_other_query_parameters() -> None:
-    assert (
-        canonical_url("https://news.example/list?page=2&utm_source=rss&id=7") == "https://news.example/list?id=7&page=2"
-    )
-    assert canonical_url("https://news.example/a?b=2&a=1") == "https://news.example/a?a=1&b=2"  # sorted
-
-
-def test_canonical_drops_fragment() -> None:
-    assert canonical_url("https://news.example/a/1#comments") == "https://news.example/a/1"
-    assert canonical_url("https://news.example/a/1?id=3#top") == "https://news.example/a/1?id=3"
-
-
-def test_canonical_lowercases_scheme_and_host_not_path() -> None:
-    assert canonical_url("HTTPS://News.EXAMPLE/Politics/Story") == "https://news.example/Politics/Story"
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("http://news.example:80/a", "http://news.example/a"),
-        ("https://news.example:443/a", "https://news.example/a"),
-        ("https://news.example:8443/a", "https://news.example:8443/a"),  # not a default port: kept
-        ("http://news.example:443/a", "http://news.example:443/a"),  # 443 is not http's default
-    ],
-)
-def test_canonical_default_port(url: str, expected: str) -> None:
-    assert canonical_url(url) == expected
-
-
-def test_canonical_trailing_slash_removed() -> None:
-    assert canonical_url("https://news.example/a/b/") == "https://news.example/a/b"
-    assert canonical_url("https://news.example/a/b/?utm_source=rss") == "https://news.example/a/b"
-    # the root path stays "/"
-    assert canonical_url("https://news.example/") == "https://news.example/"
-    assert canonical_url("https://news.example") == "https://news.example/"
-
-
-def test_canonical_two_spellings_equal() -> None:
-    a = " HTTPS://News.Example:443/national/officials-traffickers/?utm_source=rss&fbclid=XYZ#comments "
-    b = "https://news.example/national/officials-traffickers"
-    assert canonical_url(a) == canonical_url(b) == b
-    c = "http://News.Example:80/list?page=2&gclid=1&id=7"
-    d = "http://news.example/list?id=7&page=2"
-    assert canonical_url(c) == canonical_url(d)
-
-
-def test_canonical_different_articles_stay_different() -> None:
-    assert canonical_url("https://news.example/list?id=7") != canonical_url("https://news.example/list?id=8")
-    assert canonical_url("https://news.example/a") != canonical_url("https://other.example/a")
-
-
-def test_canonical_trailing_slash_removed_with_query() -> None:
-    assert canonical_url("https://news.example/a/b/?id=3") == canonical_url("https://news.example/a/b?id=3")
-
-
-# --- text: clean / normalize / content_hash / sentences ----------------------------------------
-
-BODY = (
-    "Three provincial officials in Preah Sihanouk have been accused of colluding with human traffickers "
-    "who lured workers from across the region into online scam compounds, rights groups said on Thursday. "
-    "The Ministry of Interior said it would investigate the allegations."
-)
-
-
-def test_clean_removes_controls_and_collapses_spaces() -> None:
-    assert clean("a\x00b\x07  c\t\td\r\n\r\n\r\ne\x9f") == "ab c d\n\ne"
-    assert clean(None) == ""
-    assert clean("  abcdef  ", 3) == "abc"
-
-
-def test_content_hash_short_texts_get_none() -> None:
-    assert content_hash("") is None
-    assert content_hash("Three officials are accused of colluding with traffickers.") is None
-    assert content_hash("x" * (MIN_HASHED_CHARS - 1)) is None
-    assert content_hash("x" * MIN_HASHED_CHARS) is not None
-
-
-def test_content_hash_equal_for_whitespace_and_case_variants() -> None:
-    assert len(BODY) >= MIN_HASHED_CHARS
-    variant = "  " + BODY.upper().replace(" ", "  \n\t ") + "\n"
-    h = content_hash(BODY)
-    assert h is not None and len(h) == 64
-    assert content_hash(variant) == h
-    assert content_hash("\uff34" + BODY[1:]) == h  # fullwidth 'Ｔ' -> 'T'
-
-
-def test_content_hash_differs_for_different_text() -> None:
-    assert content_hash(BODY) != content_hash(BODY.replace("Thursday", "Friday"))
-
-
-def test_normalize() -> None:
-    assert normalize("  Straße\n\nIST   Lang ") == "strasse ist lang"
-    assert normalize("ﬁne") == "fine"  # NFKC ligature
-
-
-def test_sentences_split() -> None:
-    assert sentences("One. Two! Three?\nFour\n\nFive។ ប្រាំមួយ") == ["One.", "Two!", "Three?", "Four", "Five។", "ប្រាំមួយ"]
 
 
 # --- match: case, whole words, wildcards --------------------------------------------------------

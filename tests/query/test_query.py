@@ -563,8 +563,8 @@ def test_spaced_terms_match_as_the_old_matcher_did(doc: Doc, old_terms: list[str
     # Spaced scripts and ASCII hyphens only: there the new matcher deliberately differs (a Latin
     # word right after Han is a whole word, see test_chinese_and_latin_next_to_han; U+2010 and
     # U+2011 separate phrase words like "-").
-    from tasks.config.files import TopicSpec
-    from tasks.matching.topics import compile_topic, match
+    from tasks.config import TopicSpec
+    from tasks.matching import compile_topic, match
 
     old = match(doc.title, doc.text, compile_topic(TopicSpec(name="t", terms=tuple(old_terms))))
     assert parse_query(terms_query(old_terms)).matches(doc) == (old is not None)

@@ -11,48 +11,28 @@ from pathlib import Path
 
 import pytest
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from deploy.cli_archive import register
 from storage import archive, repository
 from storage.db import get_engine
 from storage.models import Alert, Article, ArticleRevision, Match, StoryTopic, Tombstone
-from storage.records import ArticleRecord, MatchRecord, Target
+from storage.records import MatchRecord, Target
+from tests.helpers import Watched, count_rows, numbered_article, run_monitor, stored_article
+from tests.newsweb import NewsWeb
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=400)
 NEW = NOW - timedelta(days=2)
 
 
-def _record(source_id: int, n: int, published_at: datetime | None) -> ArticleRecord:
-    return ArticleRecord(
-        source_id=source_id,
-        canonical_url=f"https://news.example/a/{n}",
-        url=f"https://news.example/a/{n}?utm_source=x",
-        guid=f"g{n}",
-        title=f"Title {n}",
-        author=None,
-        published_at=published_at,
-        language="en",
-        summary="s",
-        text=f"Text of article {n}, about traffickers.",
-        content_hash=f"{n:064d}",
-        text_origin="page",
-    )
-
-
-def _count(db_url: str, model: type) -> int:
-    with get_engine(db_url).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
-
-
 def _populate(db_url: str) -> dict[str, list[int]]:
     """Old articles (1-3: matched, alert delivered; 4: alert pending) and new ones (5-6: matched)."""
     src = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])["A"]
-    old = repository.insert_articles(db_url, [_record(src, n, OLD) for n in (1, 2, 3)]).new_ids
-    pending = repository.insert_articles(db_url, [_record(src, 4, OLD)]).new_ids
-    new = repository.insert_articles(db_url, [_record(src, n, NEW) for n in (5, 6)]).new_ids
+    old = repository.insert_articles(db_url, [numbered_article(src, n, published_at=OLD) for n in (1, 2, 3)]).new_ids
+    pending = repository.insert_articles(db_url, [numbered_article(src, 4, published_at=OLD)]).new_ids
+    new = repository.insert_articles(db_url, [numbered_article(src, n, published_at=NEW) for n in (5, 6)]).new_ids
     everything = old + pending + new
     repository.set_stories(db_url, [(a, a) for a in everything])
     stories: dict[int, int | None] = {a: a for a in everything}
@@ -74,7 +54,11 @@ def _populate(db_url: str) -> dict[str, list[int]]:
 
 def test_prune_keeps_tombstones_and_pending_alerts(db_url: str) -> None:
     ids = _populate(db_url)
-    assert _count(db_url, Match) == 6 and _count(db_url, StoryTopic) == 6 and _count(db_url, ArticleRevision) == 1
+    assert (
+        count_rows(db_url, Match) == 6
+        and count_rows(db_url, StoryTopic) == 6
+        and count_rows(db_url, ArticleRevision) == 1
+    )
     cutoff = NOW - timedelta(days=180)
     assert archive.count_prunable(db_url, cutoff) == 3
     assert archive.prune(db_url, cutoff, chunk=2) == 3  # two chunks
@@ -83,8 +67,12 @@ def test_prune_keeps_tombstones_and_pending_alerts(db_url: str) -> None:
         alert_articles = set(conn.execute(select(Alert.article_id)).scalars())  # type: ignore[call-overload]
     assert left == set(ids["pending"] + ids["new"])
     assert alert_articles == left
-    assert _count(db_url, Match) == 3 and _count(db_url, StoryTopic) == 3 and _count(db_url, ArticleRevision) == 0
-    assert _count(db_url, Tombstone) == 3
+    assert (
+        count_rows(db_url, Match) == 3
+        and count_rows(db_url, StoryTopic) == 3
+        and count_rows(db_url, ArticleRevision) == 0
+    )
+    assert count_rows(db_url, Tombstone) == 3
 
     urls = [f"https://news.example/a/{n}" for n in range(1, 7)]
     assert archive.is_tombstoned(db_url, urls, []) == set(urls[:3])
@@ -96,11 +84,11 @@ def test_prune_keeps_tombstones_and_pending_alerts(db_url: str) -> None:
 
 def test_prune_twice_the_same_url_keeps_one_tombstone(db_url: str) -> None:
     src = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])["A"]
-    repository.insert_articles(db_url, [_record(src, 1, OLD)])
+    repository.insert_articles(db_url, [numbered_article(src, 1, published_at=OLD)])
     assert archive.prune(db_url, NOW) == 1
-    repository.insert_articles(db_url, [_record(src, 1, OLD)])  # ingested again before ingest checked
+    repository.insert_articles(db_url, [numbered_article(src, 1, published_at=OLD)])  # ingested again, not checked
     assert archive.prune(db_url, NOW) == 1
-    assert _count(db_url, Tombstone) == 1
+    assert count_rows(db_url, Tombstone) == 1
 
 
 def test_export_rows_filters_and_json_safe(db_url: str) -> None:
@@ -153,10 +141,10 @@ def test_cli_export_and_prune(db_url: str, tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["prune", "--older-than", "180d", "--dry-run", "--db", db_url])
     assert result.exit_code == 0 and "3 articles" in result.stdout, result.output
-    assert _count(db_url, Article) == 6
+    assert count_rows(db_url, Article) == 6
     result = runner.invoke(app, ["prune", "--older-than", "180d", "--db", db_url])
     assert result.exit_code == 0 and "pruned 3" in result.stdout, result.output
-    assert _count(db_url, Article) == 3 and _count(db_url, Tombstone) == 3
+    assert count_rows(db_url, Article) == 3 and count_rows(db_url, Tombstone) == 3
 
 
 def test_export_streams_with_flat_memory(db_url: str) -> None:
@@ -164,18 +152,13 @@ def test_export_streams_with_flat_memory(db_url: str) -> None:
     big = "x" * 5000
     for start in range(0, 5000, 1000):
         records = [
-            ArticleRecord(
-                source_id=src,
-                canonical_url=f"https://news.example/big/{n}",
-                url=f"https://news.example/big/{n}",
-                guid=None,
-                title=f"Big {n}",
-                author=None,
+            stored_article(
+                src,
+                f"https://news.example/big/{n}",
+                f"Big {n}",
+                f"{n} {big}",
                 published_at=NEW,
                 language="en",
-                summary=None,
-                text=f"{n} {big}",
-                content_hash=None,
                 text_origin="feed",
             )
             for n in range(start, start + 1000)
@@ -200,20 +183,13 @@ def test_export_streams_with_flat_memory(db_url: str) -> None:
     assert peak < 20 * 1024 * 1024, peak
 
 
-def test_pruned_articles_are_not_ingested_again(web, tmp_path: Path, prefect_harness) -> None:  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
-    from flows.monitor import monitor
-    from storage.archive import prune
+@pytest.mark.usefixtures("prefect_harness")
+def test_pruned_articles_are_not_ingested_again(web: NewsWeb, mekong: Watched, home_db: str) -> None:
     from storage.clock import now_utc
-    from tests.flows.test_monitor import write_config
-    from tests.newsweb import build_site
 
-    site = build_site(web)  # its articles were published on 2026-11-27
-    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
-    assert monitor(sources_file=src, watchlist_file=wl).new_articles == 3
-    db = f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}"
-    assert prune(db, now_utc() - timedelta(days=1)) == 3
+    _, src, wl = mekong  # its articles were published on 2026-11-27
+    assert run_monitor(src, wl).new_articles == 3
+    assert archive.prune(home_db, now_utc() - timedelta(days=1)) == 3
     web.routes["/mekong/feed.xml"].body += b"\n"  # other bytes: parsed again, not skipped as unchanged
-    again = monitor(sources_file=src, watchlist_file=wl, force=True)
+    again = run_monitor(src, wl, force=True)
     assert again.new_articles == 0 and again.already_known == 3 and again.matches == 0

@@ -19,11 +19,11 @@ from sqlmodel import Session, SQLModel, select
 from storage import migrate
 from storage.engine import new_engine, normalize_url
 from storage.models import Alert, Article, Digest, Match, Source
+from tests.helpers import ROOT, processes, wait_ready
 
 FIRST = "0001_initial"
 SECOND = "0002_health_digests_explanations"
 HEAD = migrate.head()
-ROOT = Path(__file__).resolve().parents[2]
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 T1 = datetime(2024, 5, 1, 12, 5, 30, tzinfo=UTC)
@@ -335,24 +335,10 @@ print(ensure_schema(sys.argv[1]), flush=True)
 
 def test_processes_starting_at_once_migrate_once(db_url: str, tmp_path: Path) -> None:
     go = tmp_path / "go"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", STARTER, db_url, str(go)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    try:
-        for proc in procs:
-            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    with processes([[sys.executable, "-c", STARTER, db_url, str(go)]] * 4) as procs:
+        wait_ready(procs)
         go.touch()
         outcomes = [proc.communicate(timeout=60) for proc in procs]
-    finally:
-        for proc in procs:
-            proc.kill()
     assert [(proc.returncode, out.split()) for proc, (out, _) in zip(procs, outcomes, strict=True)] == [
         (0, [HEAD])
     ] * 4, [err for _, err in outcomes]

@@ -7,43 +7,25 @@ from datetime import UTC, datetime, timedelta
 
 from storage import repository
 from storage.clock import aware
-from storage.records import ArticleRecord, MatchRecord, Target
-
-
-def _record(source_id: int, n: int, **kw: object) -> ArticleRecord:
-    values: dict[str, object] = dict(
-        source_id=source_id,
-        canonical_url=f"https://news.example/a/{n}",
-        url=f"https://news.example/a/{n}?x=1",
-        guid=f"g{n}",
-        title=f"Title {n}",
-        author=None,
-        published_at=datetime(2026, 11, 27, 1, 15, tzinfo=UTC),
-        language="en",
-        summary="s",
-        text=f"text {n} " * 40,
-        content_hash=f"{n:064d}",
-        text_origin="page",
-    )
-    values.update(kw)
-    return ArticleRecord(**values)  # type: ignore[arg-type]
+from storage.records import MatchRecord, Target
+from tests.helpers import numbered_article
 
 
 def test_insert_returns_only_new_rows(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", ["x"]), ("B", "https://b.example/rss", [])])
     a, b = ids["A"], ids["B"]
-    first = repository.insert_articles(db_url, [_record(a, 1), _record(a, 2)])
+    first = repository.insert_articles(db_url, [numbered_article(a, 1), numbered_article(a, 2)])
     assert len(first.new_ids) == 2 and first.conflicts == 0
     again = repository.insert_articles(
         db_url,
         [
-            _record(a, 1),  # same everything
-            _record(b, 3, canonical_url="https://news.example/a/1"),  # same canonical URL, other source
-            _record(a, 4, guid="g2"),  # same GUID from the same source
-            _record(b, 5, content_hash=f"{1:064d}"),  # same text
-            _record(b, 6, guid="g1"),  # same GUID from another source: a different article
-            _record(a, 7, content_hash=None),
-            _record(a, 8, content_hash=None),  # NULL hashes never collide
+            numbered_article(a, 1),  # same everything
+            numbered_article(b, 3, canonical_url="https://news.example/a/1"),  # same canonical URL, other source
+            numbered_article(a, 4, guid="g2"),  # same GUID from the same source
+            numbered_article(b, 5, content_hash=f"{1:064d}"),  # same text
+            numbered_article(b, 6, guid="g1"),  # same GUID from another source: a different article
+            numbered_article(a, 7, content_hash=None),
+            numbered_article(a, 8, content_hash=None),  # NULL hashes never collide
         ],
     )
     assert again.ids[:5] == [None, None, None, None, again.ids[4]]
@@ -52,7 +34,7 @@ def test_insert_returns_only_new_rows(db_url: str) -> None:
 
 def test_known_entries_by_url_or_guid(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", []), ("B", "https://b.example/rss", [])])
-    repository.insert_articles(db_url, [_record(ids["A"], 1)])
+    repository.insert_articles(db_url, [numbered_article(ids["A"], 1)])
     known = repository.known_entries(db_url, ids["A"], ["https://news.example/a/1"], [])
     assert set(known) == {"https://news.example/a/1", "g1"}
     assert known["g1"].source_id == ids["A"] and known["g1"].revision == 1 and known["g1"].summary == "s"
@@ -62,7 +44,7 @@ def test_known_entries_by_url_or_guid(db_url: str) -> None:
 
 def test_matches_alerts_and_claims(db_url: str) -> None:
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
-    art = repository.insert_articles(db_url, [_record(ids["A"], 1), _record(ids["A"], 2)]).new_ids
+    art = repository.insert_articles(db_url, [numbered_article(ids["A"], 1), numbered_article(ids["A"], 2)]).new_ids
     assert repository.unmatched_articles(db_url, 10) == []  # not yet in a story: not matched yet
     assert [a for a, _ in repository.articles_without_story(db_url, 10)] == art
     repository.set_stories(db_url, [(a, a) for a in art])
@@ -106,7 +88,7 @@ def test_text_survives_nul_and_unicode(db_url: str) -> None:
 
     ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
     text = clean("ការជួញដូរមនុស្ស\x00 nul\x07 removed " * 20)
-    new = repository.insert_articles(db_url, [_record(ids["A"], 1, text=text, title="ខ្មែរ")]).new_ids
+    new = repository.insert_articles(db_url, [numbered_article(ids["A"], 1, text=text, title="ខ្មែរ")]).new_ids
     repository.set_stories(db_url, [(new[0], new[0])])
     stored = repository.unmatched_articles(db_url, 5)
     assert stored[0].id == new[0] and stored[0].text == text and "\x00" not in stored[0].text
@@ -118,8 +100,8 @@ def test_source_health_reads_each_sources_newest_articles(db_url: str) -> None:
     # "busy": 25 articles, every third without a publication date (its fetch time stands in),
     # inserted out of time order so that insertion order is not the answer.
     busy = [start + timedelta(hours=7 * n % 25) for n in range(25)]
-    records = [_record(ids["busy"], n, published_at=None if n % 3 == 0 else t) for n, t in enumerate(busy)] + [
-        _record(ids["quiet"], 100 + n, published_at=start + timedelta(days=n)) for n in range(2)
+    records = [numbered_article(ids["busy"], n, published_at=None if n % 3 == 0 else t) for n, t in enumerate(busy)] + [
+        numbered_article(ids["quiet"], 100 + n, published_at=start + timedelta(days=n)) for n in range(2)
     ]
     repository.insert_articles(db_url, records)
     # Fetch times are "now" when stored; give the undated ones a known one.

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storage.db import get_engine
 from storage.models import Article
-from tests.deploy.test_cli_run import cli
+from tests.helpers import cli, run_monitor, write_config
 from tests.newsweb import NewsWeb, article_page, rss
 from tests.receivers import JsonReceiver
 
@@ -53,12 +53,7 @@ def outlet(web: NewsWeb, slug: str, name: str, title: str, paragraphs: list[str]
     return web.add(f"/{slug}/feed.xml", rss(name, web.url(f"/{slug}/"), items), "application/rss+xml")
 
 
-def write(tmp_path: Path, feeds: dict[str, str], extra: str = "") -> tuple[str, str]:
-    src = tmp_path / "sources.yaml"
-    src.write_text("sources:\n" + "".join(f"  - name: {n}\n    url: {u}\n" for n, u in feeds.items()))
-    wl = tmp_path / "watchlist.yaml"
-    wl.write_text(f"topics:\n  - name: trafficking\n    terms: [debt bondage, human trafficking]\n{extra}")
-    return str(src), str(wl)
+TOPIC = "  - name: trafficking\n    terms: [debt bondage, human trafficking]\n"
 
 
 def three_outlets(web: NewsWeb) -> dict[str, str]:
@@ -71,19 +66,15 @@ def three_outlets(web: NewsWeb) -> dict[str, str]:
     }
 
 
-def run(src: str, wl: str, **kw: object):  # type: ignore[no-untyped-def]
-    from flows.monitor import monitor
-
-    return monitor(sources_file=src, watchlist_file=wl, **kw)
-
-
-def test_one_story_from_three_outlets_is_one_alert(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_one_story_from_three_outlets_is_one_alert(
+    web: NewsWeb, tmp_path: Path, home_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     feeds = three_outlets(web)
     feeds["Capital News"] = outlet(web, "d", "Capital News", "Families of missing workers demand answers", OTHER)
-    src, wl = write(tmp_path, feeds)
+    src, wl = write_config(tmp_path, feeds.items(), TOPIC)
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        summary = run(src, wl)
+        summary = run_monitor(src, wl)
         assert summary.new_articles == 4 and summary.stories_joined == 2
         assert summary.matches == 4  # every copy is matched and recorded...
         assert summary.alerts_sent == 2 and len(hook.posts) == 2  # ...but each story alerts once
@@ -101,8 +92,7 @@ def test_one_story_from_three_outlets_is_one_alert(web: NewsWeb, tmp_path: Path,
     rows = [line for line in table.splitlines() if line.startswith("| trafficking |")]
     assert len(rows) == 2  # stories, not raw duplicates: the three copies make one row
     assert any(sum(name in row for name in ("Mekong Daily", "Khmer Wire", "Border Post")) == 3 for row in rows)
-    db = f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}"
-    with get_engine(db).connect() as conn:
+    with get_engine(home_db).connect() as conn:
         stories = dict(conn.execute(select(Article.url, Article.story_id)).all())
     by_slug = {url.split("/")[3]: story for url, story in stories.items()}
     assert by_slug["a"] == by_slug["b"] == by_slug["c"] != by_slug["d"]
@@ -115,24 +105,24 @@ def test_one_story_from_three_outlets_is_one_alert(web: NewsWeb, tmp_path: Path,
     assert rows[0]["topics"] == ["trafficking"] and rows[1]["outlets"] == ["Capital News"]
 
 
-def test_later_copies_are_named_in_the_digest_and_as_follow_ups(web: NewsWeb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_later_copies_are_named_in_the_digest_and_as_follow_ups(
+    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     feeds = three_outlets(web)
     first = {"Mekong Daily": feeds.pop("Mekong Daily")}
-    src, wl = write(tmp_path, first, "    followups: new-outlets\n")
+    src, wl = write_config(tmp_path, first.items(), TOPIC + "    followups: new-outlets\n")
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        assert run(src, wl).alerts_sent == 1
-        src, wl = write(tmp_path, first | feeds, "    followups: new-outlets\n")
-        later = run(src, wl)
+        assert run_monitor(src, wl).alerts_sent == 1
+        src, wl = write_config(tmp_path, (first | feeds).items(), TOPIC + "    followups: new-outlets\n")
+        later = run_monitor(src, wl)
         assert later.stories_joined == 2 and later.alerts_sent == 2  # one follow-up per new outlet
         follow_ups = [p["message"] for p in hook.posts[1:]]
         assert all("Also reported by: Mekong Daily" in m for m in follow_ups)
 
 
 def test_an_updated_article_alerts_only_for_a_topic_it_did_not_match_before(
-    web: NewsWeb,
-    tmp_path: Path,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    web: NewsWeb, tmp_path: Path, home_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from storage.models import ArticleRevision
 
@@ -143,23 +133,24 @@ def test_an_updated_article_alerts_only_for_a_topic_it_did_not_match_before(
 
     base = OTHER[:2] + ["The hearing was adjourned until next month, the court clerk said."] * 3
     publish(base, "The hearing was adjourned.")
-    src = tmp_path / "sources.yaml"
-    src.write_text(f"sources:\n  - name: Court Watch\n    url: {web.url('/u/feed.xml')}\n")
-    wl = tmp_path / "watchlist.yaml"
-    wl.write_text("topics:\n  - {name: bondage, terms: [debt bondage]}\n  - {name: courts, terms: [indicted]}\n")
+    src, wl = write_config(
+        tmp_path,
+        [("Court Watch", web.url("/u/feed.xml"))],
+        "  - {name: bondage, terms: [debt bondage]}\n  - {name: courts, terms: [indicted]}\n",
+    )
     with JsonReceiver() as hook:
         monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
-        first = run(str(src), str(wl))
+        first = run_monitor(src, wl)
         assert first.matches == 1 and [p["title"].split(":")[0] for p in hook.posts] == ["[newswatch] bondage"]
 
         publish(
             [*base, "Update: two brokers were indicted on Friday for their role in the scheme."],
             "Update: two brokers indicted.",
         )
-        second = run(str(src), str(wl), force=True)
+        second = run_monitor(src, wl, force=True)
         assert second.revised == 1 and second.new_articles == 0
         assert second.matches == 1 and len(hook.posts) == 2  # "courts" is new; "bondage" does not repeat
         assert hook.posts[1]["title"].startswith("[newswatch] courts:")
-    with get_engine(f"sqlite:///{tmp_path / 'home' / 'newswatch.db'}").connect() as conn:
+    with get_engine(home_db).connect() as conn:
         assert conn.execute(select(Article.revision)).scalar_one() == 2
         assert "indicted" not in conn.execute(select(ArticleRevision.text)).scalar_one()

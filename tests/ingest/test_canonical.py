@@ -1,0 +1,68 @@
+"""Canonical URLs: tracking parameters, fragments, case, default ports and trailing slashes
+removed, so that two spellings of one article's address are one."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.ingest.canonical import canonical_url
+
+
+def test_canonical_removes_tracking_parameters() -> None:
+    url = "https://news.example/a/1?utm_source=rss&utm_medium=feed&utm_campaign=x&fbclid=XYZ&gclid=abc"
+    assert canonical_url(url) == "https://news.example/a/1"
+
+
+def test_canonical_keeps_other_query_parameters() -> None:
+    assert (
+        canonical_url("https://news.example/list?page=2&utm_source=rss&id=7") == "https://news.example/list?id=7&page=2"
+    )
+    assert canonical_url("https://news.example/a?b=2&a=1") == "https://news.example/a?a=1&b=2"  # sorted
+
+
+def test_canonical_drops_fragment() -> None:
+    assert canonical_url("https://news.example/a/1#comments") == "https://news.example/a/1"
+    assert canonical_url("https://news.example/a/1?id=3#top") == "https://news.example/a/1?id=3"
+
+
+def test_canonical_lowercases_scheme_and_host_not_path() -> None:
+    assert canonical_url("HTTPS://News.EXAMPLE/Politics/Story") == "https://news.example/Politics/Story"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://news.example:80/a", "http://news.example/a"),
+        ("https://news.example:443/a", "https://news.example/a"),
+        ("https://news.example:8443/a", "https://news.example:8443/a"),  # not a default port: kept
+        ("http://news.example:443/a", "http://news.example:443/a"),  # 443 is not http's default
+    ],
+)
+def test_canonical_default_port(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_canonical_trailing_slash_removed() -> None:
+    assert canonical_url("https://news.example/a/b/") == "https://news.example/a/b"
+    assert canonical_url("https://news.example/a/b/?utm_source=rss") == "https://news.example/a/b"
+    # the root path stays "/"
+    assert canonical_url("https://news.example/") == "https://news.example/"
+    assert canonical_url("https://news.example") == "https://news.example/"
+
+
+def test_canonical_two_spellings_equal() -> None:
+    a = " HTTPS://News.Example:443/national/officials-traffickers/?utm_source=rss&fbclid=XYZ#comments "
+    b = "https://news.example/national/officials-traffickers"
+    assert canonical_url(a) == canonical_url(b) == b
+    c = "http://News.Example:80/list?page=2&gclid=1&id=7"
+    d = "http://news.example/list?id=7&page=2"
+    assert canonical_url(c) == canonical_url(d)
+
+
+def test_canonical_different_articles_stay_different() -> None:
+    assert canonical_url("https://news.example/list?id=7") != canonical_url("https://news.example/list?id=8")
+    assert canonical_url("https://news.example/a") != canonical_url("https://other.example/a")
+
+
+def test_canonical_trailing_slash_removed_with_query() -> None:
+    assert canonical_url("https://news.example/a/b/?id=3") == canonical_url("https://news.example/a/b?id=3")
