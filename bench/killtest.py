@@ -184,7 +184,7 @@ class RunResult:
 
 
 def run_env(prefect_home: Path, home: Path, api_url: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A clean environment for `newswatch run` (as tests/test_cli.py builds it)."""
+    """A clean environment for `newswatch run` (as tests/helpers.py builds it for `cli()`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_HOME=str(prefect_home), NEWSWATCH_HOME=str(home))
     env.update(LOCAL_ENV)

@@ -291,7 +291,7 @@ def schema_drift(db: str | Engine) -> list[str]:
 def _in_the_models(name: str | None, kind: str, _parent: Any) -> bool:
     """Whether schema_drift compares this object. The full-text index (migration 0005) lives
     outside the models: not drift. Nor is the expression index of migration 0006, which Alembic
-    cannot reflect on SQLite (it warned on every check); tests/test_storage.py checks that the
+    cannot reflect on SQLite (it warned on every check); tests/storage/test_repository.py checks that the
     health query uses it."""
     return not (name or "").startswith(("articles_fts", "ix_articles_fts", "ix_articles_source_recent"))
 

@@ -4,7 +4,7 @@ brought to it. Importable without Alembic: opening a database that is already at
 
 from __future__ import annotations
 
-# The newest migration in storage/migrations/versions; tests/test_migrations.py checks that it
+# The newest migration in storage/migrations/versions; tests/storage/test_migrations.py checks that it
 # is Alembic's head, so a new migration cannot be forgotten here.
 SCHEMA_REVISION = "0006_source_recent_index"
 VERSION_TABLE = "alembic_version"

@@ -71,7 +71,7 @@ def signature(text: str, *, shingle_words: int = SHINGLE_WORDS) -> bytes | None:
 
 
 # datasketch 2.0's MinHash(num_perm=128, seed=1, scheme="affine32"), bit for bit (stored
-# signatures were made by it; tests/test_neardup.py compares the two on random sets). Importing
+# signatures were made by it; tests/stories/test_minhash.py compares the two on random sets). Importing
 # datasketch imports scipy through its LSH modules: 62 MB and 0.4 s in every process that signs
 # (the main one, the page workers' fork server), for these few lines of numpy.
 def _affine_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
