@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from tasks.ingest import extract as nw_extract  # noqa: E402
+from tasks.ingest import extract as newswatch_extract  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "scrapinghub-aeb"
 RESULTS = ROOT / "bench" / "results" / "extraction.json"
@@ -232,7 +232,7 @@ def published_figures() -> dict[str, dict]:
 
 
 def newswatch(page: Page) -> str:
-    result = nw_extract.extract(page.html, page.url)
+    result = newswatch_extract(page.html, page.url)
     return result.text if result is not None else ""
 
 
@@ -250,7 +250,7 @@ def trafilatura_fast(page: Page) -> str:
 
 def newswatch_pipeline_call(page: Page) -> str:
     """extract() as the monitor calls it when the feed gives the title and date: no page metadata."""
-    result = nw_extract.extract(page.html, page.url, metadata=False)
+    result = newswatch_extract(page.html, page.url, metadata=False)
     return result.text if result is not None else ""
 
 

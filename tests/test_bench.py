@@ -54,3 +54,19 @@ def test_health_bench_compares_the_two_rhythm_queries_on_both_backends() -> None
     if os.environ.get("CI"):  # PostgreSQL runs there: its figures must not be skipped
         assert ("postgresql", 3000) in measured, done.stderr[-2000:]
     assert all(r["windowed_s"] > 0 and r["source_health_s"] > 0 for r in rows)
+
+
+def test_extraction_bench_calls_newswatch_extract_without_errors() -> None:
+    """Each newswatch row must run the project's own extract(): a renamed import once made
+    every call fail and the table printed F1 0.000 without failing."""
+    corpus = ROOT.parent / "shared" / "corpora" / "scrapinghub-aeb"
+    if not corpus.exists():
+        pytest.skip(f"corpus absent: {corpus}")
+    results = ROOT / "bench" / "results" / "extraction.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "extract_quality.py"), "--limit", "6"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {r["name"]: r for r in json.loads(results.read_text())["rows"]}
+    ours = [r for name, r in rows.items() if name.startswith("newswatch")]
+    assert ours and all(r["errors"] == 0 and r["f1"] > 0.5 for r in ours), ours
