@@ -1,0 +1,92 @@
+"""The relevance set (bench/relevance/) holds what its README promises, its tune/measure split
+never changes, and bench/relevance.py reports every method per language (it runs in a second)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "bench" / "relevance" / "articles.jsonl"
+README = ROOT / "bench" / "relevance" / "README.md"
+BENCH = ROOT / "bench" / "relevance.py"
+LANGS = ("en", "km", "th", "vi")
+FIELDS = {"id": str, "lang": str, "title": str, "text": str, "wanted": bool, "kind": str, "says_trafficking": bool,
+          "split": str}  # fmt: skip
+
+
+def records() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run(*args: str | Path) -> dict[str, Any]:
+    out = Path(args[args.index("--out") + 1])
+    done = subprocess.run([sys.executable, str(BENCH), *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]  # the bench checks every record before it runs
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == result  # the one JSON line is the file
+    return result
+
+
+def test_the_set_has_its_size_languages_and_labels() -> None:
+    rs = records()
+    langs = Counter(r["lang"] for r in rs)
+    assert len(rs) >= 200 and set(langs) == set(LANGS)
+    assert all(langs[lang] >= 20 for lang in ("km", "th", "vi")) and langs["en"] > len(rs) / 2
+    wanted = [r for r in rs if r["wanted"]]
+    assert len(wanted) >= 0.4 * len(rs)
+    assert sum(not r["says_trafficking"] for r in wanted) >= len(wanted) / 3
+    for lang in LANGS:  # both labels in every language
+        assert {r["wanted"] for r in rs if r["lang"] == lang} == {True, False}
+
+
+def test_every_record_is_valid() -> None:
+    rs = records()
+    assert len({r["id"] for r in rs}) == len(rs)
+    for r in rs:
+        assert set(r) == set(FIELDS), r.get("id")
+        assert all(type(r[k]) is t for k, t in FIELDS.items()), r["id"]
+        assert r["lang"] in LANGS and re.fullmatch(rf"{r['lang']}-\d{{3}}", r["id"]), r["id"]
+        assert r["split"] in ("tune", "measure") and r["title"].strip() and r["kind"].strip(), r["id"]
+        if r["lang"] in ("en", "vi"):
+            assert 60 <= len(r["text"].split()) <= 150, r["id"]
+
+
+def test_the_split_is_balanced_and_never_changes() -> None:
+    rs = records()
+    groups = Counter((r["lang"], r["wanted"], r["split"]) for r in rs)
+    for lang in LANGS:
+        for wanted in (True, False):
+            assert groups[(lang, wanted, "tune")] == groups[(lang, wanted, "measure")], (lang, wanted)
+    measure = sorted(r["id"] for r in rs if r["split"] == "measure")
+    recorded = re.search(r"measure ids sha256: `([0-9a-f]{64})`", README.read_text(encoding="utf-8"))
+    assert recorded, "README.md records the checksum of the measure ids"
+    assert hashlib.sha256("\n".join(measure).encode()).hexdigest() == recorded.group(1), "an article changed halves"
+
+
+def test_the_bench_reports_every_method_per_language(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text("topics:\n  - name: draft\n    terms: [trafficking]\n", encoding="utf-8")
+    out = tmp_path / "relevance.json"
+    measured = run("--topic", draft, "--out", out)
+    assert measured["split"] == "measure" and measured["articles"] == sum(r["split"] == "measure" for r in records())
+    methods = ("old", "keywords", "shipped", "draft")
+    assert list(measured["figures"]) == list(measured["methods"]) == list(methods)
+    for method in methods:
+        for lang in (*LANGS, "all"):
+            f = measured["figures"][method][lang]
+            assert f["tp"] + f["fn"] == f["wanted"] and f["tp"] + f["fp"] == f["alerts"], (method, lang)
+            assert {"precision", "recall", "f1"} <= set(f)
+        assert measured["figures"][method]["all"]["wanted"] == measured["wanted"]
+        assert len(measured["misses"][method]) == measured["figures"][method]["all"]["fn"]
+        assert len(measured["false_alerts"][method]) == measured["figures"][method]["all"]["fp"]
+    assert measured["figures"]["old"]["all"]["recall"] < 1  # the set holds stories the old topic misses
+    everything = run("--split", "all", "--out", out)
+    assert everything["articles"] == len(records())
+    assert all(everything["figures"]["old"][lang]["articles"] >= 20 for lang in LANGS)
