@@ -1,15 +1,18 @@
 """What alerts and digests say, per channel: HTML for e-mail (Apprise adds the plain-text
 part), Markdown for chat (Slack, Telegram, Matrix, Discord), plain text elsewhere.
 
-Article text (titles, sentences, source names) comes from third parties: it is escaped for
-each channel, so a title can inject no HTML or Markdown, mention no one (@everyone, @here,
-<!channel>) and carry no control character."""
+Article text (titles, sentences, source names, the text a topic's groups matched) comes from
+third parties: it is escaped for each channel, so a title can inject no HTML or Markdown,
+mention no one (@everyone, @here, <!channel>) and carry no control character.
+
+A match whose query used groups of terms (``@means``) names each group that fired with the text
+it matched, on an "Indicators:" line; other alerts have no such line."""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,6 +65,25 @@ def sentence(text: str, words: Sequence[str], fmt: str) -> str:
     return "".join(_strong(escape(t, fmt), fmt) if hit else escape(t, fmt) for t, hit in hit_segments(text, words))
 
 
+def indicators_line(indicators: Mapping[str, Sequence[str]], fmt: str) -> str | None:
+    """ "Indicators: means: *passports confiscated*; purpose: *forced to defraud*" (None without
+    indicators): each group that fired, and the text it matched, quoted from the article."""
+    if not indicators:
+        return None
+
+    def quoted(text: str) -> str:
+        return f"<em>{escape(text, fmt)}</em>" if fmt == "html" else f"*{escape(text, fmt)}*"
+
+    parts = (f"{escape(group, fmt)}: {', '.join(map(quoted, quotes))}" for group, quotes in indicators.items())
+    return "Indicators: " + "; ".join(parts)
+
+
+def _indicators(alert: AlertToSend) -> Mapping[str, Sequence[str]]:
+    # A match's indicators (tasks.matching.TopicHit.indicators) reach the alert once storage
+    # carries them (AlertToSend.indicators); until then an alert has none.
+    return getattr(alert, "indicators", None) or {}
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "date unknown"
 
@@ -78,6 +100,7 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
     where = "the title" if alert.hit_field == "title" else "the text"
     quote = sentence(alert.hit_sentence, alert.words, fmt)
     quote_line = f"<blockquote>{quote}</blockquote>" if fmt == "html" else f"> {quote}"
+    indicators = indicators_line(_indicators(alert), fmt)
     body = _lines(
         fmt,
         [
@@ -86,6 +109,7 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
             f"Source: {escape(alert.source_name, fmt)}",
             f"Published: {_when(alert.published_at)}",
             f"Topic: {escape(alert.topic, fmt)} (matched {escape(terms, fmt)} in {where})",
+            *([indicators] if indicators else []),
             "",
             quote_line,
             "",
@@ -95,7 +119,7 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
     )
     if fmt == "markdown":  # two trailing spaces: line breaks within the header block
         body = body.replace("\nSource:", "  \nSource:").replace("\nPublished:", "  \nPublished:")
-        body = body.replace("\nTopic:", "  \nTopic:")
+        body = body.replace("\nTopic:", "  \nTopic:").replace("\nIndicators:", "  \nIndicators:")
     return Message(title=f"[newswatch] {alert.topic}: {_defuse(alert.title)}"[:250], body=body, format=fmt)
 
 
@@ -106,11 +130,13 @@ def render_digest(topic: str, alerts: Sequence[AlertToSend], fmt: str, period: s
     for a in items:
         head = f"{_strong(escape(a.title, fmt), fmt)} ({escape(a.source_name, fmt)}, {_when(a.published_at)})"
         quote = sentence(a.hit_sentence, a.words, fmt)
+        indicators = indicators_line(_indicators(a), fmt)
         also = [f"Also reported by: {escape(', '.join(a.also), fmt)}"] if a.also else []
+        extra = [indicators, *also] if indicators else also
         if fmt == "html":
-            lines += [head, f"<blockquote>{quote}</blockquote>", link(a.url, fmt), *also, ""]
+            lines += [head, f"<blockquote>{quote}</blockquote>", link(a.url, fmt), *extra, ""]
         else:
-            lines += [f"- {head}", f"  > {quote}", f"  {link(a.url, fmt)}", *(f"  {x}" for x in also), ""]
+            lines += [f"- {head}", f"  > {quote}", f"  {link(a.url, fmt)}", *(f"  {x}" for x in extra), ""]
     return Message(
         title=f"[newswatch] {topic}: {len(items)} {'story' if len(items) == 1 else 'stories'} ({period})"[:250],
         body=_lines(fmt, lines).rstrip() + "\n",

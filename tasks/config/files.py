@@ -6,7 +6,6 @@ line and the field, so an operator can fix it without reading code.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -16,11 +15,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tasks.common.interval import parse_interval
 from tasks.common.windows import QuietHours, parse_clock, parse_zone
-from tasks.query import QuerySyntaxError, parse_query
+from tasks.config.groups import LANGUAGE_CODE, Groups, check_term, shared_groups, term_groups, unchecked_groups
+from tasks.query import QuerySyntaxError, TermGroup, parse_query
 
 
 class ConfigError(ValueError):
     """A config file cannot be used; str() is the message for the operator."""
+
+
+class _FieldError(ValueError):
+    """A model validator's error about one of the model's fields: loc names it (after the model's)."""
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Strict(BaseModel):
@@ -65,6 +73,7 @@ class TopicSpec(_Strict):
     terms: tuple[str, ...] = ()
     query: str | None = Field(default=None, description="A query in the query language (README).")
     queries: dict[str, str] = Field(default_factory=dict, description="Queries by article language (en, km, ...).")
+    groups: Groups = Field(default_factory=dict, description="Named term lists (@name); the watchlist's are added.")
     exclude: tuple[str, ...] = ()
     notify: tuple[str, ...] = Field(default=(), description="Apprise tags this topic's alerts go to (default: all).")
     mode: Literal["immediate", "hourly", "daily"] = "immediate"
@@ -94,7 +103,7 @@ class TopicSpec(_Strict):
         checked = {}
         for lang, query in value.items():
             code = lang.strip().lower()
-            if not re.fullmatch(r"[a-z]{2,3}", code):
+            if not LANGUAGE_CODE.fullmatch(code):
                 raise ValueError(f"queries: {lang!r} is not a language code (en, km, th, vi, ...)")
             try:
                 _check_query(query)
@@ -109,21 +118,41 @@ class TopicSpec(_Strict):
             raise ValueError(f"topic {self.name!r} needs terms, query or queries")
         return self
 
+    @model_validator(mode="after")
+    def _groups_resolve(self) -> TopicSpec:
+        """Every @group of every query is defined and has terms for the query's language."""
+        groups = self.term_groups()
+        written = ([(("query",), None, self.query)] if self.query else []) + [
+            (("queries", code), code, query) for code, query in self.queries.items()
+        ]
+        for loc, language, query in written:
+            try:
+                parse_query(query, groups, language)
+            except QuerySyntaxError as exc:
+                raise _FieldError(loc, f"invalid query: {exc}") from None
+        return self
+
+    def term_groups(self) -> dict[str, TermGroup]:
+        """The topic's groups (the watchlist's included) as its queries are compiled with."""
+        return term_groups(self.groups)
+
     @field_validator("terms", "exclude")
     @classmethod
     def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for i, term in enumerate(value):
-            if not term.strip().rstrip("*").strip():
+            if not term.strip().lstrip("=").strip().rstrip("*").strip():
                 raise ValueError(f"term {i + 1} is empty")
             if "*" in term.strip()[:-1]:
                 raise ValueError(f"term {term!r}: '*' is allowed only at the end (a prefix wildcard)")
+            check_term(term.strip())
         return tuple(t.strip() for t in value)
 
 
 def _check_query(text: str) -> None:
-    """A query that does not parse fails at load, with its position and a caret."""
+    """A query that does not parse fails at load, with its position and a caret. Its @groups
+    are checked once the topic's groups are (TopicSpec._groups_resolve): here any name will do."""
     try:
-        parse_query(text)
+        parse_query(text, unchecked_groups(text))
     except QuerySyntaxError as exc:
         raise ValueError(f"invalid query: {exc}") from None
 
@@ -166,7 +195,21 @@ class TargetOptions(_Strict):
 class Watchlist(_Strict):
     digest: DigestSpec = DigestSpec()
     targets: tuple[TargetOptions, ...] = ()
+    groups: Groups = Field(default_factory=dict, description="Named term lists (@name) every topic can use.")
     topics: tuple[TopicSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _share_groups(cls, data: Any) -> Any:
+        """Each topic gets the shared groups; a topic's own group of the same name replaces one."""
+        if not isinstance(data, dict) or not data.get("groups") or not isinstance(data.get("topics"), list):
+            return data
+        shared = shared_groups(data["groups"])
+        topics = []
+        for topic in data["topics"]:
+            own = (topic.get("groups") or {}) if isinstance(topic, dict) else None
+            topics.append({**topic, "groups": {**shared, **own}} if isinstance(own, dict) else topic)
+        return {**data, "topics": topics}
 
     def quiet_hours(self, tags: set[str]) -> list[QuietHours]:
         return [QuietHours.parse(t.quiet) for t in self.targets if t.quiet and t.tag.lower() in tags]
@@ -198,7 +241,7 @@ def _line_index(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tupl
 
 def _field_name(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
+    for part in (p for p in loc if p != "[key]"):  # a mapping key that fails: the key names itself
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -240,8 +283,10 @@ def _load(path: Path, model: type[M]) -> M:
         ]
         messages = []
         for err in real:
-            loc = tuple(p for p in err["loc"])
-            line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+            loc = tuple(err["loc"]) + getattr(err.get("ctx", {}).get("error"), "loc", ())
+            # A group written as a plain list has no `terms:` key: its items' lines are under the group.
+            written = loc if loc in lines or "terms" not in loc[:-1] else tuple(p for p in loc if p != "terms")
+            line = next((lines[written[:n]] for n in range(len(written), -1, -1) if written[:n] in lines), None)
             where = f"{path}:{line}" if line else str(path)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "too_short":

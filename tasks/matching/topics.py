@@ -1,7 +1,8 @@
 """Watched topics against new articles, through the query language of tasks.query (terms,
-phrases, AND/OR/NOT, NEAR/n, fields, per-language queries). The whole watchlist compiles once
-per run into one index; each match keeps the clauses that fired, the matched spans, the words
-they found and the sentences that show why."""
+phrases, AND/OR/NOT, NEAR/n, @groups, ATLEAST, SENTENCE/PARAGRAPH, fields, per-language
+queries). The whole watchlist compiles once per run into one index; each match keeps the
+clauses that fired, the matched spans, the words they found, the sentences that show why, and
+per group that fired (an indicator) the text it matched."""
 
 from __future__ import annotations
 
@@ -37,8 +38,14 @@ class CompiledTopic:
     queries: dict[str, Query]  # by language; DEFAULT for all
 
 
+def _parsed(topic: TopicSpec) -> dict[str, Query]:
+    """The topic's queries parsed with its groups, each for its language (DEFAULT: every one)."""
+    groups = topic.term_groups()
+    return {lang: parse_query(q, groups, None if lang == DEFAULT else lang) for lang, q in topic_queries(topic).items()}
+
+
 def compile_topic(topic: TopicSpec) -> CompiledTopic:
-    return CompiledTopic(topic.name, {lang: parse_query(q) for lang, q in topic_queries(topic).items()})
+    return CompiledTopic(topic.name, _parsed(topic))
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class TopicHit:
     hit_field: str  # "title" or "text"
     spans: list[list[object]] = field(default_factory=list)  # [field, start, end, clause]
     sentences: list[str] = field(default_factory=list)  # the best hit sentences, best first
+    indicators: dict[str, list[str]] = field(default_factory=dict)  # group that fired -> the text it matched
 
 
 def _trim(sentence: str, start: int, end: int) -> str:
@@ -82,9 +90,10 @@ def _hit(topic: str, title: str, text: str, why: Explanation) -> TopicHit:
         ranked.append((-1, start, _trim(" ".join(text[lo : end + MAX_SENTENCE // 2].split()), 0, 0)))
     best = [s for _, _, s in sorted(ranked)[:MAX_SENTENCES]]
     spans = [[sp.field, sp.start, sp.end, sp.clause] for sp in why.spans]
+    indicators = {i.group: list(i.quotes) for i in why.indicators}
     if not best:
-        return TopicHit(topic, list(why.clauses), list(words.values()), title, "title", spans, [title])
-    return TopicHit(topic, list(why.clauses), list(words.values()), best[0], "text", spans, best)
+        return TopicHit(topic, list(why.clauses), list(words.values()), title, "title", spans, [title], indicators)
+    return TopicHit(topic, list(why.clauses), list(words.values()), best[0], "text", spans, best, indicators)
 
 
 def _doc(title: str, text: str, source: str = "", tags: Sequence[str] = (), language: str | None = None) -> Doc:
@@ -118,7 +127,7 @@ class CompiledWatchlist:
 
 
 def compile_watchlist(topics: Sequence[TopicSpec]) -> CompiledWatchlist:
-    queries = {(t.name, lang): parse_query(q) for t in topics for lang, q in topic_queries(t).items()}
+    queries = {(t.name, lang): q for t in topics for lang, q in _parsed(t).items()}
     return CompiledWatchlist(WatchlistIndex(queries))
 
 

@@ -1,6 +1,7 @@
 """Parsed queries and the index that runs many of them over one article.
 
-Query (build it with parse_query) tests and explains one article at a time. WatchlistIndex
+Query (build it with parse_query, given the TermGroups its @references name) tests and
+explains one article at a time. WatchlistIndex
 (prefilter in tasks.query.prefilter) reads each article once with an Aho-Corasick automaton
 holding every term's case-folded literal, and evaluates only the queries whose required
 literals occurred; queries that can match without any term (``lang:km``, ``NOT x``) are
@@ -12,30 +13,34 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Generic, TypeVar
 
-from tasks.query.document import Doc, Explanation
-from tasks.query.nodes import ArticleContext, ExplanationBuilder
+from tasks.query.context import ArticleContext, ExplanationBuilder
+from tasks.query.document import Doc, Explanation, TermGroup
 from tasks.query.parser import parse_tree
 from tasks.query.prefilter import Prefilter, requirement
 
 
 class Query:
-    """A parsed query; build it with parse_query() (or Query(text), the same thing)."""
+    """A parsed query; build it with parse_query() (or Query(text, groups, language), the same thing)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, groups: Mapping[str, TermGroup] | None = None, language: str | None = None) -> None:
         self.text = text
-        self._tree = parse_tree(text)
+        self.groups = {name.lower(): group for name, group in (groups or {}).items()}
+        self.language = language.lower() if language else None
+        self._tree = parse_tree(text, self.groups, self.language)
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Query) and other.text == self.text
+        if not isinstance(other, Query):
+            return False
+        return (other.text, other.groups, other.language) == (self.text, self.groups, self.language)
 
     def __hash__(self) -> int:
         return hash(self.text)
 
-    def __reduce__(self) -> tuple[type[Query], tuple[str]]:
-        return (Query, (self.text,))
+    def __reduce__(self) -> tuple[type[Query], tuple[str, dict[str, TermGroup], str | None]]:
+        return (Query, (self.text, self.groups, self.language))
 
     def requirement(self) -> list[frozenset[str]]:
         """Sets of literals (case-folded words; a wildcard's prefix) such that every article the
@@ -57,9 +62,12 @@ class Query:
         return out.explanation()
 
 
-def parse_query(query: str) -> Query:
-    """The query, parsed; QuerySyntaxError (with a caret under the culprit) if it does not parse."""
-    return Query(query)
+def parse_query(query: str, groups: Mapping[str, TermGroup] | None = None, language: str | None = None) -> Query:
+    """The query, parsed; QuerySyntaxError (with a caret under the culprit) if it does not parse
+    or names a group that `groups` does not define. language: the articles the query is for
+    (a topic's `queries: {km: ...}`): its groups take that language's terms only; None (every
+    language) takes each article's language's terms."""
+    return Query(query, groups, language)
 
 
 _K = TypeVar("_K", bound=Hashable)

@@ -1,6 +1,7 @@
-"""The query language's tokens: tokenize() splits a query into words, phrases, parentheses,
-operators and field prefixes (the grammar is in tasks.query.parser); terms_query() writes the
-old `terms:` lists as a query, quoting whatever tokenize() would otherwise read as syntax."""
+"""The query language's tokens: tokenize() splits a query into words, phrases, group references,
+parentheses, operators, ATLEAST/SENTENCE/PARAGRAPH, the commas between ATLEAST's operands and
+field prefixes (the grammar is in tasks.query.parser); terms_query() writes a `terms:` list as
+a query, quoting whatever tokenize() would otherwise read as syntax."""
 
 from __future__ import annotations
 
@@ -17,38 +18,59 @@ MAX_DISTANCE = 100  # the largest n of NEAR/n and ONEAR/n
 _FIELD_PREFIX = regex.compile(r"([A-Za-z]+):")
 _PROXIMITY = regex.compile(r"(O?NEAR)(?:/(.*))?", regex.DOTALL)
 _FIELD_HELP = 'fields are title, text, source, tag, lang; to search for "word:", quote it'
+_GROUP = regex.compile(r"@([A-Za-z][A-Za-z0-9_-]*)")
+_GROUP_HELP = "@ then letters, digits, - or _, starting with a letter; to search for '@word', quote it"
+_EXACT_HELP = 'a leading = makes one term or phrase case-sensitive: =US, ="Nifty 50"'
+OPERATORS = ("AND", "OR", "NOT")
+FUNCTIONS = ("ATLEAST", "SENTENCE", "PARAGRAPH")  # each takes parentheses
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # ( ) AND OR NOT NEAR WORD PHRASE FIELD EOF
-    text: str  # WORD: the word; PHRASE: between the quotes; FIELD: its name; NEAR: as written
-    pos: int
+    kind: str  # ( ) , AND OR NOT NEAR ATLEAST SCOPE WORD PHRASE GROUP FIELD EOF
+    text: str  # WORD: the word; PHRASE: between the quotes; GROUP: the name; FIELD: its name; else as written
+    pos: int  # where it starts in the query (an exact term's '=')
     end: int
     distance: int = 0
     ordered: bool = False
+    exact: bool = False  # WORD, PHRASE: written with a leading '=' (case-sensitive)
+
+    @property
+    def content(self) -> int:
+        """Where a WORD's or PHRASE's text starts in the query (after '=' and the opening quote)."""
+        return self.pos + self.exact + (self.kind == "PHRASE")
 
 
 def tokenize(query: str) -> list[Token]:
     """The tokens of query, ending with an EOF token; QuerySyntaxError for an unterminated
-    phrase, a bad NEAR distance, an unknown field or a field without a value."""
-    toks, i = [], 0
+    phrase, a bad NEAR distance, an unknown field, a field without a value, a bad group name or
+    a misplaced '='. Commas are tokens only directly inside ATLEAST's parentheses."""
+    toks: list[Token] = []
+    args: list[bool] = []  # per open parenthesis: is it ATLEAST's (its commas separate operands)?
+    i = 0
     while i < len(query):
         ch = query[i]
         if ch.isspace():
             i += 1
         elif ch in "()":
+            if ch == "(":
+                args.append(bool(toks) and toks[-1].kind == "ATLEAST")
+            elif args:
+                args.pop()
             toks.append(Token(ch, ch, i, i + 1))
             i += 1
-        elif ch == '"':
-            close = query.find('"', i + 1)
-            if close < 0:
-                raise QuerySyntaxError("unterminated phrase", query, i, "missing closing quote")
-            toks.append(Token("PHRASE", query[i + 1 : close], i, close + 1))
-            i = close + 1
+        elif ch == "," and args and args[-1]:
+            toks.append(Token(",", ",", i, i + 1))
+            i += 1
+        elif ch == '"' or query.startswith('="', i):
+            toks.append(_phrase(query, i))
+            i = toks[-1].end
         else:
             j = i
-            while j < len(query) and not query[j].isspace() and query[j] not in '()"':
+            stops = '()",' if args and args[-1] else '()"'
+            while j < len(query) and not query[j].isspace() and query[j] not in stops:
+                if j > i and query.startswith('="', j):  # title:="Nifty 50"
+                    break
                 j += 1
             toks.extend(_word(query, i, j))
             i = j
@@ -56,11 +78,23 @@ def tokenize(query: str) -> list[Token]:
     return toks
 
 
+def _phrase(query: str, i: int) -> Token:
+    """The phrase starting at i (its '"', or the '=' before it)."""
+    exact = query[i] == "="
+    opening = i + exact
+    close = query.find('"', opening + 1)
+    if close < 0:
+        raise QuerySyntaxError("unterminated phrase", query, opening, "missing closing quote")
+    return Token("PHRASE", query[opening + 1 : close], i, close + 1, exact=exact)
+
+
 def _word(query: str, i: int, j: int) -> list[Token]:
     """The tokens of query[i:j], a run without spaces, parentheses or quotes."""
     word = query[i:j]
-    if word in ("AND", "OR", "NOT"):
+    if word in OPERATORS:
         return [Token(word, word, i, j)]
+    if word in FUNCTIONS:
+        return [Token("ATLEAST" if word == "ATLEAST" else "SCOPE", word, i, j)]
     near = _PROXIMITY.fullmatch(word)
     if near:
         op, n = near.group(1), near.group(2)
@@ -73,40 +107,65 @@ def _word(query: str, i: int, j: int) -> list[Token]:
         return [Token("NEAR", word, i, j, int(n), op == "ONEAR")]
     field = _FIELD_PREFIX.match(word)
     if field is None:
-        return [Token("WORD", word, i, j)]
+        return [_value(query, i, j)]
     name = field.group(1).lower()
     if name not in TEXT_FIELDS + META_FIELDS:
         raise QuerySyntaxError(f"unknown field {field.group(0)}", query, i, _FIELD_HELP)
     toks = [Token("FIELD", name, i, i + field.end())]
-    rest = word[field.end() :]
-    if rest:
-        toks.append(Token("WORD", rest, i + field.end(), j))
-    elif j >= len(query) or query[j] not in '("':
+    if i + field.end() < j:
+        toks.append(_value(query, i + field.end(), j))
+    elif j >= len(query) or not (query[j] in '("' or query.startswith('="', j)):
         raise QuerySyntaxError(
             f"field {name}: without a value", query, i, "put a term, phrase or group right after the colon"
         )
     return toks
 
 
-# --- the old terms: lists -----------------------------------------------------------------------
+def _value(query: str, i: int, j: int) -> Token:
+    """query[i:j] after any field prefix: a group reference, a function, a word, '=' and a word."""
+    word = query[i:j]
+    if word.startswith("@"):
+        group = _GROUP.fullmatch(word)
+        if group is None:
+            raise QuerySyntaxError("bad group name", query, i, _GROUP_HELP)
+        return Token("GROUP", group.group(1).lower(), i, j)
+    if word in FUNCTIONS:
+        return Token("ATLEAST" if word == "ATLEAST" else "SCOPE", word, i, j)
+    if not word.startswith("="):
+        return Token("WORD", word, i, j)
+    rest = word[1:]
+    if not rest:
+        raise QuerySyntaxError("lone '='", query, i, _EXACT_HELP)
+    if rest[0] in "=@" or _FIELD_PREFIX.match(rest):
+        raise QuerySyntaxError(
+            "'=' before a field, group or '='", query, i, f"{_EXACT_HELP}; fields go first: title:=US"
+        )
+    return Token("WORD", rest, i, j, exact=True)
+
+
+# --- terms: lists ----------------------------------------------------------------------------------
 
 
 def _needs_quotes(term: str) -> bool:
-    if any(ch.isspace() or ch in '()":-\u2010\u2011' for ch in term) or term in ("AND", "OR", "NOT"):
+    if any(ch.isspace() or ch in '()":-\u2010\u2011' for ch in term) or term in OPERATORS + FUNCTIONS:
         return True
-    return _PROXIMITY.fullmatch(term) is not None
+    return term[0] in "@=" or _PROXIMITY.fullmatch(term) is not None
 
 
 def terms_query(terms: Sequence[str]) -> str:
-    """The old `terms:` list as one OR query. Multi-word terms and words the grammar would read
-    otherwise (operators, field-like words, hyphens) become phrases; a trailing * is kept (inside
-    the quotes); double quotes inside a term, which a phrase cannot hold, become spaces."""
+    """A `terms:` list (or a group's) as one OR query. Multi-word terms and words the grammar
+    would read otherwise (operators, field-like words, hyphens, a leading @) become phrases; a
+    trailing * is kept (inside the quotes); a leading = (exact case) stays in front of the
+    quotes; double quotes inside a term, which a phrase cannot hold, become spaces."""
     parts = []
     for raw in terms:
         term = " ".join(raw.replace('"', " ").split())
+        exact = term.startswith("=")
+        if exact:
+            term = term[1:].lstrip()
         if not term:
             continue
-        parts.append(f'"{term}"' if _needs_quotes(term) else term)
+        parts.append(("=" if exact else "") + (f'"{term}"' if _needs_quotes(term) else term))
     if not parts:
         raise ValueError("terms_query: no non-empty term")
     return " OR ".join(parts)

@@ -1,92 +1,20 @@
-"""The syntax tree of a query, and the evaluation context its nodes need.
+"""The syntax tree of a query.
 
-Each node tests itself on an ArticleContext (one article while queries are evaluated on it) and
-explains itself into an ExplanationBuilder. What each node requires of an article, for the
-prefilter, is worked out in tasks.query.prefilter; tasks.query.parser builds the trees.
+Each node tests itself on an ArticleContext (one article while queries are evaluated on it, or
+one sentence or paragraph of it: tasks.query.context) and explains itself into an
+ExplanationBuilder. What each node requires of an article, for the prefilter, is worked out in
+tasks.query.prefilter; tasks.query.parser builds the trees.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from tasks.query.document import TEXT_FIELDS, Doc, Explanation, Span
-from tasks.query.terms import Occurrence, TermKey, TermMatcher
-from tasks.query.text import FieldView, fold_value
-
-# --- evaluation context ------------------------------------------------------------------------
-
-
-class ArticleContext:
-    """One article while queries are evaluated on it: occurrences are computed once per term
-    (scan mode) or were all filled in by the index's automaton pass (complete mode)."""
-
-    __slots__ = ("doc", "fields", "occurrences", "pending", "pairs", "complete", "_meta")
-
-    def __init__(self, doc: Doc, complete: bool = False) -> None:
-        self.doc = doc
-        self.fields = {"title": FieldView(doc.title), "text": FieldView(doc.text)}
-        self.occurrences: dict[tuple[TermKey, str], list[Occurrence]] = {}
-        # Complete mode: where each literal occurs, per field (filled by the prefilter); a term is
-        # verified there only when a query asks for it, and absent when its literal is absent.
-        self.pending: dict[tuple[str, str], list[int]] = {}
-        self.pairs: dict[NearNode, list[tuple[str, Occurrence, Occurrence]]] = {}  # NEAR clauses explained
-        self.complete = complete
-        self._meta: dict[str, tuple[str, ...]] | None = None
-
-    def occ(self, matcher: TermMatcher, field: str) -> list[Occurrence]:
-        key = (matcher.key, field)
-        found = self.occurrences.get(key)
-        if found is None:
-            view = self.fields[field]
-            if self.complete:
-                starts = self.pending.get((matcher.literal, field))
-                found = matcher.at_each(view, starts) if starts else []
-            else:
-                found = matcher.find(view)
-            self.occurrences[key] = found
-        return found
-
-    def meta(self, kind: str) -> tuple[str, ...]:
-        if self._meta is None:
-            lang = fold_value(self.doc.lang or "").replace("_", "-")
-            self._meta = {
-                "source": (fold_value(self.doc.source),),
-                "tag": tuple(fold_value(t) for t in self.doc.tags),
-                "lang": (lang,) if lang else (),
-            }
-        return self._meta[kind]
-
-
-class ExplanationBuilder:
-    """What a matching query's clauses found: spans kept as view offsets until the end, where
-    they are deduplicated, ordered (title first) and mapped to the Doc's offsets."""
-
-    def __init__(self, ctx: ArticleContext) -> None:
-        self.ctx = ctx
-        self.clauses: list[tuple[int, str]] = []
-        self.spans: set[tuple[int, int, int, str]] = set()  # field's index in TEXT_FIELDS first
-
-    def add(self, field: str, occurrences: Iterable[Occurrence], clause: str) -> None:
-        order = 0 if field == "title" else 1
-        self.spans.update((order, start, end, clause) for start, end in occurrences)
-
-    def explanation(self) -> Explanation:
-        clauses = dict.fromkeys(c for _, c in sorted(self.clauses))
-        views = [self.ctx.fields[f] for f in TEXT_FIELDS]
-        ordered = sorted(self.spans)
-        if all(v.same_offsets for v in views):  # view offsets are the Doc's: already unique
-            return Explanation(tuple(clauses), tuple(Span(TEXT_FIELDS[o], s, e, c) for o, s, e, c in ordered))
-        spans: dict[Span, None] = {}  # two view spans inside one expanded character can coincide
-        for order, start, end, clause in ordered:
-            start, end = views[order].original(start, end)
-            spans[Span(TEXT_FIELDS[order], start, end, clause)] = None
-        return Explanation(tuple(clauses), tuple(spans))
-
-
-# --- the syntax tree ---------------------------------------------------------------------------
+from tasks.query.context import ArticleContext, ExplanationBuilder
+from tasks.query.document import TEXT_FIELDS
+from tasks.query.terms import Occurrence, TermMatcher
 
 
 class Node(Protocol):
@@ -117,6 +45,36 @@ class TermNode:
             found = ctx.occ(self.matcher, f)
             if found:
                 out.add(f, found, self.clause)
+
+    def applies(self, ctx: ArticleContext) -> bool:
+        """Is the term searched for in this article (see GroupTermNode)?"""
+        return True
+
+
+@dataclass(frozen=True, eq=False)
+class GroupTermNode(TermNode):
+    """A term of a group (``@means``): clause is the reference as written; lang, when set, is the
+    one article language whose terms the group adds it for (an article in another language
+    does not contain it)."""
+
+    group: str
+    lang: str | None
+
+    def applies(self, ctx: ArticleContext) -> bool:
+        return self.lang is None or ctx.language() == self.lang
+
+    def test(self, ctx: ArticleContext) -> bool:
+        return self.applies(ctx) and TermNode.test(self, ctx)
+
+    def collect(self, ctx: ArticleContext, out: ExplanationBuilder) -> None:
+        if not self.applies(ctx):
+            return
+        out.clauses.append((self.pos, self.clause))
+        for f in self.fields:
+            found = ctx.occ(self.matcher, f)
+            if found:
+                out.add(f, found, self.clause)
+                out.indicate(self.group, self.pos, f, found)
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +139,50 @@ class OrNode:
 
 
 @dataclass(frozen=True, eq=False)
+class AtLeastNode:
+    """ATLEAST(n, a, b, ...): at least n of the operands match (each counts once)."""
+
+    n: int
+    children: tuple[Node, ...]
+    pos: int
+
+    def test(self, ctx: ArticleContext) -> bool:
+        needed, left = self.n, len(self.children)
+        for c in self.children:
+            if c.test(ctx):
+                needed -= 1
+                if not needed:
+                    return True
+            left -= 1
+            if left < needed:
+                return False
+        return False
+
+    def collect(self, ctx: ArticleContext, out: ExplanationBuilder) -> None:
+        for c in self.children:
+            if c.test(ctx):
+                c.collect(ctx, out)
+
+
+@dataclass(frozen=True, eq=False)
+class ScopeNode:
+    """SENTENCE(x) or PARAGRAPH(x) (kind "sentence" or "paragraph"): x holds within one sentence
+    or paragraph of one field, each evaluated as if it were the whole article."""
+
+    kind: str
+    child: Node
+    pos: int
+
+    def test(self, ctx: ArticleContext) -> bool:
+        return any(self.child.test(window) for window in ctx.windows(self.kind))
+
+    def collect(self, ctx: ArticleContext, out: ExplanationBuilder) -> None:
+        for window in ctx.windows(self.kind):
+            if self.child.test(window):
+                self.child.collect(window, out)
+
+
+@dataclass(frozen=True, eq=False)
 class NearNode:
     """A NEAR/n (ordered=False) or ONEAR/n clause between two sides, each an OR of terms."""
 
@@ -190,8 +192,11 @@ class NearNode:
     ordered: bool
     clause: str
     pos: int
+    localized: bool = False  # a side holds a group's terms for one language only
 
     def _occurrences(self, ctx: ArticleContext, terms: tuple[TermNode, ...], field: str) -> list[Occurrence]:
+        if self.localized:
+            terms = tuple(t for t in terms if t.applies(ctx))
         return sorted({occ for t in terms if field in t.fields for occ in ctx.occ(t.matcher, field)})
 
     def _pairs(self, ctx: ArticleContext, first_only: bool) -> list[tuple[str, Occurrence, Occurrence]]:
@@ -239,3 +244,10 @@ class NearNode:
             pairs = ctx.pairs[self] = self._pairs(ctx, first_only=False)
         for field, a, b in pairs:
             out.add(field, (a, b), self.clause)
+        grouped = [t for t in self.left + self.right if isinstance(t, GroupTermNode) and t.applies(ctx)]
+        for field, a, b in pairs if grouped else ():
+            for t in grouped:  # which group's term each side's occurrence is
+                found = ctx.occ(t.matcher, field) if field in t.fields else []
+                mine = [occ for occ in (a, b) if occ in found]
+                if mine:
+                    out.indicate(t.group, t.pos, field, mine)

@@ -2,9 +2,12 @@
 
 Each query's requirement is a list of literal sets that must all be met (each by at least one
 of its literals occurring): a term needs its literal; AND needs what each branch needs; OR needs
-one literal of any branch (the union of each branch's most selective set); NEAR needs a
-literal of each side; NOT and field clauses need nothing. A query that needs nothing (``NOT x``,
-``lang:km``) is evaluated for every article.
+one literal of any branch (the union of each branch's most selective set), and so does a group
+(an OR of its terms, every language's); NEAR needs a literal of each side; ATLEAST(n, ...) of
+all its operands needs what AND needs, otherwise one literal of any operand unless n of them
+need nothing; SENTENCE(x) and PARAGRAPH(x) need what x needs (x holding in a sentence holds
+its terms in the article); NOT and field clauses need nothing. A query that needs nothing
+(``NOT x``, ``lang:km``) is evaluated for every article.
 
 One Aho-Corasick automaton holds the literal of every term of every query: its case-folded
 words joined by one space (for a wildcard, the prefix). A term matches words separated by any
@@ -15,7 +18,8 @@ those literals (each query is posted under its most selective set only) whose ev
 are the candidates; a term is verified (its regex anchored at each recorded place, on the
 unsqueezed text) only when a candidate's evaluation asks for it. Since every term of every query
 is in the automaton, a term whose literal did not occur is known absent (which is what NOT
-needs). Cost: one pass over the text, plus work per literal occurrence and per candidate; the
+needs). An exact-case term (``=US``) has its case-folded literal like any other: the case is
+checked when the term is verified. Cost: one pass over the text, plus work per literal occurrence and per candidate; the
 number of topics only enters through the queries that need nothing.
 """
 
@@ -27,7 +31,8 @@ from collections.abc import Sequence
 
 import ahocorasick
 
-from tasks.query.nodes import AndNode, ArticleContext, NearNode, Node, OrNode, TermNode
+from tasks.query.context import ArticleContext
+from tasks.query.nodes import AndNode, AtLeastNode, NearNode, Node, OrNode, ScopeNode, TermNode
 from tasks.query.parser import QueryTree
 from tasks.query.text import SEPARATORS_BUT_SPACE
 
@@ -53,15 +58,28 @@ def requirement(node: Node) -> list[frozenset[str]]:
     if isinstance(node, AndNode):
         return [s for child in node.children for s in requirement(child)]
     if isinstance(node, OrNode):
-        union: set[str] = set()
-        for child in node.children:
-            sets = requirement(child)
-            if not sets:
-                return []
+        return _any_of([requirement(child) for child in node.children], 1)
+    if isinstance(node, AtLeastNode):
+        each = [requirement(child) for child in node.children]
+        if node.n == len(each):
+            return [s for sets in each for s in sets]
+        return _any_of(each, node.n)
+    if isinstance(node, ScopeNode):
+        return requirement(node.child)
+    return []  # NOT (absence needs no term), source:/tag:/lang:
+
+
+def _any_of(each: list[list[frozenset[str]]], n: int) -> list[frozenset[str]]:
+    """What n or more of these operands matching needs: when fewer than n need nothing, one
+    operand that needs something matches, so one literal of its most selective set occurs."""
+    if sum(1 for sets in each if not sets) >= n:
+        return []
+    union: set[str] = set()
+    for sets in each:
+        if sets:
             best: frozenset[str] = max(sets, key=_selectivity)
             union |= best
-        return [frozenset(union)]
-    return []  # NOT (absence needs no term), source:/tag:/lang:
+    return [frozenset(union)]
 
 
 def squeeze(view: str) -> tuple[str, list[int], list[int]]:

@@ -10,18 +10,22 @@ import regex
 from tasks.common.scripts import UNSPACED_SCRIPT_CHAR
 from tasks.query.text import SEPARATOR_RUN, WORD_CHAR, FieldView
 
-TermKey = tuple[tuple[str, ...], bool]  # case-folded words, trailing wildcard
+# Case-folded words, trailing wildcard, and for an exact-case term (``=US``) its words as
+# written (NFC), else ().
+TermKey = tuple[tuple[str, ...], bool, tuple[str, ...]]
 Occurrence = tuple[int, int]  # [start, end) in a FieldView's view
 
 
 class TermMatcher:
     """One term or phrase, compiled: its regex runs on case-folded text (so its semantics are
-    exactly "equal after str.casefold", which is also what the Aho-Corasick prefilter sees)."""
+    exactly "equal after str.casefold", which is also what the Aho-Corasick prefilter sees).
+    An exact-case term is found the same way, then kept only where the text as written holds
+    its words as written."""
 
-    __slots__ = ("key", "literal", "pattern", "start_cluster", "end_cluster")
+    __slots__ = ("key", "literal", "pattern", "start_cluster", "end_cluster", "exact", "plain")
 
-    def __init__(self, words: tuple[str, ...], wildcard: bool) -> None:
-        self.key: TermKey = (words, wildcard)
+    def __init__(self, words: tuple[str, ...], wildcard: bool, exact: tuple[str, ...] = ()) -> None:
+        self.key: TermKey = (words, wildcard, exact)
         # Every match starts with this once separator runs are squeezed to one space: the
         # prefilter looks for it (the wildcard's prefix; the whole phrase, not just a word of it).
         self.literal = " ".join(words)
@@ -33,6 +37,8 @@ class TermMatcher:
         start = "" if self.start_cluster else f"(?<!{WORD_CHAR})"
         end = "" if self.end_cluster else f"(?!{WORD_CHAR})"
         self.pattern = regex.compile(start + body + end, regex.V1)
+        self.exact = regex.compile(SEPARATOR_RUN.join(regex.escape(w) for w in exact), regex.V1) if exact else None
+        self.plain = not (self.start_cluster or self.end_cluster or exact)  # nothing to check after the regex
 
     def _checked(self, view: FieldView, start: int, end: int) -> Occurrence | None:
         # Unspaced scripts: not inside a grapheme cluster (a Khmer subscript, a Thai vowel sign).
@@ -42,7 +48,16 @@ class TermMatcher:
             if not self.key[1]:
                 return None
             end = view.next_boundary(end)
+        if self.exact is not None and not self._exact_case(view, start, end):
+            return None
         return start, end
+
+    def _exact_case(self, view: FieldView, start: int, end: int) -> bool:
+        """Does the text as written (not its folded view) hold the words as written there?"""
+        first, last = view.original(start, end)
+        assert self.exact is not None
+        found = self.exact.match(view.text, first, last)
+        return found is not None and (self.key[1] or found.end() == last)
 
     def find(self, view: FieldView) -> list[Occurrence]:
         """Every occurrence, overlapping ones too (as the index finds them: one per start)."""
@@ -53,6 +68,6 @@ class TermMatcher:
         """The occurrences starting at these places (where the prefilter saw the literal)."""
         match, text = self.pattern.match, view.view
         spans = [m.span() for m in (match(text, pos) for pos in starts) if m is not None]
-        if not (self.start_cluster or self.end_cluster):  # the common case: no cluster checks
+        if self.plain:  # the common case: no cluster or case checks
             return spans
         return [occ for occ in (self._checked(view, *span) for span in spans) if occ is not None]

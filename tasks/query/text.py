@@ -1,6 +1,7 @@
 """Text as the query language sees it: what separates words, what continues one, how metadata
 values compare, and FieldView, one field of one article ready for the term matchers (its
-case-folded view, its grapheme boundaries, and the word distances NEAR measures)."""
+case-folded view, its grapheme boundaries, the word distances NEAR measures, and the sentences
+and paragraphs SENTENCE() and PARAGRAPH() look within)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from itertools import islice
 import regex
 
 from tasks.common.scripts import UNSPACED_SCRIPT_CLASS
+from tasks.common.text import sentence_spans
 
 # A character that continues a word of a spaced script: letters, digits, combining marks; not
 # those of unspaced scripts, so that "Facebook" in "在Facebook上" is still a whole word.
@@ -26,6 +28,8 @@ SEPARATOR_RUN = f"[ {SEPARATORS_BUT_SPACE}]+"
 _TOKEN = regex.compile(rf"{WORD_CHAR}+|(?={UNSPACED_SCRIPT_CLASS})\X", regex.V1)
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")  # what _TOKEN matches in ASCII text
 _GRAPHEME = regex.compile(r"\X", regex.V1)
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n\s*")  # a paragraph break: a line holding only blanks, or none
+SCOPES = ("sentence", "paragraph")
 
 
 def fold_value(value: str) -> str:
@@ -37,7 +41,7 @@ class FieldView:
     """One field of one article: its NFC text, the case-folded view every matcher runs on, and
     lazily the grapheme boundaries of that view."""
 
-    __slots__ = ("text", "view", "_origin", "_bounds")
+    __slots__ = ("text", "view", "_origin", "_bounds", "_scopes")
 
     def __init__(self, text: str) -> None:
         if not unicodedata.is_normalized("NFC", text):
@@ -50,6 +54,7 @@ class FieldView:
         if len(self.view) != len(text):
             self._origin = [i for i, ch in enumerate(text) for _ in ch.casefold()]
         self._bounds: dict[int, list[int]] = {}
+        self._scopes: dict[str, list[tuple[int, int]]] | None = None
 
     @property
     def same_offsets(self) -> bool:
@@ -105,3 +110,26 @@ class FieldView:
         if stop == start:
             return True
         return sum(1 for _ in islice(_TOKEN.finditer(self.view, end, start), n)) < n
+
+    def scope_spans(self, kind: str) -> list[tuple[int, int]]:
+        """[start, end) of each sentence (tasks.common.text's splitter) or paragraph (blank-line
+        separated) of the view, blank edges excluded; computed once per field."""
+        if self._scopes is None:
+            self._scopes = {}
+        spans = self._scopes.get(kind)
+        if spans is None:
+            spans = self._scopes[kind] = sentence_spans(self.view) if kind == "sentence" else _paragraphs(self.view)
+        return spans
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in [*_BLANK_LINE.finditer(text), None]:
+        end = m.start() if m else len(text)
+        piece = text[start:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + len(piece.rstrip())))
+        if m:
+            start = m.end()
+    return spans

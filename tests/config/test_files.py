@@ -133,3 +133,116 @@ def test_bad_interval(config_file: WriteFile) -> None:
     path = config_file("s.yaml", "sources:\n  - name: a\n    url: https://x.example/rss\n    interval: 5s\n")
     with pytest.raises(ConfigError, match=r":4: sources\[0\].interval: interval '5s' is under a minute"):
         load_sources(path)
+
+
+# --- groups of terms ------------------------------------------------------------------------------
+
+GROUPS_FILE = """\
+groups:
+  documents:
+    terms: ["confiscated passport*", "took their passports"]
+    km: ["រឹបអូសលិខិតឆ្លងដែន"]
+  means: [deceived, debt]
+  kmonly: {km: [ជំពាក់]}
+topics:
+  - name: shared
+    query: "ATLEAST(2, @documents, @means)"
+  - name: own
+    query: "@documents"
+    queries:
+      km: "@documents OR @kmonly"
+    groups:
+      documents: ["=ID cards withheld"]
+  - name: plain
+    terms: [police]
+"""
+
+
+def test_groups_are_shared_and_a_topic_may_replace_one(config_file: WriteFile) -> None:
+    watchlist = load_watchlist(config_file("watchlist.yaml", GROUPS_FILE))
+    shared, own, plain = watchlist.topics
+    assert set(watchlist.groups) == {"documents", "means", "kmonly"}
+    assert shared.groups == watchlist.groups
+    assert own.groups["documents"] == {"terms": ("=ID cards withheld",)}  # replaced, not merged
+    assert own.groups["means"] == {"terms": ("deceived", "debt")}
+    assert watchlist.groups["documents"] == {
+        "terms": ("confiscated passport*", "took their passports"),
+        "km": ("រឹបអូសលិខិតឆ្លងដែន",),
+    }
+    groups = shared.term_groups()
+    assert groups["documents"].terms_for("km") == ("confiscated passport*", "took their passports", "រឹបអូសលិខិតឆ្លងដែន")
+    assert groups["kmonly"].terms_for("en") == ()
+    assert plain.groups == watchlist.groups  # unused groups are harmless
+
+
+def test_watchlists_without_groups_load_as_before(config_file: WriteFile) -> None:
+    topic = load_watchlist(config_file("w.yaml", "topics:\n  - name: t\n    terms: [a]\n")).topics[0]
+    assert topic.groups == {} and topic.term_groups() == {}
+
+
+def test_readme_groups_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("<!-- example: groups -->\n```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "w.yaml").write_text(example)
+    topic = load_watchlist(tmp_path / "w.yaml").topics[0]
+    assert topic.query and "ATLEAST" in topic.query and "km" in topic.term_groups()["documents"].languages
+
+
+GROUP_CASES = {
+    "unknown key in a group": (
+        "groups:\n  documents:\n    terms: [a]\n    trems: [b]\ntopics:\n  - {name: t, terms: [x]}\n",
+        ":4: groups.documents.trems: unknown key 'trems' (allowed: terms, or a language code",
+    ),
+    "bad group name": (
+        "groups:\n  Documents: [a]\ntopics:\n  - {name: t, terms: [x]}\n",
+        ":2: groups.Documents: group name 'Documents': lower-case",
+    ),
+    "group without terms": (
+        "groups:\n  documents: {terms: [], km: []}\ntopics:\n  - {name: t, terms: [x]}\n",
+        ":2: groups.documents: a group needs terms",
+    ),
+    "inner star": (
+        "groups:\n  documents:\n    terms: ['passport* confiscated']\ntopics:\n  - {name: t, terms: [x]}\n",
+        ":3: groups.documents.terms[0]: invalid term 'passport* confiscated': '*' inside a phrase",
+    ),
+    "empty term": (
+        "groups:\n  documents:\n    km: ['a', ' = ']\ntopics:\n  - {name: t, terms: [x]}\n",
+        ":3: groups.documents.km[1]: empty term",
+    ),
+    "not a list": (
+        "groups:\n  documents: police\ntopics:\n  - {name: t, terms: [x]}\n",
+        ":2: groups.documents: Input should be a valid dictionary",
+    ),
+    "undefined group": (
+        "groups:\n  means: [debt]\ntopics:\n  - name: t\n    query: debt @mean\n",
+        ":5: topics[0].query: invalid query: undefined group @mean at position 5: the groups are @means\n",
+    ),
+    "undefined in queries": (
+        "groups:\n  means: [debt]\ntopics:\n  - name: t\n    queries:\n      en: '@means'\n      km: '@x'\n",
+        ":7: topics[0].queries.km: invalid query: undefined group @x at position 0",
+    ),
+    "no terms for the language": (
+        "groups:\n  means: {km: [debt]}\ntopics:\n  - name: t\n    query: '@means'\n    queries: {th: '@means'}\n",
+        ":6: topics[0].queries.th: invalid query: group @means has no terms for th at position 0",
+    ),
+    "a topic's own group": (
+        "topics:\n  - name: t\n    query: '@own'\n    groups:\n      own:\n        - 'x'\n        - 'a* b'\n",
+        ":7: topics[0].groups.own.terms[1]: invalid term 'a* b'",
+    ),
+    "broken shared group, no echo in the topics": (
+        "groups:\n  means: {trems: [debt]}\ntopics:\n  - name: t\n    query: '@means'\n",
+        ":2: groups.means.trems: unknown key",
+    ),
+    "exact-case term without a term": (
+        "topics:\n  - name: t\n    terms: [a, '=']\n",
+        ":3: topics[0].terms: term 2 is empty",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", GROUP_CASES)
+def test_bad_groups(case: str, config_file: WriteFile) -> None:
+    text, expected = GROUP_CASES[case]
+    message = config_error(load_watchlist, config_file("watchlist.yaml", text))
+    assert expected in message, message
+    assert len(message.splitlines()) == 1 or "\n  " in message, message  # one problem, one line (and a caret)

@@ -1,15 +1,21 @@
 """Topics of terms (compile_topic, match): whole words, wildcards, phrases across line breaks,
-Unicode, exclusions, the hit sentence, and its highlighted words. Pure functions."""
+Unicode, exclusions, the hit sentence, and its highlighted words; topics with groups of terms
+(compiled per language, the index, the indicators of a hit and of its alert). Pure functions."""
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass, field
 
 import pytest
 
+from storage.records import AlertToSend, StoredArticle
+from tasks.alerting.render import indicators_line, render_alert, render_digest
 from tasks.common.highlight import emphasize
 from tasks.config import TopicSpec
 from tasks.matching import CompiledTopic, TopicHit, compile_topic, match
+from tasks.matching.topics import compile_watchlist, match_article
+from tasks.query import TermGroup, parse_query
 
 
 def topic(*terms: str, exclude: tuple[str, ...] = ()) -> CompiledTopic:
@@ -244,3 +250,133 @@ def test_emphasize_khmer_word_in_unspaced_text() -> None:
     result = hit((KHMER_TERM,), "ព័ត៌មាន", KHMER_TEXT)
     assert result is not None
     assert f"**{KHMER_TERM}**" in emphasize(result.hit_sentence, result.words)
+
+
+# --- groups of terms: compiled per language, indicators in the hit and in the alert ---------------
+
+INDICATOR_GROUPS = {
+    "recruitment": ("recruit*", "lured"),
+    "documents": {"terms": ("took their passports", "confiscated passport*"), "km": ("រឹបអូសលិខិតឆ្លងដែន",)},
+    "exploitation": ("forced to work", "forced to defraud people online"),
+}
+INDICATORS = "ATLEAST(2, @recruitment, @documents, @exploitation)"
+LURED = "Brokers lured the workers across the border. Then they took their passports and forced them to work."
+
+
+def indicator_topic(**fields: object) -> TopicSpec:
+    groups = {k: v if isinstance(v, dict) else {"terms": v} for k, v in INDICATOR_GROUPS.items()}
+    return TopicSpec.model_validate({"name": "indicators", "groups": groups, **fields})
+
+
+def test_hit_names_each_group_that_fired_with_the_text() -> None:
+    result = match("Rescue", LURED, compile_topic(indicator_topic(query=INDICATORS)))
+    assert result is not None
+    assert result.terms == ["@recruitment", "@documents"]
+    assert result.indicators == {"recruitment": ["lured"], "documents": ["took their passports"]}
+    assert result.words == ["lured", "took their passports"]
+    assert result.sentences == [
+        "Brokers lured the workers across the border.",
+        "Then they took their passports and forced them to work.",
+    ]
+    assert [s[3] for s in result.spans] == ["@recruitment", "@documents"]
+
+
+def test_hits_without_groups_have_no_indicators() -> None:
+    result = hit(("police",), "Report", "Police said.")
+    assert result is not None and result.indicators == {}
+
+
+def test_khmer_article_gets_the_khmer_terms_of_the_default_query() -> None:
+    compiled = compile_topic(indicator_topic(query="@documents"))
+    khmer = "ប៉ូលិសបានរកឃើញថាមេខ្យល់បានរឹបអូសលិខិតឆ្លងដែនរបស់កម្មករ។"
+    result = match("ព័ត៌មាន", khmer, compiled, language="km")
+    assert result is not None and result.indicators == {"documents": ["រឹបអូសលិខិតឆ្លងដែន"]}
+    assert match("ព័ត៌មាន", khmer, compiled, language="th") is None
+    assert match("ព័ត៌មាន", khmer, compiled) is None
+
+
+def test_language_queries_take_their_language_terms() -> None:
+    compiled = compile_topic(indicator_topic(query="@recruitment", queries={"km": "@documents"}))
+    assert compiled.queries["km"] == parse_query("@documents", compiled_groups(), "km")
+    assert compiled.queries["*"] == parse_query("@recruitment", compiled_groups())
+    khmer = "គេបានរឹបអូសលិខិតឆ្លងដែន។"
+    assert match("", khmer, compiled, language="km-KH") is not None
+
+
+def compiled_groups() -> dict[str, TermGroup]:
+    return indicator_topic(query="x").term_groups()
+
+
+def test_the_watchlist_index_agrees_with_each_topic() -> None:
+    topics = [
+        indicator_topic(query=INDICATORS),
+        indicator_topic(name="km", queries={"km": "SENTENCE(@documents)"}),
+        TopicSpec(name="plain", terms=("border",)),
+    ]
+    compiled = compile_watchlist(topics)
+    articles = [
+        StoredArticle(1, "Mekong Daily", [], "https://m.example/1", "Rescue", None, None, "en", LURED),
+        StoredArticle(2, "Khmer News", [], "https://k.example/2", "ព័ត៌មាន", None, None, "km", "គេបានរឹបអូសលិខិតឆ្លងដែន"),
+    ]
+    for article in articles:
+        expected = [
+            found
+            for t in topics
+            if (found := match(article.title, article.text, compile_topic(t), language=article.language)) is not None
+        ]
+        assert match_article(article, compiled) == expected
+    assert [h.topic for h in match_article(articles[0], compiled)] == ["indicators", "plain"]
+    assert [h.indicators for h in match_article(articles[1], compiled)] == [{"documents": ["រឹបអូសលិខិតឆ្លងដែន"]}]
+
+
+@dataclass(frozen=True)
+class IndicatedAlert(AlertToSend):
+    """An alert as delivery gets it once storage carries a match's indicators."""
+
+    indicators: dict[str, list[str]] = field(default_factory=dict)
+
+
+def alert(indicators: dict[str, list[str]] | None = None) -> AlertToSend:
+    fields = dict(
+        id=1, target="t", topic="indicators", terms=["@means"], words=["passports confiscated"],
+        hit_sentence="Their passports confiscated, they were forced to defraud people online.", hit_field="text",
+        title="Rescue", url="https://m.example/1", source_name="Mekong Daily", published_at=None, attempts=0,
+    )  # fmt: skip
+    return AlertToSend(**fields) if indicators is None else IndicatedAlert(**fields, indicators=indicators)  # type: ignore[arg-type]
+
+
+FIRED = {"means": ["passports confiscated"], "purpose": ["forced to defraud people online", "<b>*x*</b>"]}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "line"),
+    [
+        (
+            "text",
+            "Indicators: means: *passports confiscated*; purpose: *forced to defraud people online*, *<b>*x*</b>*",
+        ),
+        (
+            "markdown",
+            "Indicators: means: *passports confiscated*; purpose: *forced to defraud people online*, "
+            "*&lt;b&gt;\\*x\\*&lt;/b&gt;*",
+        ),
+        (
+            "html",
+            "<p>Indicators: means: <em>passports confiscated</em>; purpose: <em>forced to defraud people online</em>, "
+            "<em>&lt;b&gt;*x*&lt;/b&gt;</em></p>",
+        ),
+    ],
+)
+def test_alert_names_the_indicators_escaped(fmt: str, line: str) -> None:
+    plain, with_groups = render_alert(alert(), fmt), render_alert(alert(FIRED), fmt)
+    assert "Indicators" not in plain.body and render_alert(alert({}), fmt) == plain
+    before = [line.rstrip() for line in plain.body.splitlines()]
+    topic = next(i for i, text in enumerate(before) if "Topic: " in text)
+    after = [line.rstrip() for line in with_groups.body.splitlines()]
+    assert after == before[: topic + 1] + [line] + before[topic + 1 :]  # one line more, after the topic's
+    if fmt == "markdown":  # a line break within the header block
+        assert "in the text)  \nIndicators:" in with_groups.body
+    digest = render_digest("indicators", [alert(FIRED)], fmt, "today")
+    assert line.removeprefix("<p>").removesuffix("</p>") in digest.body
+    assert "Indicators" not in render_digest("indicators", [alert()], fmt, "today").body
+    assert indicators_line({}, fmt) is None
