@@ -192,7 +192,8 @@ class NearNode:
     ordered: bool
     clause: str
     pos: int
-    localized: bool = False  # a side holds a group's terms for one language only
+    grouped: bool = False  # a side holds a group's terms: explanations name the group
+    localized: bool = False  # ... some of them for one language only
 
     def _occurrences(self, ctx: ArticleContext, terms: tuple[TermNode, ...], field: str) -> list[Occurrence]:
         if self.localized:
@@ -244,8 +245,10 @@ class NearNode:
             pairs = ctx.pairs[self] = self._pairs(ctx, first_only=False)
         for field, a, b in pairs:
             out.add(field, (a, b), self.clause)
+        if not self.grouped:
+            return
         grouped = [t for t in self.left + self.right if isinstance(t, GroupTermNode) and t.applies(ctx)]
-        for field, a, b in pairs if grouped else ():
+        for field, a, b in pairs:
             for t in grouped:  # which group's term each side's occurrence is
                 found = ctx.occ(t.matcher, field) if field in t.fields else []
                 mine = [occ for occ in (a, b) if occ in found]

@@ -167,8 +167,10 @@ class QueryParser:
             raise self.error(f"{again.text} cannot be chained", again.pos, "join proximity clauses with AND")
         left_terms = self.operand(left, start, op)
         right_terms = self.operand(right, right_start, op)
-        localized = any(isinstance(t, GroupTermNode) and t.lang for t in left_terms + right_terms)
-        return NearNode(left_terms, right_terms, op.distance, op.ordered, self.query[start:end], start, localized)
+        grouped = [t for t in left_terms + right_terms if isinstance(t, GroupTermNode)]
+        localized = any(t.lang for t in grouped)
+        clause = self.query[start:end]
+        return NearNode(left_terms, right_terms, op.distance, op.ordered, clause, start, bool(grouped), localized)
 
     def operand(self, node: Node, pos: int, op: Token) -> tuple[TermNode, ...]:
         terms: list[TermNode] = []
