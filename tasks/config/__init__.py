@@ -8,6 +8,8 @@ file, the line and the field.
 - variables.py: the non-secret settings kept as Prefect Variables (`newswatch setup`).
 - files.py: sources.yaml and watchlist.yaml: their schema, line-numbered errors, and the
   selection of sources and topics a run is asked for.
+- groups.py: the watchlist's indicator groups (shared and per topic, per language) and the
+  check that every @group a query names exists for its language.
 """
 
 from __future__ import annotations
