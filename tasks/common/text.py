@@ -48,11 +48,14 @@ def content_hash(text: str) -> str | None:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, blank edges excluded."""
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")  # a line holding only blanks, or none
+
+
+def spans_between(text: str, breaks: re.Pattern[str]) -> list[tuple[int, int]]:
+    """(start, end) of each piece of `text` between matches of `breaks`, blank edges excluded."""
     spans = []
     start = 0
-    for m in [*_SENTENCE_END.finditer(text), None]:
+    for m in [*breaks.finditer(text), None]:
         end = m.start() if m else len(text)
         piece = text[start:end]
         if piece.strip():
@@ -61,6 +64,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if m:
             start = m.end()
     return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, blank edges excluded."""
+    return spans_between(text, _SENTENCE_END)
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph of `text` (paragraphs end at a blank line)."""
+    return spans_between(text, _PARAGRAPH_BREAK)
 
 
 def sentences(text: str) -> list[str]:

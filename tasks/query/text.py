@@ -13,7 +13,7 @@ from itertools import islice
 import regex
 
 from tasks.common.scripts import UNSPACED_SCRIPT_CLASS
-from tasks.common.text import sentence_spans
+from tasks.common.text import paragraph_spans, sentence_spans
 
 # A character that continues a word of a spaced script: letters, digits, combining marks; not
 # those of unspaced scripts, so that "Facebook" in "在Facebook上" is still a whole word.
@@ -28,7 +28,6 @@ SEPARATOR_RUN = f"[ {SEPARATORS_BUT_SPACE}]+"
 _TOKEN = regex.compile(rf"{WORD_CHAR}+|(?={UNSPACED_SCRIPT_CLASS})\X", regex.V1)
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")  # what _TOKEN matches in ASCII text
 _GRAPHEME = regex.compile(r"\X", regex.V1)
-_BLANK_LINE = re.compile(r"\n[^\S\n]*\n\s*")  # a paragraph break: a line holding only blanks, or none
 SCOPES = ("sentence", "paragraph")
 
 
@@ -118,18 +117,5 @@ class FieldView:
             self._scopes = {}
         spans = self._scopes.get(kind)
         if spans is None:
-            spans = self._scopes[kind] = sentence_spans(self.view) if kind == "sentence" else _paragraphs(self.view)
+            spans = self._scopes[kind] = sentence_spans(self.view) if kind == "sentence" else paragraph_spans(self.view)
         return spans
-
-
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for m in [*_BLANK_LINE.finditer(text), None]:
-        end = m.start() if m else len(text)
-        piece = text[start:end]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            spans.append((start + lead, start + len(piece.rstrip())))
-        if m:
-            start = m.end()
-    return spans
