@@ -51,21 +51,23 @@ def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> Non
 
 
 def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
-    """A topic of the watchlist by name, else the text as an unsaved query."""
+    """A topic of the watchlist by name, else the text as an unsaved query, which may use the
+    watchlist's shared groups (@name) as its topics do."""
     from tasks.config import ConfigError, TopicSpec, load_settings, load_watchlist
     from tasks.matching import compile_topic
 
     try:
-        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+        loaded = load_watchlist(watchlist or load_settings().watchlist_file)
+        topics, groups = loaded.topics, dict(loaded.groups)
     except ConfigError:
         if watchlist is not None:  # named on the command line: it must be right
             raise
-        topics = ()
+        topics, groups = (), {}
     from pydantic import ValidationError
 
     named = next((t for t in topics if t.name.casefold() == query_or_topic.casefold()), None)
     try:
-        return compile_topic(named or TopicSpec(name="query", query=query_or_topic))
+        return compile_topic(named or TopicSpec(name="query", query=query_or_topic, groups=groups))
     except ValidationError as exc:  # pydantic wraps the query's error (position and caret): show that alone
         first = exc.errors()[0]
         raise fail("invalid query", first.get("ctx", {}).get("error") or first["msg"], 2, newline=True) from None
@@ -134,6 +136,7 @@ def topics_test(
         "words": hit.words if hit else [],
         "field": hit.hit_field if hit else None,
         "sentences": hit.sentences if hit else [],
+        "indicators": hit.indicators if hit else {},
     }
     if as_json:
         print_json(result)
@@ -143,16 +146,27 @@ def topics_test(
         out.print(f"[green]match[/] (language: {esc(language)}) in the {esc(hit.hit_field)}", highlight=False)
         out.print(f"clauses: {esc(', '.join(hit.terms))}", highlight=False)
         out.print(f"words: {esc(', '.join(hit.words))}", highlight=False)
+        if hit.indicators:
+            out.print(f"indicators: {esc(_indicators(hit.indicators))}", highlight=False)
         for sentence in hit.sentences:
             out.print(f"  > {esc(sentence)}", highlight=False)
     if hit is None:
         raise typer.Exit(1)
 
 
+def _indicators(indicators: dict[str, list[str]]) -> str:
+    """Each group that fired with the text it matched: 'means: "passports confiscated"; purpose: "..."'."""
+    quoted = {group: ", ".join(f'"{q}"' for q in quotes) for group, quotes in indicators.items()}
+    return "; ".join(f"{group}: {quotes}" for group, quotes in quoted.items())
+
+
 def _print_hits(hits: list[Any]) -> None:
-    """Articles a query matched (backtest examples, search results), one with its sentence."""
+    """Articles a query matched (backtest examples, search results), each with its sentence and
+    the indicators (the groups that fired, with the text they matched) when it has them."""
     for h in hits:
         out.print(f"- [bold]{esc(h.title)}[/] ({esc(h.source)}, {esc(h.published[:10])}) {esc(h.url)}", highlight=False)
+        if h.indicators:
+            out.print(f"    indicators: {esc(_indicators(h.indicators))}", highlight=False)
         out.print(f"    > {esc(h.sentence)}", highlight=False)
 
 
@@ -191,6 +205,13 @@ def backtest(
     for day, count in report.per_day.items():
         days.add_row(day, str(count))
     out.print(days)
+    if report.per_indicator:
+        groups = Table(title="indicators (matched articles each group fired in)")
+        groups.add_column("group")
+        groups.add_column("matches", justify="right")
+        for group, count in report.per_indicator.items():
+            groups.add_row(esc(group), str(count))
+        out.print(groups)
     _print_hits(report.examples)
 
 

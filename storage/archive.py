@@ -147,6 +147,7 @@ def _export_matches(since: datetime | None, topic: str | None) -> tuple[Any, Any
         MATCHES.c.words,
         MATCHES.c.hit_field,
         MATCHES.c.hit_sentence,
+        MATCHES.c.indicators,
         MATCHES.c.created_at,
     ).select_from(MATCHES.join(ARTICLES, ARTICLES.c.id == MATCHES.c.article_id))
     if since is not None:

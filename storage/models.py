@@ -98,6 +98,8 @@ class Match(SQLModel, table=True):
     # The explanation: matched spans [field, start, end, clause] and the best hit sentences.
     spans: list[list[object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     sentences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The indicators: per group of terms that fired (@means), the text it matched ({} without groups).
+    indicators: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=now_utc)
 
 

@@ -146,6 +146,8 @@ class MatchRecord:
     hit_field: str
     spans: list[list[object]] = field(default_factory=list)  # [field, start, end, clause]
     sentences: list[str] = field(default_factory=list)
+    # Per group of terms that fired (@means), the text it matched: the match's indicators.
+    indicators: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ class MatchRow:
     words: list[str]
     terms: list[str]
     story_id: int | None = None
+    indicators: dict[str, list[str]] = field(default_factory=dict)  # as MatchRecord's
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,7 @@ class AlertToSend:
     article_id: int = 0
     story_id: int | None = None
     also: tuple[str, ...] = ()  # other outlets carrying the story (filled by the sender)
+    indicators: dict[str, list[str]] = field(default_factory=dict)  # its match's (MatchRecord.indicators)
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,23 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _why(m: MatchRow) -> str:
+    """The "why" cell: the hit sentence, its words in bold, then the indicators when the match has them
+    (each group that fired and the text it matched, as the alert says them)."""
+    why = sentence(m.hit_sentence, m.words, MD)
+    if not m.indicators:
+        return why
+    groups = (
+        f"{escape(g, MD)}: {', '.join(f'*{escape(q, MD)}*' for q in quotes)}" for g, quotes in m.indicators.items()
+    )
+    return f"{why} Indicators: {'; '.join(groups)}"
+
+
+def _indicators_text(m: MatchRow) -> str:
+    """The indicators in plain text, for the table artifact: "means: passports confiscated; purpose: ..."."""
+    return "; ".join(f"{g}: {', '.join(quotes)}" for g, quotes in m.indicators.items())
+
+
 def _when(value: datetime | None) -> str:
     value = aware(value)
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
@@ -189,7 +206,7 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
             date = m.published_at.strftime("%Y-%m-%d %H:%M") if m.published_at else ""
             lines.append(
                 f"| {_cell(escape(m.topic, MD))} | [{_cell(escape(m.title, MD))}]({link(m.url, MD)}) "
-                f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(sentence(m.hit_sentence, m.words, MD))} "
+                f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(_why(m))} "
                 f"| {_cell(escape('; '.join(m.terms), MD))} | {_cell(escape(', '.join(others), MD))} |"
             )
     else:
@@ -237,6 +254,7 @@ def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHea
                     "published": m.published_at.isoformat() if m.published_at else "",
                     "why": m.hit_sentence,
                     "clauses": "; ".join(m.terms),
+                    "indicators": _indicators_text(m),
                 }
                 for m in matches
             ],

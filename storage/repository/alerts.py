@@ -70,6 +70,7 @@ def _alert_to_send(engine: Engine, alert_id: int) -> AlertToSend:
                     MATCHES.c.words,
                     MATCHES.c.hit_sentence,
                     MATCHES.c.hit_field,
+                    MATCHES.c.indicators,
                     ARTICLES.c.title,
                     ARTICLES.c.url,
                     ARTICLES.c.published_at,

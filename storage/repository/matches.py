@@ -65,6 +65,7 @@ def _insert_match(conn: Connection, m: MatchRecord, now: datetime) -> int | None
         hit_field=m.hit_field,
         spans=m.spans,
         sentences=m.sentences,
+        indicators=m.indicators,
         created_at=now,
     )
     return conn.execute(stmt.on_conflict_do_nothing().returning(MATCHES.c.id)).scalar()
@@ -133,6 +134,7 @@ def match_rows(db_url: str, match_ids: Sequence[int]) -> list[MatchRow]:
                 MATCHES.c.words,
                 MATCHES.c.terms,
                 ARTICLES.c.story_id,
+                MATCHES.c.indicators,
             )
             .join(ARTICLES, ARTICLES.c.id == MATCHES.c.article_id)
             .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)

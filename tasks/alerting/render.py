@@ -6,7 +6,8 @@ third parties: it is escaped for each channel, so a title can inject no HTML or 
 mention no one (@everyone, @here, <!channel>) and carry no control character.
 
 A match whose query used groups of terms (``@means``) names each group that fired with the text
-it matched, on an "Indicators:" line; other alerts have no such line."""
+it matched, on an "Indicators:" line (a digest: each group's first quote); other alerts have no
+such line."""
 
 from __future__ import annotations
 
@@ -65,23 +66,23 @@ def sentence(text: str, words: Sequence[str], fmt: str) -> str:
     return "".join(_strong(escape(t, fmt), fmt) if hit else escape(t, fmt) for t, hit in hit_segments(text, words))
 
 
-def indicators_line(indicators: Mapping[str, Sequence[str]], fmt: str) -> str | None:
+def indicators_line(indicators: Mapping[str, Sequence[str]], fmt: str, brief: bool = False) -> str | None:
     """ "Indicators: means: *passports confiscated*; purpose: *forced to defraud*" (None without
-    indicators): each group that fired, and the text it matched, quoted from the article."""
+    indicators): each group that fired, and the text it matched, quoted from the article.
+    `brief` (digests): each group's first quote only, "(+2)" saying how many more it matched."""
     if not indicators:
         return None
 
     def quoted(text: str) -> str:
         return f"<em>{escape(text, fmt)}</em>" if fmt == "html" else f"*{escape(text, fmt)}*"
 
-    parts = (f"{escape(group, fmt)}: {', '.join(map(quoted, quotes))}" for group, quotes in indicators.items())
-    return "Indicators: " + "; ".join(parts)
+    def part(group: str, quotes: Sequence[str]) -> str:
+        shown = quotes[:1] if brief else quotes
+        more = f" (+{len(quotes) - len(shown)})" if len(quotes) > len(shown) else ""
+        said = f": {', '.join(map(quoted, shown))}" if shown else ""
+        return f"{escape(group, fmt)}{said}{escape(more, fmt)}"
 
-
-def _indicators(alert: AlertToSend) -> Mapping[str, Sequence[str]]:
-    # A match's indicators (tasks.matching.TopicHit.indicators) reach the alert once storage
-    # carries them (AlertToSend.indicators); until then an alert has none.
-    return getattr(alert, "indicators", None) or {}
+    return "Indicators: " + "; ".join(part(group, quotes) for group, quotes in indicators.items())
 
 
 def _when(value: datetime | None) -> str:
@@ -100,7 +101,7 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
     where = "the title" if alert.hit_field == "title" else "the text"
     quote = sentence(alert.hit_sentence, alert.words, fmt)
     quote_line = f"<blockquote>{quote}</blockquote>" if fmt == "html" else f"> {quote}"
-    indicators = indicators_line(_indicators(alert), fmt)
+    indicators = indicators_line(alert.indicators, fmt)
     body = _lines(
         fmt,
         [
@@ -130,7 +131,7 @@ def render_digest(topic: str, alerts: Sequence[AlertToSend], fmt: str, period: s
     for a in items:
         head = f"{_strong(escape(a.title, fmt), fmt)} ({escape(a.source_name, fmt)}, {_when(a.published_at)})"
         quote = sentence(a.hit_sentence, a.words, fmt)
-        indicators = indicators_line(_indicators(a), fmt)
+        indicators = indicators_line(a.indicators, fmt, brief=True)
         also = [f"Also reported by: {escape(', '.join(a.also), fmt)}"] if a.also else []
         extra = [indicators, *also] if indicators else also
         if fmt == "html":

@@ -1,6 +1,6 @@
 """A topic, or a query not yet saved, run against the stored archive without alerting: how
-many articles a day it would have matched, with the best examples, so an operator tunes a
-query before switching it on (`newswatch backtest`)."""
+many articles a day it would have matched, how often each group of terms fired (indicators),
+with the best examples, so an operator tunes a query before switching it on (`newswatch backtest`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class BacktestReport:
     scanned: int = 0
     matched: int = 0
     per_day: dict[str, int] = field(default_factory=dict)
+    per_indicator: dict[str, int] = field(default_factory=dict)  # group -> matched articles it fired in
     examples: list[ArticleHit] = field(default_factory=list)
 
 
@@ -27,6 +28,7 @@ def backtest_topic(db_url: str, topic: CompiledTopic, since: datetime, examples:
     """Scan the archive since `since` (streaming: memory stays flat) and count the matches."""
     report = BacktestReport(topic.name, since.isoformat())
     days: Counter[str] = Counter()
+    indicators: Counter[str] = Counter()
     scored: list[tuple[int, ArticleHit]] = []
     for article in repository.articles_since(db_url, since):
         report.scanned += 1
@@ -37,7 +39,9 @@ def backtest_topic(db_url: str, topic: CompiledTopic, since: datetime, examples:
         when = aware(article.published_at or article.fetched_at)
         day = when.date().isoformat() if when else "unknown"
         days[day] += 1
+        indicators.update(hit.indicators.keys())
         scored.append((len(hit.spans), ArticleHit.of(article, hit)))
     report.per_day = dict(sorted(days.items()))
+    report.per_indicator = dict(indicators.most_common())
     report.examples = [e for _, e in sorted(scored, key=lambda pair: -pair[0])[:examples]]
     return report

@@ -1,6 +1,7 @@
 """Searching the archive with the watchlist's query language (`newswatch search`): the
 full-text index finds the articles holding one of the query's required words (storage/search.py),
-the query decides on each of them, and each result says why it matched."""
+the query decides on each of them, and each result says why it matched (its clauses, words and
+indicators)."""
 
 from __future__ import annotations
 

@@ -156,6 +156,7 @@ class ArticleHit:
     sentence: str
     clauses: list[str]
     words: list[str]
+    indicators: dict[str, list[str]] = field(default_factory=dict)  # as TopicHit's
 
     @classmethod
     def of(cls, article: StoredArticle, hit: TopicHit) -> ArticleHit:
@@ -169,4 +170,5 @@ class ArticleHit:
             hit.hit_sentence,
             hit.terms,
             hit.words,
+            hit.indicators,
         )

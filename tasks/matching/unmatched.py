@@ -40,7 +40,15 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
             return report
         records = [
             MatchRecord(
-                hit.topic, a.id, hit.terms, hit.words, hit.hit_sentence, hit.hit_field, hit.spans, hit.sentences
+                hit.topic,
+                a.id,
+                hit.terms,
+                hit.words,
+                hit.hit_sentence,
+                hit.hit_field,
+                hit.spans,
+                hit.sentences,
+                hit.indicators,
             )
             for a in batch
             for hit in match_article(a, compiled)

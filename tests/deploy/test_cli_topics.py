@@ -76,3 +76,81 @@ def test_backtest_counts_matches_per_day_without_alerting(tmp_path: Path) -> Non
     assert repository.count_pending_alerts(db) == 0  # a backtest alerts no one
     table = cli(["backtest", "human-trafficking", "--since", "7d"], env, 60)
     assert table.returncode == 0 and "of 3 articles" in table.stdout
+
+
+GROUPS_WATCHLIST = """\
+groups:
+  recruitment: [lured, "recruit*"]
+  documents:
+    terms: ["passports confiscated", "confiscated passport*"]
+    km: ["រឹបអូសលិខិតឆ្លងដែន"]
+topics:
+  - name: indicators
+    query: "@recruitment AND @documents"
+"""
+LURED = "Brokers lured the workers across the border, where their passports confiscated, they were sold."
+
+
+def test_an_ad_hoc_query_uses_the_watchlists_groups_and_prints_the_indicators(tmp_path: Path) -> None:
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text(GROUPS_WATCHLIST, encoding="utf-8")
+    ad_hoc = ["topics", "test", "ATLEAST(2, @recruitment, @documents, border)", "--watchlist", str(watchlist)]
+    found = cli([*ad_hoc, "--text", LURED, "--json"], {}, 60)
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["matches"] and result["indicators"] == {
+        "recruitment": ["lured"],
+        "documents": ["passports confiscated"],
+    }
+    shown = cli([*ad_hoc, "--text", LURED], {}, 60)
+    assert shown.returncode == 0, shown.stderr
+    assert 'indicators: recruitment: "lured"; documents: "passports confiscated"' in shown.stdout
+    # A group's language lists count for an article of that language, ad hoc too.
+    khmer = cli(["topics", "test", "@documents", "--watchlist", str(watchlist), "--lang", "km", "--text",
+                 "គេបានរឹបអូសលិខិតឆ្លងដែន។", "--json"], {}, 60)  # fmt: skip
+    assert khmer.returncode == 0 and json.loads(khmer.stdout)["indicators"] == {"documents": ["រឹបអូសលិខិតឆ្លងដែន"]}
+    # A group the watchlist does not define is still an error, with where it is.
+    undefined = cli(["topics", "test", "@nowhere", "--watchlist", str(watchlist), "--text", "x"], {}, 60)
+    assert undefined.returncode == 2 and "nowhere" in undefined.stderr
+    # Without groups, no indicators line.
+    plain = cli(["topics", "test", "lured", "--watchlist", str(watchlist), "--text", LURED], {}, 60)
+    assert plain.returncode == 0 and "indicators:" not in plain.stdout
+
+
+def test_backtest_and_search_show_the_indicators(tmp_path: Path) -> None:
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text(GROUPS_WATCHLIST, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'nw.db'}"
+    ids = repository.upsert_sources(db, [("Archive", "https://archive.example/rss", [])])
+    day = datetime.now(UTC) - timedelta(days=1)
+    texts = [LURED, "Recruiters lured them with fake jobs.", "Rice exports rose."]
+    repository.insert_articles(
+        db,
+        [
+            stored_article(ids["Archive"], f"https://archive.example/{i}", f"Story {i}", text, published_at=day)
+            for i, text in enumerate(texts)
+        ],
+    )
+    dispose_all()
+    env = {"NEWSWATCH_DATABASE_URL": db}
+    args = ["--since", "7d", "--watchlist", str(watchlist)]
+    result = cli(["backtest", "@recruitment", *args, "--json"], env, 60)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["matched"] == 2 and report["per_indicator"] == {"recruitment": 2}
+    assert {e["title"]: e["indicators"] for e in report["examples"]} == {
+        "Story 0": {"recruitment": ["lured"]},
+        "Story 1": {"recruitment": ["Recruiters", "lured"]},
+    }
+    table = cli(["backtest", "indicators", *args], env, 60)
+    assert table.returncode == 0, table.stderr
+    assert 'indicators: recruitment: "lured"; documents: "passports confiscated"' in table.stdout
+    found = cli(["search", "@recruitment AND @documents", *args, "--json"], env, 60)
+    assert found.returncode == 0, found.stderr
+    (only,) = json.loads(found.stdout)["results"]
+    assert only["title"] == "Story 0" and only["indicators"] == {
+        "recruitment": ["lured"],
+        "documents": ["passports confiscated"],
+    }
+    listed = cli(["search", "@documents", *args], env, 60)
+    assert listed.returncode == 0 and 'indicators: documents: "passports confiscated"' in listed.stdout

@@ -1,11 +1,14 @@
-"""The run report (tasks.report): the source-health section lists only the sources that need a
-look, and the health table is stored again only when a source changed, or daily."""
+"""The run report (tasks.report): new matches say why (with their indicators), the source-health
+section lists only the sources that need a look, and the health table is stored again only when a
+source changed, or daily."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import lxml.html
 import pytest
+from markdown_it import MarkdownIt
 
 from storage.records import SourceHealthRow
 from tests.helpers import NOW, health_row
@@ -26,6 +29,30 @@ def test_run_report_lists_only_the_sources_that_need_a_look() -> None:
     assert "| broken | failing |" in health and "HTTP 500" in health and "| stopped | paused |" in health
     assert "fine-1" not in health and "fine-2" not in health
     assert "| source |" not in render_markdown(RunSummary(), [], rows[:2])  # all fine: no table
+
+
+def test_new_matches_say_why_with_their_indicators() -> None:
+    from storage.records import MatchRow
+    from tasks.report import RunSummary, render_markdown
+
+    def row(title: str, indicators: dict[str, list[str]]) -> MatchRow:
+        sentence = "Their passports confiscated, they were forced to work."
+        return MatchRow("abuse", title, "https://m.example/" + title, "Mekong Daily", NOW, sentence,
+                        ["passports confiscated"], ["@means"], None, indicators)  # fmt: skip
+
+    fired = {"means": ["passports confiscated"], "purpose": ["forced to work", "a|b *c*"]}
+    report = render_markdown(RunSummary(matches=2), [row("one", fired), row("two", {})])
+    # Read as a Markdown renderer reads it: the text of the "why" cells, and their emphasis.
+    page = lxml.html.fromstring(MarkdownIt("commonmark").enable("table").render(report))
+    (table,) = [t for t in page.xpath("//table") if "why" in t.xpath("string(.//thead)")]
+    one, two = [tr.xpath("./td") for tr in table.xpath(".//tbody/tr")]
+    assert len(one) == len(two) == 7  # the pipe in a quote breaks no cell
+    assert one[4].text_content() == (
+        "Their passports confiscated, they were forced to work. "
+        "Indicators: means: passports confiscated; purpose: forced to work, a|b *c*"
+    )
+    assert [e.text_content() for e in one[4].xpath(".//em")] == ["passports confiscated", "forced to work", "a|b *c*"]
+    assert two[4].text_content() == "Their passports confiscated, they were forced to work."
 
 
 def test_the_health_table_is_stored_again_only_when_a_source_changes_or_daily() -> None:

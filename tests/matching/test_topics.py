@@ -5,7 +5,6 @@ Unicode, exclusions, the hit sentence, and its highlighted words; topics with gr
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -329,45 +328,41 @@ def test_the_watchlist_index_agrees_with_each_topic() -> None:
     assert [h.indicators for h in match_article(articles[1], compiled)] == [{"documents": ["រឹបអូសលិខិតឆ្លងដែន"]}]
 
 
-@dataclass(frozen=True)
-class IndicatedAlert(AlertToSend):
-    """An alert as delivery gets it once storage carries a match's indicators."""
-
-    indicators: dict[str, list[str]] = field(default_factory=dict)
-
-
 def alert(indicators: dict[str, list[str]] | None = None) -> AlertToSend:
-    fields = dict(
+    return AlertToSend(
         id=1, target="t", topic="indicators", terms=["@means"], words=["passports confiscated"],
         hit_sentence="Their passports confiscated, they were forced to defraud people online.", hit_field="text",
         title="Rescue", url="https://m.example/1", source_name="Mekong Daily", published_at=None, attempts=0,
+        indicators=indicators or {},
     )  # fmt: skip
-    return AlertToSend(**fields) if indicators is None else IndicatedAlert(**fields, indicators=indicators)  # type: ignore[arg-type]
 
 
 FIRED = {"means": ["passports confiscated"], "purpose": ["forced to defraud people online", "<b>*x*</b>"]}
 
 
 @pytest.mark.parametrize(
-    ("fmt", "line"),
+    ("fmt", "line", "brief"),
     [
         (
             "text",
             "Indicators: means: *passports confiscated*; purpose: *forced to defraud people online*, *<b>*x*</b>*",
+            "Indicators: means: *passports confiscated*; purpose: *forced to defraud people online* (+1)",
         ),
         (
             "markdown",
             "Indicators: means: *passports confiscated*; purpose: *forced to defraud people online*, "
             "*&lt;b&gt;\\*x\\*&lt;/b&gt;*",
+            "Indicators: means: *passports confiscated*; purpose: *forced to defraud people online* \\(\\+1\\)",
         ),
         (
             "html",
             "<p>Indicators: means: <em>passports confiscated</em>; purpose: <em>forced to defraud people online</em>, "
             "<em>&lt;b&gt;*x*&lt;/b&gt;</em></p>",
+            "Indicators: means: <em>passports confiscated</em>; purpose: <em>forced to defraud people online</em> (+1)",
         ),
     ],
 )
-def test_alert_names_the_indicators_escaped(fmt: str, line: str) -> None:
+def test_alert_names_the_indicators_escaped(fmt: str, line: str, brief: str) -> None:
     plain, with_groups = render_alert(alert(), fmt), render_alert(alert(FIRED), fmt)
     assert "Indicators" not in plain.body and render_alert(alert({}), fmt) == plain
     before = [line.rstrip() for line in plain.body.splitlines()]
@@ -376,7 +371,7 @@ def test_alert_names_the_indicators_escaped(fmt: str, line: str) -> None:
     assert after == before[: topic + 1] + [line] + before[topic + 1 :]  # one line more, after the topic's
     if fmt == "markdown":  # a line break within the header block
         assert "in the text)  \nIndicators:" in with_groups.body
-    digest = render_digest("indicators", [alert(FIRED)], fmt, "today")
-    assert line.removeprefix("<p>").removesuffix("</p>") in digest.body
+    digest = render_digest("indicators", [alert(FIRED)], fmt, "today")  # briefly: each group's first quote
+    assert brief in digest.body and "&lt;b&gt;" not in digest.body
     assert "Indicators" not in render_digest("indicators", [alert()], fmt, "today").body
     assert indicators_line({}, fmt) is None

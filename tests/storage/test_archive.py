@@ -39,7 +39,8 @@ def _populate(db_url: str) -> dict[str, list[int]]:
     targets = {"ht": [Target("t1", "json://one")]}
 
     def match(a: int) -> MatchRecord:
-        return MatchRecord("ht", a, ["traffick*"], ["traffickers"], "About traffickers.", "text")
+        indicators = {"means": ["traffickers"]} if a == old[0] else {}
+        return MatchRecord("ht", a, ["traffick*"], ["traffickers"], "About traffickers.", "text", indicators=indicators)
 
     repository.save_matches(db_url, old + new, [match(a) for a in old + new], targets, "sent", stories=stories)
     repository.save_matches(db_url, pending, [match(a) for a in pending], targets, "pending", stories=stories)
@@ -104,6 +105,7 @@ def test_export_rows_filters_and_json_safe(db_url: str) -> None:
     assert len(list(archive.export_rows(db_url, "articles", topic="ht"))) == 6
     matches = list(archive.export_rows(db_url, "matches", topic="ht"))
     assert len(matches) == 6 and matches[0]["terms"] == ["traffick*"] and matches[0]["article_title"] == "Title 1"
+    assert [m["indicators"] for m in matches] == [{"means": ["traffickers"]}] + [{}] * 5
     alerts = list(archive.export_rows(db_url, "alerts", since=NOW - timedelta(hours=1)))
     assert sorted(a["status"] for a in alerts) == ["pending"] + ["sent"] * 5
     json.dumps(alerts)
@@ -133,6 +135,7 @@ def test_cli_export_and_prune(db_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert len(rows) == 6 and rows[0]["topic"] == "ht" and json.loads(rows[0]["words"]) == ["traffickers"]
+    assert json.loads(rows[0]["indicators"]) == {"means": ["traffickers"]} and rows[1]["indicators"] == "{}"
     assert list(rows[0])[:3] == ["id", "topic", "article_id"]
 
     assert runner.invoke(app, ["export", "--format", "xml", "--db", db_url]).exit_code == 2

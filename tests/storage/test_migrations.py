@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from tests.helpers import ROOT, processes, wait_ready
 
 FIRST = "0001_initial"
 SECOND = "0002_health_digests_explanations"
+BEFORE_INDICATORS = "0006_source_recent_index"
+INDICATORS = "0007_match_indicators"
 HEAD = migrate.head()
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -37,7 +39,7 @@ ADDED_DEFAULTS: dict[type[SQLModel], dict[str, Any]] = {
         ("etag", "last_modified", "body_hash", "next_attempt_at", "paused_at", "pause_notified_at", "last_new_at")
     ),
     Article: {"signature": None, "story_id": None, "revision": 1},
-    Match: {"spans": [], "sentences": []},
+    Match: {"spans": [], "sentences": [], "indicators": {}},
     Alert: {"digest": False, "next_attempt_at": None},
 }
 
@@ -224,6 +226,42 @@ def test_downgrade_and_upgrade_again_keep_the_rows(db_url: str, engine: Engine) 
     _assert_rows_kept(engine, expected)
 
 
+def test_0007_gives_the_matches_of_a_0006_database_their_indicators(db_url: str, engine: Engine) -> None:
+    """A database of the build before indicators, with its rows: 0007 adds matches.indicators ({} in the
+    rows there were), keeps every row, and the code of today stores and reads indicators next to them;
+    going back to 0006 drops only the column."""
+    from storage import repository
+    from storage.records import MatchRecord, Target
+
+    assert migrate.upgrade(db_url, BEFORE_INDICATORS) == BEFORE_INDICATORS
+    assert "indicators" not in {c["name"] for c in inspect(engine).get_columns("matches")}
+    expected = _fill_first_version(engine)
+    assert migrate.revisions()[-1] == INDICATORS == HEAD
+
+    assert migrate.upgrade(db_url) == INDICATORS
+
+    _assert_rows_kept(engine, expected)  # the old match reads with indicators {}
+    assert migrate.schema_drift(db_url) == []
+    old_match = next(iter(expected[Match]))
+    second_article = list(expected[Article])[1]
+    fired = {"unrest": ["walked out"], "place": ["Süddeutschland"]}
+    record = MatchRecord("floods", second_article, ["@place"], ["Süd"], "Kurzmeldung.", "text", indicators=fired)
+    (new_match,) = repository.save_matches(db_url, [second_article], [record], {"floods": [Target("t9", "json://x")]})
+    rows = {r.topic: r for r in repository.match_rows(db_url, [old_match, new_match])}
+    assert rows["labour unrest"].indicators == {} and rows["floods"].indicators == fired
+    (alert,) = repository.claim_pending_alerts(db_url, ["t9"], timedelta(minutes=5))
+    assert alert.indicators == fired
+    from storage.db import dispose_all
+
+    dispose_all()  # storage.db's engine: SQLite's batch downgrade rebuilds the table
+
+    assert migrate.downgrade(db_url, BEFORE_INDICATORS) == BEFORE_INDICATORS
+    assert "indicators" not in {c["name"] for c in inspect(engine).get_columns("matches")}
+    with Session(engine) as session:
+        assert set(session.exec(select(Match.topic))) == {"labour unrest", "floods"}
+    assert migrate.upgrade(db_url) == HEAD
+
+
 def test_upgrade_is_idempotent(db_url: str) -> None:
     assert migrate.upgrade(db_url) == HEAD
     assert migrate.upgrade(db_url) == HEAD
@@ -241,8 +279,16 @@ def test_upgrade_refuses_to_go_back(db_url: str) -> None:
     assert migrate.current(db_url) == HEAD
 
 
+# Columns that revisions after the migrations took over added: no database made by create_all has them.
+AFTER_CREATE_ALL = {"matches": ("indicators",)}  # 0007
+
+
 def test_adopts_a_database_made_by_create_all(db_url: str, engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)  # what get_engine did before the migrations
+    with engine.begin() as conn:  # ... with the models of those builds
+        for table, columns in AFTER_CREATE_ALL.items():
+            for column in columns:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     with Session(engine) as session:
         source = Source(name="AP", url="https://ap.example/rss", tags=["us"], etag='W/"1"', last_new_at=T1)
         session.add(source)

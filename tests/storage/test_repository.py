@@ -51,9 +51,12 @@ def test_matches_alerts_and_claims(db_url: str) -> None:
     unmatched = repository.unmatched_articles(db_url, 10)
     assert [u.id for u in unmatched] == art
     targets = [Target("t1", "json://one"), Target("t2", "json://two")]
-    m = MatchRecord("ht", art[0], ["traffick*"], ["traffickers"], "A sentence.", "text")
+    fired = {"means": ["traffickers"], "purpose": ["forced labour", "débt bondage"]}
+    m = MatchRecord("ht", art[0], ["@means", "@purpose"], ["traffickers"], "A sentence.", "text", indicators=fired)
     new = repository.save_matches(db_url, art, [m], {"ht": targets})
     assert len(new) == 1
+    (row,) = repository.match_rows(db_url, new)  # the run report's row carries the indicators
+    assert row.indicators == fired and row.terms == ["@means", "@purpose"]
     assert repository.unmatched_articles(db_url, 10) == []
     assert repository.save_matches(db_url, art, [m], {"ht": targets}) == []  # a second run adds nothing
     assert repository.count_pending_alerts(db_url) == 2
@@ -81,6 +84,17 @@ def test_matches_alerts_and_claims(db_url: str) -> None:
     retry = repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5))
     assert [a.id for a in retry] == [taken[1]] and retry[0].attempts == 1
     assert retry[0].title == "Title 1" and retry[0].source_name == "A" and retry[0].words == ["traffickers"]
+    assert retry[0].indicators == fired  # read with the alert's match
+
+
+def test_matches_without_indicators_store_none(db_url: str) -> None:
+    ids = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])
+    art = repository.insert_articles(db_url, [numbered_article(ids["A"], 1)]).new_ids
+    m = MatchRecord("ht", art[0], ["traffick*"], ["traffickers"], "A sentence.", "text")
+    new = repository.save_matches(db_url, art, [m], {"ht": [Target("t1", "json://one")]})
+    assert [r.indicators for r in repository.match_rows(db_url, new)] == [{}]
+    (alert,) = repository.claim_pending_alerts(db_url, ["t1"], timedelta(minutes=5))
+    assert alert.indicators == {}
 
 
 def test_text_survives_nul_and_unicode(db_url: str) -> None:
