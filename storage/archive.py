@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 
 from storage.clock import now_utc
 from storage.db import dialect_insert, get_engine
-from storage.models import ALERTS, ARTICLES, MATCHES, REVISIONS, SOURCES, STORY_TOPICS, TOMBSTONES
+from storage.models import ALERTS, ARTICLES, JUDGMENTS, MATCHES, REVISIONS, SOURCES, STORY_TOPICS, TOMBSTONES
 from storage.repository import alerts_with_article
 
 Kind = Literal["articles", "matches", "alerts"]
@@ -48,8 +48,8 @@ def count_prunable(db_url: str, older_than: datetime) -> int:
 
 def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRANSACTION) -> int:
     """Delete the articles published (or, undated, fetched) before `older_than`, with their matches,
-    alerts, story links and revisions, leaving a tombstone of each; one transaction per chunk.
-    Articles with an alert still pending are kept. Returns how many articles were deleted."""
+    alerts, judgments, story links and revisions, leaving a tombstone of each; one transaction per
+    chunk. Articles with an alert still pending are kept. Returns how many articles were deleted."""
     total = 0
     last_id = 0
     while True:
@@ -69,6 +69,7 @@ def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRA
                 [{"canonical_url": r.canonical_url, "content_hash": r.content_hash, "pruned_at": now} for r in rows],
             )
             match_ids = select(MATCHES.c.id).where(MATCHES.c.article_id.in_(ids))
+            conn.execute(delete(JUDGMENTS).where(JUDGMENTS.c.article_id.in_(ids)))
             conn.execute(delete(ALERTS).where(or_(ALERTS.c.article_id.in_(ids), ALERTS.c.match_id.in_(match_ids))))
             conn.execute(delete(STORY_TOPICS).where(STORY_TOPICS.c.match_id.in_(match_ids)))
             conn.execute(delete(MATCHES).where(MATCHES.c.article_id.in_(ids)))

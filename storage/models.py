@@ -133,6 +133,24 @@ class Alert(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class Judgment(SQLModel, table=True):
+    """An analyst's judgment of an alert (`newswatch alerts mark`): was its article relevant to its
+    topic. One per (topic, article), the alerts of a match to several targets being judged once;
+    marking again replaces it. `alert_id` is the alert last marked."""
+
+    __tablename__ = "judgments"
+    __table_args__ = (UniqueConstraint("topic", "article_id", name="uq_judgments_topic_article"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    topic: str = Field(max_length=200)
+    article_id: int = Field(foreign_key="articles.id", index=True)
+    relevant: bool
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    judged_by: str = Field(max_length=200)
+    judged_at: datetime = Field(default_factory=now_utc)
+
+
 class Digest(SQLModel, table=True):
     """A digest sent to a target for a topic: when the next one is due is counted from here."""
 
@@ -195,6 +213,7 @@ ARTICLES = Article.__table__  # type: ignore[attr-defined]
 REVISIONS = ArticleRevision.__table__  # type: ignore[attr-defined]
 MATCHES = Match.__table__  # type: ignore[attr-defined]
 ALERTS = Alert.__table__  # type: ignore[attr-defined]
+JUDGMENTS = Judgment.__table__  # type: ignore[attr-defined]
 DIGESTS = Digest.__table__  # type: ignore[attr-defined]
 STORY_TOPICS = StoryTopic.__table__  # type: ignore[attr-defined]
 TOMBSTONES = Tombstone.__table__  # type: ignore[attr-defined]

@@ -231,12 +231,61 @@ class AlertRow:
     next_attempt_at: datetime | None
 
 
+# --- judgments ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgmentRow:
+    """An analyst's judgment of an alert: was its article relevant to its topic. One per (topic,
+    article): an alert sent to two targets is judged once; `alert_id` is the alert last marked."""
+
+    alert_id: int
+    topic: str
+    article_id: int
+    relevant: bool
+    note: str | None
+    judged_by: str
+    judged_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """A topic's alert on an article (its alerts to every target, as one) and how it was judged."""
+
+    topic: str
+    article_id: int
+    created_at: datetime  # the first of its alerts
+    sent: bool  # one of its alerts was sent
+    relevant: bool | None  # None: not judged
+
+
+@dataclass(frozen=True)
+class JudgedArticle:
+    """A judged alert's article, as `newswatch alerts export-labelled` writes it."""
+
+    topic: str
+    article_id: int
+    alert_id: int
+    relevant: bool
+    note: str | None
+    judged_by: str
+    judged_at: datetime
+    title: str
+    text: str
+    language: str | None
+    url: str
+    source_name: str
+
+
 __all__ = [
+    "AlertOutcome",
     "AlertRow",
     "AlertRule",
     "AlertToSend",
     "ArticleRecord",
     "InsertOutcome",
+    "JudgedArticle",
+    "JudgmentRow",
     "KnownArticle",
     "MatchRecord",
     "MatchRow",

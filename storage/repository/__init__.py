@@ -1,5 +1,5 @@
 """Reads and writes for the pipeline, one module per aggregate (sources, articles, stories,
-matches, alerts, digests), used through this one handle: `from storage import repository;
+matches, alerts, judgments, digests), used through this one handle: `from storage import repository;
 repository.upsert_sources(...)`. The records they take and return are in storage.records.
 
 Every write that could race another run is an INSERT ... ON CONFLICT DO NOTHING or a conditional
@@ -26,6 +26,7 @@ from storage.repository.articles import (
     unmatched_articles,
 )
 from storage.repository.digests import digest_topics, last_digest_at, mark_digest_sent
+from storage.repository.judgments import alert_outcomes, judge_alert, judged_articles
 from storage.repository.matches import article_topics, match_rows, save_matches
 from storage.repository.sources import (
     mark_pause_notified,
@@ -46,6 +47,7 @@ from storage.repository.stories import (
 )
 
 __all__ = [
+    "alert_outcomes",
     "alerts_with_article",
     "article_topics",
     "articles_by_id",
@@ -55,6 +57,8 @@ __all__ = [
     "count_pending_alerts",
     "digest_topics",
     "insert_articles",
+    "judge_alert",
+    "judged_articles",
     "known_entries",
     "last_digest_at",
     "list_alerts",

@@ -11,7 +11,11 @@ and the sentences that show why.
 - unmatched.py: the match stage of a run: every article not yet checked, matches and alerts
   written in one transaction; the `match-topics` Prefect task.
 - search.py: the archive searched with the query language (`newswatch search`).
-- backtest.py: a topic or query run over the archive without alerting (`newswatch backtest`).
+- backtest.py: a topic or query run over the archive without alerting (`newswatch backtest`);
+  a topic against its earlier version: what a change adds and removes (`backtest --against`).
+- evaluation.py: a topic scored on articles labelled wanted or not: precision, recall, misses
+  and false alerts (`newswatch topics test --labelled`); the analysts' judgments of alerts
+  as judged precision per topic and week (`newswatch topics report`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,19 @@ from typing import TYPE_CHECKING
 from tasks.common.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from tasks.matching.backtest import BacktestReport, backtest_topic
+    from tasks.matching.backtest import BacktestReport, TopicComparison, backtest_topic, compare_topics
+    from tasks.matching.evaluation import (
+        Evaluation,
+        LabelError,
+        LabelledArticle,
+        WeekRow,
+        evaluate,
+        labels_for,
+        parse_labelled,
+        read_labelled,
+        weekly_precision,
+        weeks_back,
+    )
     from tasks.matching.rules import match_alerts, route
     from tasks.matching.search import SearchReport, search_archive
     from tasks.matching.topics import ArticleHit, CompiledTopic, TopicHit, compile_topic, match, topic_queries
@@ -31,17 +47,29 @@ __all__ = [
     "ArticleHit",
     "backtest_topic",
     "BacktestReport",
+    "compare_topics",
     "compile_topic",
     "CompiledTopic",
+    "evaluate",
+    "Evaluation",
+    "LabelError",
+    "LabelledArticle",
+    "labels_for",
     "match",
     "match_alerts",
     "match_task",
     "match_unmatched",
     "MatchReport",
+    "parse_labelled",
+    "read_labelled",
     "route",
     "search_archive",
     "SearchReport",
     "topic_queries",
+    "TopicComparison",
     "TopicHit",
+    "weekly_precision",
+    "weeks_back",
+    "WeekRow",
 ]
 __getattr__ = lazy_exports(__name__, __file__)

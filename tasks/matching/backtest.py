@@ -45,3 +45,37 @@ def backtest_topic(db_url: str, topic: CompiledTopic, since: datetime, examples:
     report.per_indicator = dict(indicators.most_common())
     report.examples = [e for _, e in sorted(scored, key=lambda pair: -pair[0])[:examples]]
     return report
+
+
+@dataclass
+class TopicComparison:
+    """A topic as the watchlist has it now against an earlier version, over the same archive:
+    the articles the change adds (with why they match now) and removes (with why they matched)."""
+
+    topic: str
+    since: str
+    scanned: int = 0
+    matched_now: int = 0
+    matched_before: int = 0
+    added: list[ArticleHit] = field(default_factory=list)  # match now, did not before: why now
+    removed: list[ArticleHit] = field(default_factory=list)  # matched before, do not now: why before
+
+
+def compare_topics(db_url: str, now: CompiledTopic, before: CompiledTopic | None, since: datetime) -> TopicComparison:
+    """Run both versions of a topic over the archive since `since` (one pass, streaming) and keep
+    the articles on which they disagree, newest first. `before` None: the topic is new."""
+    report = TopicComparison(now.name, since.isoformat())
+    for article in repository.articles_since(db_url, since):
+        report.scanned += 1
+        args = (article.source_name, article.source_tags, article.language)
+        hit_now = match(article.title, article.text, now, *args)
+        hit_before = match(article.title, article.text, before, *args) if before is not None else None
+        report.matched_now += hit_now is not None
+        report.matched_before += hit_before is not None
+        if hit_now is not None and hit_before is None:
+            report.added.append(ArticleHit.of(article, hit_now))
+        elif hit_before is not None and hit_now is None:
+            report.removed.append(ArticleHit.of(article, hit_before))
+    for changed in (report.added, report.removed):
+        changed.sort(key=lambda h: (h.published, h.id), reverse=True)
+    return report

@@ -25,6 +25,7 @@ FIRST = "0001_initial"
 SECOND = "0002_health_digests_explanations"
 BEFORE_INDICATORS = "0006_source_recent_index"
 INDICATORS = "0007_match_indicators"
+JUDGMENTS = "0008_alert_judgments"
 HEAD = migrate.head()
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -236,9 +237,9 @@ def test_0007_gives_the_matches_of_a_0006_database_their_indicators(db_url: str,
     assert migrate.upgrade(db_url, BEFORE_INDICATORS) == BEFORE_INDICATORS
     assert "indicators" not in {c["name"] for c in inspect(engine).get_columns("matches")}
     expected = _fill_first_version(engine)
-    assert migrate.revisions()[-1] == INDICATORS == HEAD
+    assert INDICATORS in migrate.revisions()
 
-    assert migrate.upgrade(db_url) == INDICATORS
+    assert migrate.upgrade(db_url) == HEAD
 
     _assert_rows_kept(engine, expected)  # the old match reads with indicators {}
     assert migrate.schema_drift(db_url) == []
@@ -262,6 +263,42 @@ def test_0007_gives_the_matches_of_a_0006_database_their_indicators(db_url: str,
     assert migrate.upgrade(db_url) == HEAD
 
 
+def test_0008_adds_judgments_to_a_0007_database_and_keeps_its_rows(db_url: str, engine: Engine) -> None:
+    """A database of the build before judgments, with its rows: 0008 adds the judgments table and
+    nothing else, every row stays, an alert of before can be judged (and judged again: one row);
+    going back to 0007 drops only the table."""
+    from storage import repository
+
+    assert migrate.upgrade(db_url, INDICATORS) == INDICATORS
+    assert "judgments" not in _tables(engine)
+    expected = _fill_first_version(engine)
+
+    assert migrate.revisions()[-2:] == [INDICATORS, JUDGMENTS]
+    assert migrate.upgrade(db_url) == JUDGMENTS == HEAD
+
+    _assert_rows_kept(engine, expected)
+    assert migrate.schema_drift(db_url) == []
+    old_alert = next(iter(expected[Alert]))
+    first = repository.judge_alert(db_url, old_alert, False, "a strike, not labour abuse", "mai")
+    again = repository.judge_alert(db_url, old_alert, True, None, "mai")
+    assert first is not None and again is not None and (again.topic, again.relevant) == ("labour unrest", True)
+    (judged,) = repository.judged_articles(db_url)
+    assert (judged.alert_id, judged.relevant, judged.note, judged.title) == (
+        old_alert,
+        True,
+        None,
+        ARTICLES[0]["title"],
+    )
+    from storage.db import dispose_all
+
+    dispose_all()
+
+    assert migrate.downgrade(db_url, INDICATORS) == INDICATORS
+    assert "judgments" not in _tables(engine)
+    _assert_rows_kept(engine, expected)
+    assert migrate.upgrade(db_url) == HEAD
+
+
 def test_upgrade_is_idempotent(db_url: str) -> None:
     assert migrate.upgrade(db_url) == HEAD
     assert migrate.upgrade(db_url) == HEAD
@@ -279,8 +316,10 @@ def test_upgrade_refuses_to_go_back(db_url: str) -> None:
     assert migrate.current(db_url) == HEAD
 
 
-# Columns that revisions after the migrations took over added: no database made by create_all has them.
+# Columns and tables that revisions after the migrations took over added: no database made by
+# create_all has them.
 AFTER_CREATE_ALL = {"matches": ("indicators",)}  # 0007
+TABLES_AFTER_CREATE_ALL = ("judgments",)  # 0008
 
 
 def test_adopts_a_database_made_by_create_all(db_url: str, engine: Engine) -> None:
@@ -289,6 +328,8 @@ def test_adopts_a_database_made_by_create_all(db_url: str, engine: Engine) -> No
         for table, columns in AFTER_CREATE_ALL.items():
             for column in columns:
                 conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        for table in TABLES_AFTER_CREATE_ALL:
+            conn.execute(text(f"DROP TABLE {table}"))
     with Session(engine) as session:
         source = Source(name="AP", url="https://ap.example/rss", tags=["us"], etag='W/"1"', last_new_at=T1)
         session.add(source)
