@@ -1,16 +1,18 @@
-"""`newswatch alerts`: the outbox, dead letters, retries."""
+"""`newswatch alerts`: the outbox, dead letters, retries; the analysts' judgments (`mark`) and the
+judged articles as a labelled file (`export-labelled`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from deploy.cli_common import DbOpt, JsonOpt, esc, fail, open_db, out, print_json
 
-alerts_app = typer.Typer(help="Alerts: the outbox, dead letters, retries.", invoke_without_command=True)
+alerts_app = typer.Typer(help="Alerts: the outbox, dead letters, retries, judgments.", invoke_without_command=True)
 StatusOpt = Annotated[
     list[str] | None, typer.Option("--status", help="pending, sent, dead or dry_run; repeat for several.")
 ]
@@ -105,3 +107,95 @@ def alerts_retry(
             out.print(f"[yellow]failed[/] {esc(error)}", highlight=False)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+@alerts_app.command("mark")
+def alerts_mark(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id (newswatch alerts list).")],
+    relevant: Annotated[bool, typer.Option("--relevant", help="The article was what the topic is for.")] = False,
+    not_relevant: Annotated[bool, typer.Option("--not-relevant", help="A false alert.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Why, in a few words.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who judged it (default: the OS user).")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record your judgment of an alert: relevant or not, with a note. Marking again replaces it;
+    an article alerted to several targets is judged once. `topics report` counts the judgments.
+
+    Example: newswatch alerts mark 12 --not-relevant --note 'drug trafficking, not people'
+    """
+    from dataclasses import asdict
+
+    from storage import repository
+
+    if relevant == not_relevant:
+        raise fail("alerts mark", "give one of --relevant and --not-relevant", 2)
+    judgment = repository.judge_alert(open_db(db), alert_id, relevant, note, by or _os_user())
+    if judgment is None:
+        raise fail("alerts mark", f"no alert {alert_id} (newswatch alerts list shows their ids)", 2)
+    if as_json:
+        print_json(asdict(judgment))
+        return
+    verdict = "relevant" if relevant else "not relevant"
+    out.print(
+        f"alert {alert_id} ({esc(judgment.topic)}) marked {verdict} by {esc(judgment.judged_by)}", highlight=False
+    )
+
+
+@alerts_app.command("export-labelled")
+def alerts_export_labelled(
+    file: Annotated[Path, typer.Argument(help="The JSON lines file to write.")],
+    topic: Annotated[str | None, typer.Option("--topic", help="Only this topic's judgments.")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the judged alerts' articles as a labelled file (JSON lines: id, lang, title, text,
+    wanted, topic, ...) for `newswatch topics test --labelled`.
+
+    Example: newswatch alerts export-labelled judged.jsonl --topic human-trafficking
+    """
+    import json
+
+    from storage import repository
+
+    rows = repository.judged_articles(open_db(db), topic)
+    try:
+        with file.open("w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(_labelled(r), ensure_ascii=False, default=str) + "\n")
+    except OSError as exc:
+        raise fail("cannot write", f"{file}: {exc.strerror or exc}", 1) from None
+    relevant = sum(r.relevant for r in rows)
+    if as_json:
+        print_json(
+            {"file": str(file), "articles": len(rows), "relevant": relevant, "not_relevant": len(rows) - relevant}
+        )
+        return
+    out.print(f"wrote {len(rows)} labelled article(s) to {esc(file)}: {relevant} relevant", highlight=False)
+
+
+def _labelled(r: Any) -> dict[str, Any]:
+    """A judged alert's article as a line of a labelled file (tasks/matching/evaluation.py reads it)."""
+    return {
+        "id": r.article_id,
+        "lang": r.language,
+        "title": r.title,
+        "text": r.text,
+        "wanted": r.relevant,
+        "topic": r.topic,
+        "alert": r.alert_id,
+        "note": r.note,
+        "judged_by": r.judged_by,
+        "judged_at": r.judged_at.isoformat(),
+        "url": r.url,
+        "source": r.source_name,
+    }

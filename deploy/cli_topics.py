@@ -110,22 +110,33 @@ def _article(file: Path | None, url: str | None, text: str | None) -> tuple[str,
 
 @topics_app.command("test")
 def topics_test(
-    query: Annotated[str, typer.Argument(help="A query, or the name of a topic in the watchlist.")],
+    query: Annotated[str | None, typer.Argument(help="A query, or the name of a topic in the watchlist.")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="An article as a text file (first line: title).")] = None,
     url: Annotated[str | None, typer.Option("--url", help="An article page to fetch and extract.")] = None,
     text: Annotated[str | None, typer.Option("--text", help="The article text itself.")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="The article's language (default: detected).")] = None,
+    labelled: Annotated[
+        Path | None, typer.Option("--labelled", help="Labelled articles (JSON lines): precision, recall, errors.")
+    ] = None,
+    topic_name: Annotated[str | None, typer.Option("--topic", help="The topic of the watchlist to test.")] = None,
     watchlist: WatchlistOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Does this query (or topic) match this article, and why. Exit 0 when it matches, 1 when not.
+    With --labelled FILE: the topic on every labelled article (cli_review.py).
 
     Example: newswatch topics test 'traffick* ONEAR/3 (women OR children)' --text 'Trafficking of women rose.'
     """
     from tasks.common.language import detect
     from tasks.matching import match
 
-    topic = _topic(query, watchlist)
+    if labelled is not None:
+        from deploy.cli_review import labelled_test
+
+        return labelled_test(query, topic_name, labelled, watchlist, as_json, _topic)
+    if query is None and topic_name is None:
+        raise fail("topics test", "give a query or a topic (or --labelled FILE)", 2)
+    topic = _topic(query or topic_name or "", watchlist)
     title, body, page_lang = _article(file, url, text)
     language = lang or page_lang or detect(f"{title}\n{body}")
     hit = match(title, body, topic, language=language)
@@ -180,17 +191,26 @@ def backtest(
     query: Annotated[str, typer.Argument(help="A topic of the watchlist, or a query not yet saved.")],
     since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 12h.")] = "30d",
     examples: Annotated[int, typer.Option("--examples", help="How many example articles.")] = 10,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="An earlier watchlist: what the topic's change adds and removes.")
+    ] = None,
     watchlist: WatchlistOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a topic or query over the stored archive, alerting no one: matches per day and examples.
+    With --against OLD_WATCHLIST: the articles the topic's change adds and removes (cli_review.py).
 
     Example: newswatch backtest 'traffick* ONEAR/3 (women OR children)' --since 7d
     """
     from dataclasses import asdict
 
     from tasks.matching import backtest_topic
+
+    if against is not None:
+        from deploy.cli_review import compare_backtest
+
+        return compare_backtest(query, against, since_, watchlist, db, as_json)
 
     report = backtest_topic(*_over_archive(query, since_, watchlist, db), examples)
     if as_json:
@@ -270,6 +290,9 @@ def stories(
 
 def register(app: typer.Typer) -> None:
     """`topics`, then the archive's queries: `backtest`, `search`, `stories`."""
+    from deploy.cli_review import topics_report
+
+    topics_app.command("report")(topics_report)
     app.add_typer(topics_app, name="topics")
     app.command()(backtest)
     app.command()(search)
