@@ -116,6 +116,9 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
             "",
             f"Link: {link(alert.url, fmt)}",
             *([f"Also reported by: {escape(', '.join(alert.also), fmt)}"] if alert.also else []),
+            "",
+            # The analyst's judgment feeds `newswatch topics report` and labelled exports.
+            escape(f"Alert {alert.id}: newswatch alerts mark {alert.id} --relevant | --not-relevant", fmt),
         ],
     )
     if fmt == "markdown":  # two trailing spaces: line breaks within the header block

@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from storage import repository
 from storage.db import get_engine
-from storage.models import Match
+from storage.models import Alert, Match
 from tests.helpers import Watched, run_digest, run_monitor, write_config
 from tests.receivers import JsonReceiver, SmtpReceiver
 
@@ -80,6 +80,10 @@ def test_indicators_reach_every_message_of_a_real_delivery(
 
     message = hook.posts[0]["message"]  # json:// takes plain text
     assert TEXT_LINE in message.splitlines()
+    with get_engine(flow_db).connect() as conn:  # each message names its alert, to judge it by
+        alert_ids = set(conn.execute(select(col(Alert.id))).scalars())
+    named = {int(line.split()[1].rstrip(":")) for line in message.splitlines() if line.startswith("Alert ")}
+    assert len(named) == 1 and named <= alert_ids and "newswatch alerts mark" in message
     lines = message.splitlines()
     assert lines.index(TEXT_LINE) == next(i for i, line in enumerate(lines) if line.startswith("Topic: ")) + 1
 
