@@ -267,10 +267,17 @@ def shipped_vs_keywords(docs: list[Doc]) -> dict[str, object]:
 
     topic = next(t for t in load_watchlist(ROOT / "deploy" / "watchlist.yaml").topics if t.name == SHIPPED)
     groups = topic.term_groups()
-    shipped: dict[str, Query] = {lang: parse_query(q, groups, lang) for lang, q in topic_queries(topic).items()}
+    shipped: dict[str, Query] = {
+        lang: parse_query(q, groups, None if lang == "*" else lang) for lang, q in topic_queries(topic).items()
+    }
     keywords: dict[str, Query] = {}
     for lang, text in topic_queries(topic).items():
-        terms = [t for g in groups.values() for t in (*g.terms, *g.languages.get(lang, ()))]
+        # the default query ("*") serves every language: its keyword twin gets every language's terms
+        terms = [
+            t
+            for g in groups.values()
+            for t in (*g.terms, *(t for code, more in g.languages.items() if lang in ("*", code) for t in more))
+        ]
         terms += [t for t in PHRASE.findall(text) if t not in terms]
         keywords[lang] = parse_query(terms_query(terms))
     rates = {}
