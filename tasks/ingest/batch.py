@@ -26,7 +26,7 @@ from tasks.common.text import clean
 from tasks.config import SourceSpec
 from tasks.fetching import FetchError, FetchResult, PoliteFetcher, RetryLater
 from tasks.ingest.articles import FetchedArticle, fetch_article
-from tasks.ingest.canonical import canonical_url
+from tasks.ingest.canonical import canonical_url, entry_keys
 from tasks.ingest.feedfetch import fetch_feed
 from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError, parse_feed
 from tasks.ingest.options import IngestOptions
@@ -81,11 +81,19 @@ def _fetch_entry_record(source: _Source, entry: FeedEntry, canonical: str, feed:
         summary=entry.summary,
         language_hint=spec.language or primary_tag(feed.language),
         metadata=not (entry.title and entry.published),
-        skip_page=None if spec.fetch_pages else "source configured with fetch_pages: false",
+        skip_page=_skip_page(spec, canonical),
     )
     if article.fetched:
         progress.advance(progress.ARTICLES)
     return _record(entry, canonical, source.state.id, article)
+
+
+def _skip_page(spec: SourceSpec, canonical: str) -> str | None:
+    """Why the entry's page is not fetched, if it is not: a key that keeps its fragment names
+    one of several posts on one page, whose text is the page's, not this post's."""
+    if not spec.fetch_pages:
+        return "source configured with fetch_pages: false"
+    return "one of several posts on one page (the links differ by fragment)" if "#" in canonical else None
 
 
 def _record(entry: FeedEntry, canonical: str, source_id: int, article: FetchedArticle) -> ArticleRecord:
@@ -119,8 +127,8 @@ def _store_entries(source: _Source, feed: ParsedFeed) -> None:
     db_url, outcome, source_id = source.db_url, source.outcome, source.state.id
     outcome.entries = len(feed.entries)
     fresh: dict[str, FeedEntry] = {}
-    for entry in feed.entries:
-        fresh.setdefault(canonical_url(entry.url), entry)  # a feed listing one URL twice
+    for key, entry in zip(entry_keys([e.url for e in feed.entries]), feed.entries, strict=True):
+        fresh.setdefault(key, entry)  # a feed listing one URL twice
     outcome.duplicates += len(feed.entries) - len(fresh)
     known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
     pruned = archive.is_tombstoned(db_url, list(fresh))  # pruned from the archive: never again

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.ingest.canonical import canonical_url
+from tasks.ingest.canonical import canonical_url, entry_keys
 
 
 def test_canonical_removes_tracking_parameters() -> None:
@@ -66,3 +66,25 @@ def test_canonical_different_articles_stay_different() -> None:
 
 def test_canonical_trailing_slash_removed_with_query() -> None:
     assert canonical_url("https://news.example/a/b/?id=3") == canonical_url("https://news.example/a/b?id=3")
+
+
+def test_entry_keys_keep_the_fragment_that_tells_posts_apart() -> None:
+    # A real weblog's feed: two posts of one day, one page, told apart by the fragment alone.
+    day = "http://weblog.example/2002/09/29"
+    keys = entry_keys([f"{day}#When:12:59:01PM", f"{day}#When:6:52:02PM", "http://weblog.example/other"])
+    assert keys == [f"{day}#When:12:59:01PM", f"{day}#When:6:52:02PM", "http://weblog.example/other"]
+
+
+def test_entry_keys_drop_a_fragment_that_tells_nothing_apart() -> None:
+    keys = entry_keys(["https://news.example/a/1#comments", "https://news.example/a/2?utm_source=rss#top"])
+    assert keys == ["https://news.example/a/1", "https://news.example/a/2"]
+    # one article listed with and without an anchor is still one article
+    assert entry_keys(["https://news.example/a/1", "https://news.example/a/1#comments"]) == [
+        "https://news.example/a/1",
+        "https://news.example/a/1",
+    ]
+    # the same fragment twice is the same entry twice
+    assert entry_keys(["https://news.example/a#x", "https://news.example/a/?utm_source=rss#x"]) == [
+        "https://news.example/a",
+        "https://news.example/a",
+    ]
