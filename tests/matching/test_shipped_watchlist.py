@@ -26,6 +26,14 @@ FIRES = [
     ("en", "Rescue", "The women were trafficked to Malaysia and forced to work without pay."),
     ("en", "Report", "Trafficking of women and girls across the border rose last year, the UN said."),
     ("en", "Crackdown", "Survivors of a scam compound in Sihanoukville described beatings."),
+    # The issue's own two misses of the old topic: the trafficking word next to no people word
+    # but nationals moved abroad, and a minor trafficked for prostitution.
+    (
+        "en",
+        "Minister orders a hunt",
+        "The minister ordered a hunt for the masterminds behind trafficking rings that move Cambodians abroad illegally.",
+    ),
+    ("en", "Released", "He was released from prison for trafficking a minor for prostitution."),
     ("km", "ព័ត៌មាន", "ប៉ូលិសបានចាប់ខ្លួនជនសង្ស័យពីបទជួញដូរមនុស្សនៅខេត្តព្រះសីហនុ។"),
     ("th", "ข่าว", "ตำรวจจับกุมขบวนการค้ามนุษย์ที่ชายแดนไทยกัมพูชา"),
     ("vi", "Tin tức", "Công an đã triệt phá một đường dây mua bán người qua biên giới Campuchia."),
