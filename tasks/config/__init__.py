@@ -8,6 +8,7 @@ file, the line and the field.
 - variables.py: the non-secret settings kept as Prefect Variables (`newswatch setup`).
 - files.py: sources.yaml and watchlist.yaml: their schema, line-numbered errors, and the
   selection of sources and topics a run is asked for.
+- selectors.py: a listing page's XPath or CSS selectors, compiled (compile_selector).
 - groups.py: the watchlist's indicator groups (shared and per topic, per language) and the
   check that every @group a query names exists for its language.
 """
@@ -21,6 +22,8 @@ from tasks.common.exports import lazy_exports
 if TYPE_CHECKING:
     from tasks.config.files import (
         ConfigError,
+        PageSelectors,
+        SourceKind,
         SourceSpec,
         TopicSpec,
         Watchlist,
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
         select_sources,
         select_topics,
     )
+    from tasks.config.selectors import compile_selector
     from tasks.config.settings import Settings, environment_values, load_settings
     from tasks.config.variables import VARIABLE_PREFIX, forget_read_variables, prefect_api_url, save_variables
 
@@ -38,6 +42,9 @@ __all__ = [
     "save_variables",
     "VARIABLE_PREFIX",
     "ConfigError",
+    "compile_selector",
+    "PageSelectors",
+    "SourceKind",
     "environment_values",
     "load_settings",
     "load_sources",

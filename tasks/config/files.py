@@ -6,6 +6,7 @@ line and the field, so an operator can fix it without reading code.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tasks.common.interval import parse_interval
 from tasks.common.windows import QuietHours, parse_clock, parse_zone
 from tasks.config.groups import LANGUAGE_CODE, Groups, check_term, shared_groups, term_groups, unchecked_groups
+from tasks.config.selectors import check_selector
 from tasks.query import QuerySyntaxError, TermGroup, parse_query
 
 
@@ -35,21 +37,71 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class PageSelectors(_Strict):
+    """Where a listing page's stories are (a `kind: page` source), named as FreshRSS's "HTML +
+    XPath" sources name them (xPathItem, xPathItemUri, xPathItemTitle, xPathItemTimestamp), so
+    a FreshRSS user recognises them. item_uri, item_title and item_timestamp are relative to
+    one item; without item_uri, the item's first link (or the item itself, if it is a link)."""
+
+    item: str = Field(min_length=1, description="Each story on the page, e.g. //article or //h2[@class='title'].")
+    item_uri: str | None = Field(default=None, description="The story's link in the item, e.g. .//a/@href.")
+    item_title: str | None = Field(default=None, description="The story's title in the item, e.g. .//h2.")
+    item_timestamp: str | None = Field(default=None, description="Its date, e.g. .//time/@datetime.")
+    css: bool = Field(default=False, description="The selectors are CSS (e.g. 'article h2 a'), not XPath.")
+
+    @model_validator(mode="after")
+    def _compiles(self) -> PageSelectors:
+        for name in ("item", "item_uri", "item_title", "item_timestamp"):
+            if (value := getattr(self, name)) is not None:
+                try:
+                    check_selector(value, self.css)
+                except ValueError as exc:
+                    raise _FieldError((name,), str(exc)) from None
+        return self
+
+
+SourceKind = Literal["feed", "sitemap", "page"]
+
+
 class SourceSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     url: str
+    kind: SourceKind = Field(default="feed", description="feed (RSS/Atom/JSON), sitemap, page (a listing).")
+    page: PageSelectors | None = Field(default=None, description="kind page: where the stories are on the page.")
+    recurse: tuple[str, ...] = Field(default=(), description="kind sitemap: regexes of the sub-sitemaps to poll.")
+    window: str | None = Field(default=None, description="kind sitemap: entries newer than this are read (default 2d).")
     tags: tuple[str, ...] = ()
     language: str | None = Field(default=None, description="Language of the source's articles, if known.")
     fetch_pages: bool = Field(default=True, description="Fetch each article page for its full text.")
     interval: str | None = Field(default=None, description="Poll interval, e.g. 30m, 2h (default 15m).")
     enabled: bool = True
 
-    @field_validator("interval")
+    @field_validator("interval", "window")
     @classmethod
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
             parse_interval(value)
         return value
+
+    @field_validator("recurse")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> SourceSpec:
+        """Each kind's own settings, and only its own: `page` selectors are needed by a page."""
+        if self.kind == "page" and self.page is None:
+            raise _FieldError(("page",), "a kind: page source needs `page:` selectors (at least `item:`)")
+        for name, kind in (("page", "page"), ("recurse", "sitemap"), ("window", "sitemap")):
+            if getattr(self, name) and self.kind != kind:
+                raise _FieldError((name,), f"only for kind: {kind} (this source is kind: {self.kind})")
+        return self
 
     @field_validator("url")
     @classmethod

@@ -48,7 +48,8 @@ SOURCES_CASES = {
     "missing field": ("sources:\n  - name: a\n    tags: [x]\n", ":2: sources[0].url: Field required"),
     "unknown key": (
         "sources:\n  - name: a\n    url: https://x.example/rss\n    colour: red\n",
-        ":4: sources[0].colour: unknown key (allowed: name, url, tags, language, fetch_pages, interval, enabled)",
+        ":4: sources[0].colour: unknown key (allowed: name, url, kind, page, recurse, window, tags, language, "
+        "fetch_pages, interval, enabled)",
     ),
     "invalid url": (
         "sources:\n  - name: a\n    url: https://x.example/rss\n  - name: b\n    url: htp:/x\n",
@@ -64,6 +65,30 @@ SOURCES_CASES = {
     "wrong type": (
         "sources:\n  - name: a\n    url: https://x.example/rss\n    enabled: maybe\n",
         ":4: sources[0].enabled",
+    ),
+    "unknown kind": (
+        "sources:\n  - name: a\n    url: https://x.example/\n    kind: html\n",
+        ":4: sources[0].kind: Input should be 'feed', 'sitemap' or 'page'",
+    ),
+    "page without selectors": (
+        "sources:\n  - name: a\n    url: https://x.example/\n    kind: page\n",
+        ":2: sources[0].page: a kind: page source needs `page:` selectors",
+    ),
+    "bad xpath": (
+        "sources:\n  - name: a\n    url: https://x.example/\n    kind: page\n    page:\n      item: //article[\n",
+        ":6: sources[0].page.item: invalid XPath '//article['",
+    ),
+    "bad css": (
+        "sources:\n  - name: a\n    url: https://x.example/\n    kind: page\n    page: {item: 'a[', css: true}\n",
+        ":5: sources[0].page.item: invalid CSS selector 'a['",
+    ),
+    "sitemap setting on a feed": (
+        "sources:\n  - name: a\n    url: https://x.example/rss\n    window: 2d\n",
+        ":4: sources[0].window: only for kind: sitemap (this source is kind: feed)",
+    ),
+    "bad recurse": (
+        "sources:\n  - name: a\n    url: https://x.example/s.xml\n    kind: sitemap\n    recurse: ['(']\n",
+        ":5: sources[0].recurse: invalid regular expression '('",
     ),
 }
 
