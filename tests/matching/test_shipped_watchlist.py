@@ -100,6 +100,12 @@ HARD_NEGATIVES = {
         "Managers threatened to dismiss the strike leaders and locked the factory gates. The labour ministry called "
         "both sides to talks and the company promised to pay the wages owed by Friday.",
     ),
+    "missing after a flood": (
+        "Villagers lost contact with relatives as floods cut roads",
+        "Families in Kratie said they lost contact with relatives working on farms upriver after floods cut roads "
+        "and phone lines. Two fishermen went missing when their boat overturned. Rescue teams reached the villages "
+        "by boat on Tuesday and the provincial labour office promised jobs on the repair works.",
+    ),
     "ordinary migration": (
         "Cambodians borrow to pay brokers for jobs in Korea",
         "Thousands of Cambodians leaving for jobs in South Korea this year borrowed money to pay brokers for "
@@ -133,6 +139,41 @@ UNNAMED = {
         "Công an tỉnh Lào Cai vừa giải cứu một cô gái 17 tuổi bị một người quen hứa hẹn việc làm lương cao rồi đưa "
         "qua biên giới, bán cho một người đàn ông Trung Quốc làm vợ với giá 80 triệu đồng. Cô gái bị nhốt trong nhà "
         "gần một năm trước khi trốn thoát.",
+    ),
+    # The issue's four misses told through what happened to people (issue #15), in our words.
+    "men vanish after a job offer": (
+        "en",
+        "Families wait for word from sons who left with a broker",
+        "A broker promised the men jobs abroad in a factory. After they left the village nobody heard from them for "
+        "months, until one called home from a fishing vessel far out at sea.",
+    ),
+    "fishermen unpaid and threatened": (
+        "en",
+        "Fishermen back after seven months without pay",
+        "Fishermen returned home after seven months without pay. The recruiters had taken their documents and "
+        "threatened them when they asked to leave.",
+    ),
+    "teenagers confined in a casino": (
+        "en",
+        "Teenagers freed from casino after parents pay",
+        "Three teenagers were locked in a casino and made to work there for weeks. Their parents paid a ransom before "
+        "they were released.",
+    ),
+    "hotline callers held abroad": (
+        "en",
+        "Hotline hears from workers held by employers",
+        "Callers to the hotline say they are held by employers in Saudi Arabia, their passports taken, and told they "
+        "owe thousands in recruitment fees.",
+    ),
+    "job lure, then silence (km)": (
+        "km",
+        "គ្រួសារបាត់ទំនាក់ទំនងជាមួយយុវជនដែលទៅរកការងារ",
+        "មេខ្យល់បានសន្យាថានឹងរកការងារធ្វើនៅប្រទេសថៃឱ្យយុវជនបីនាក់ ប៉ុន្តែចាប់តាំងពីពួកគេចាកចេញ ក្រុមគ្រួសារបាត់ទំនាក់ទំនងជាមួយពួកគេអស់បីខែហើយ។",
+    ),
+    "job lure, then silence (th)": (
+        "th",
+        "ครอบครัวขาดการติดต่อลูกชาย",
+        "นายหน้าสัญญาว่าจะหางานรายได้ดีในมาเลเซียให้ชายหนุ่มสามคน แต่หลังจากเดินทางไป ครอบครัวก็ขาดการติดต่อกับพวกเขามาสามเดือนแล้ว",
     ),
 }
 
