@@ -1,0 +1,48 @@
+"""Meaning, not only words: a local embedding model that lets a topic add the articles close in
+meaning to its description or example stories (issue #16). Optional: the [semantic] extra
+(`pip install 'newswatch[semantic]'`) or an operator's model directory (NEWSWATCH_EMBED_MODEL);
+without either, nothing here is imported and everything else works.
+
+- embedders.py: the Embedder interface (texts to unit float32 vectors), the shipped model
+  (tokenlearn-static-model, read from its wheel: why, with figures, in its docstring), and the
+  loaders of an operator's ONNX or model2vec directory.
+- vectors.py: what is embedded of an article, its int8 vector as stored, the per-process model
+  cache of the page workers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tasks.common.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from tasks.semantic.embedders import (
+        INSTALL_HINT,
+        Embedder,
+        EmbedderUnavailable,
+        OnnxEmbedder,
+        StaticEmbedder,
+        load_embedder,
+        shipped_model_dir,
+        unit,
+    )
+    from tasks.semantic.vectors import ArticleVector, article_input, cached_embedder, embed_article, pack, unpack
+
+__all__ = [
+    "article_input",
+    "cached_embedder",
+    "embed_article",
+    "load_embedder",
+    "pack",
+    "shipped_model_dir",
+    "unit",
+    "unpack",
+    "ArticleVector",
+    "Embedder",
+    "EmbedderUnavailable",
+    "INSTALL_HINT",
+    "OnnxEmbedder",
+    "StaticEmbedder",
+]
+__getattr__ = lazy_exports(__name__, __file__)
