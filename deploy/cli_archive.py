@@ -16,10 +16,10 @@ from deploy.cli_common import DbOpt, err, fail, open_db, out, print_json
 
 
 def _duration(option: str, value: str) -> timedelta:
-    from tasks.common.interval import parse_interval
+    from tasks.common.interval import MAX_SPAN, parse_interval
 
     try:
-        return parse_interval(value)
+        return parse_interval(value, MAX_SPAN)
     except ValueError as exc:
         raise fail(option, exc, 2) from None
 

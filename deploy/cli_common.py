@@ -95,10 +95,10 @@ def preflight(
 def since(value: str) -> datetime:
     """The moment `--since 7d` means; a bad duration exits 2."""
     from storage.clock import now_utc
-    from tasks.common.interval import parse_interval
+    from tasks.common.interval import MAX_SPAN, parse_interval
 
     try:
-        return now_utc() - parse_interval(value)
+        return now_utc() - parse_interval(value, MAX_SPAN)
     except ValueError as exc:
         raise fail("--since", exc, 2) from None
 

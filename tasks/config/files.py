@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -18,6 +18,7 @@ from tasks.common.interval import parse_interval
 from tasks.common.windows import QuietHours, parse_clock, parse_zone
 from tasks.config.groups import LANGUAGE_CODE, Groups, check_term, shared_groups, term_groups, unchecked_groups
 from tasks.config.selectors import check_selector
+from tasks.config.semantic import SemanticSpec
 from tasks.query import QuerySyntaxError, TermGroup, parse_query
 
 
@@ -35,6 +36,16 @@ class _FieldError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# Every field is bounded as it is loaded, so that what `check` accepts, a run can store: names
+# and topics to their columns (200), a language tag to its column (20), URLs to the links a
+# feed may give (4,096, tasks/ingest/feeds.py), the rest to far beyond any real use.
+MAX_URL = 4096
+MAX_LANGUAGE = 20
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # en, km, pt-BR, zh-Hant-TW (BCP 47's shape)
+Tag = Annotated[str, Field(max_length=100)]
+Query = Annotated[str, Field(max_length=20_000)]
 
 
 class PageSelectors(_Strict):
@@ -70,7 +81,7 @@ class SourceSpec(_Strict):
     page: PageSelectors | None = Field(default=None, description="kind page: where the stories are on the page.")
     recurse: tuple[str, ...] = Field(default=(), description="kind sitemap: regexes of the sub-sitemaps to poll.")
     window: str | None = Field(default=None, description="kind sitemap: entries newer than this are read (default 2d).")
-    tags: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
     language: str | None = Field(default=None, description="Language of the source's articles, if known.")
     fetch_pages: bool = Field(default=True, description="Fetch each article page for its full text.")
     interval: str | None = Field(default=None, description="Poll interval, e.g. 30m, 2h (default 15m).")
@@ -103,9 +114,19 @@ class SourceSpec(_Strict):
                 raise _FieldError((name,), f"only for kind: {kind} (this source is kind: {self.kind})")
         return self
 
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > MAX_LANGUAGE or not LANGUAGE_TAG.fullmatch(value)):
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            raise ValueError(f"{shown!r} is not a language code (en, km, pt-BR; at most {MAX_LANGUAGE} characters)")
+        return value
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        if len(value) > MAX_URL:
+            raise ValueError(f"URL of {len(value)} characters: at most {MAX_URL}")
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"invalid URL {value!r}: expected http:// or https:// with a host")
@@ -121,18 +142,23 @@ class SourceSpec(_Strict):
 
 class TopicSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=2000)
     terms: tuple[str, ...] = ()
-    query: str | None = Field(default=None, description="A query in the query language (README).")
-    queries: dict[str, str] = Field(default_factory=dict, description="Queries by article language (en, km, ...).")
+    query: Query | None = Field(default=None, description="A query in the query language (README).")
+    queries: dict[str, Query] = Field(default_factory=dict, description="Queries by article language (en, km, ...).")
     groups: Groups = Field(default_factory=dict, description="Named term lists (@name); the watchlist's are added.")
     exclude: tuple[str, ...] = ()
-    notify: tuple[str, ...] = Field(default=(), description="Apprise tags this topic's alerts go to (default: all).")
+    notify: tuple[Tag, ...] = Field(default=(), description="Apprise tags this topic's alerts go to (default: all).")
     mode: Literal["immediate", "hourly", "daily"] = "immediate"
-    max_per_hour: int | None = Field(default=None, ge=1, description="Immediate alerts per hour per target.")
+    max_per_hour: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Immediate alerts per hour per target."
+    )
     urgent: bool = Field(default=False, description="Alerts ignore the targets' quiet hours.")
     followups: Literal["none", "new-outlets"] = Field(
         default="none", description="Alert again when another outlet carries a story already alerted."
+    )
+    semantic: SemanticSpec | None = Field(
+        default=None, description="Also match articles close in meaning to a description or examples (extra)."
     )
 
     @field_validator("notify")
@@ -214,8 +240,8 @@ class SourcesFile(_Strict):
 
 
 class DigestSpec(_Strict):
-    time: str = Field(default="07:30", description="Local time of the daily digest (HH:MM).")
-    timezone: str = Field(default="UTC", description="IANA time zone of `time`.")
+    time: str = Field(default="07:30", max_length=20, description="Local time of the daily digest (HH:MM).")
+    timezone: str = Field(default="UTC", max_length=100, description="IANA time zone of `time`.")
 
     @field_validator("time")
     @classmethod
@@ -233,8 +259,10 @@ class DigestSpec(_Strict):
 class TargetOptions(_Strict):
     """Options for the Apprise targets carrying a tag."""
 
-    tag: str = Field(min_length=1)
-    quiet: str | None = Field(default=None, description="Quiet hours, e.g. '22:00-07:00 Asia/Phnom_Penh'.")
+    tag: str = Field(min_length=1, max_length=100)
+    quiet: str | None = Field(
+        default=None, max_length=200, description="Quiet hours, e.g. '22:00-07:00 Asia/Phnom_Penh'."
+    )
 
     @field_validator("quiet")
     @classmethod
@@ -298,25 +326,94 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _lines(text: str) -> dict[tuple[Any, ...], int]:
-    """The line of each YAML path in `text` (parsed again: only an error needs it)."""
-    return _line_index(yaml.compose(text, Loader=_Loader))
+# A config file is read whole and every error explained with its line: bound what that costs.
+# The largest real files (a few thousand sources) are well under 1 MiB and nest 7 levels deep;
+# a 400-byte file of nested aliases ("billion laughs") would otherwise expand to 10^8 nodes
+# when an error's line is looked up, and 990 levels of brackets overflow Python's stack.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_ALIAS_NODES = 100_000
 
 
-def _load(path: Path, model: type[M]) -> M:
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _check_shape(path: Path, root: yaml.Node) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH, with an alias that refers to itself, or
+    whose aliases add more than MAX_ALIAS_NODES nodes to it. One pass over the composed graph
+    (each collection once, however many aliases name it), without recursion: 0.1 s for a
+    5,000-source file, a quarter of its load."""
+    size: dict[int, int] = {}  # id(collection) -> nodes under it once aliases are expanded, itself included
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    written = 1  # nodes as written (a scalar named by an alias counts again: one node per alias)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = _children(node)
+            size[key] = 1 + sum(size.get(id(k), 1) for k in kids)
+            height[key] = 1 + max((height.get(id(k), 1) for k in kids), default=0)
+            continue
+        if key in on_path:
+            raise ConfigError(f"{path}:{node.start_mark.line + 1}: YAML alias refers to itself")
+        seen = key in size  # named again by an alias: its whole height hangs from here
+        if depth + (height[key] - 1 if seen else 0) > MAX_DEPTH:
+            raise ConfigError(f"{path}:{node.start_mark.line + 1}: YAML nested deeper than {MAX_DEPTH} levels")
+        if seen or isinstance(node, yaml.ScalarNode):
+            continue
+        on_path.add(key)
+        stack.append((node, depth, True))
+        kids = _children(node)
+        written += len(kids)
+        stack.extend((kid, depth + 1, False) for kid in kids if not isinstance(kid, yaml.ScalarNode))
+        if depth + 1 > MAX_DEPTH and kids:
+            raise ConfigError(f"{path}:{kids[0].start_mark.line + 1}: YAML nested deeper than {MAX_DEPTH} levels")
+    if size.get(id(root), 1) - written > MAX_ALIAS_NODES:
+        raise ConfigError(f"{path}: YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes")
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not a config file")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
+def _parse(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
+    """The YAML document (plain types only: a safe loader) and its node graph, whose marks
+    give an error its line; bounded by _check_shape before anything is built from it."""
+    loader = _Loader(text)
     try:
-        data = yaml.load(text, Loader=_Loader)  # safe: builds only plain YAML types
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_shape(path, node)
+        return loader.construct_document(node), node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{where}: YAML error: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+MAX_MESSAGES = 20  # errors explained one per line; the rest counted
+
+
+def _load(path: Path, model: type[M]) -> M:
+    text = _read(path)
+    data, node = _parse(path, text)
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: expected a mapping with {', '.join(model.model_fields)!s}, got {type(data).__name__}"
@@ -324,8 +421,7 @@ def _load(path: Path, model: type[M]) -> M:
     try:
         loaded = model.model_validate(data)
     except ValidationError as exc:
-        # Line numbers are only needed to explain an error: the valid file is parsed once.
-        lines = _lines(text)
+        lines = _line_index(node)
         errors = exc.errors()
         # A list whose only item is broken is also "too short": say only what is wrong.
         real = [
@@ -346,7 +442,8 @@ def _load(path: Path, model: type[M]) -> M:
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key (allowed: {', '.join(_allowed(model, loc))})"
             messages.append(f"{where}: {_field_name(loc)}: {msg}")
-        raise ConfigError("\n".join(messages)) from None
+        more = [f"{path}: and {len(messages) - MAX_MESSAGES} more errors"] if len(messages) > MAX_MESSAGES else []
+        raise ConfigError("\n".join(messages[:MAX_MESSAGES] + more)) from None
     for list_name in model.model_fields:  # names are keys: two items must not share one
         seen: dict[str, int] = {}
         items = getattr(loaded, list_name)
@@ -355,7 +452,7 @@ def _load(path: Path, model: type[M]) -> M:
         for i, item in enumerate(items):
             key = item.name.casefold()
             if key in seen:
-                line = _lines(text).get((list_name, i, "name"))
+                line = _line_index(node).get((list_name, i, "name"))
                 raise ConfigError(
                     f"{path}:{line}: {list_name}[{i}].name: duplicate name {item.name!r} "
                     f"(also {list_name}[{seen[key]}])"

@@ -22,8 +22,13 @@ GROUP_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _REFERENCE = re.compile(r"@([A-Za-z][A-Za-z0-9_-]*)")  # as tasks.query's lexer reads @name
 
 
+MAX_TERM = 200  # characters: the longest term of the shipped topics is under 40
+
+
 def check_term(term: str) -> str:
     """One term of a `terms:` list or a group: it must read as a term of the query language."""
+    if len(term) > MAX_TERM:
+        raise ValueError(f"term of {len(term)} characters: at most {MAX_TERM}")
     try:
         parse_query(terms_query([term]))
     except QuerySyntaxError as exc:
