@@ -11,6 +11,8 @@ file, the line and the field.
 - selectors.py: a listing page's XPath or CSS selectors, compiled (compile_selector).
 - groups.py: the watchlist's indicator groups (shared and per topic, per language) and the
   check that every @group a query names exists for its language.
+- semantic.py: a topic's `semantic:` key (description, examples, thresholds) and the check
+  that the [semantic] extra is installed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
         select_topics,
     )
     from tasks.config.selectors import compile_selector
+    from tasks.config.semantic import SemanticSpec
     from tasks.config.settings import Settings, environment_values, load_settings
     from tasks.config.variables import VARIABLE_PREFIX, forget_read_variables, prefect_api_url, save_variables
 
@@ -51,6 +54,7 @@ __all__ = [
     "load_watchlist",
     "select_sources",
     "select_topics",
+    "SemanticSpec",
     "Settings",
     "SourceSpec",
     "TopicSpec",
