@@ -10,6 +10,10 @@ silence). It also gives operators the same path for one URL: `newswatch sources 
 - batch.py: one batch of sources, start to end, and its Prefect task (ingest_batch).
 - options.py: the limits an ingest runs under, from the settings (IngestOptions).
 - feedfetch.py: a feed fetched, an HTML page followed to the feed it announces (fetch_feed).
+- sourcekinds.py: sitemap and page sources polled into entries as a feed's (read_listing);
+  a body of the wrong kind names the kind to use.
+- sitemaps.py: a news sitemap or index read by usp through our fetcher, archives pruned.
+- listpages.py: a listing page's items found by XPath or CSS selectors (FreshRSS's names).
 - feeds.py: feed bytes to typed entries (parse_feed), large bodies in a child process.
 - feedbytes.py: a feed body made safe for the parser: prolog and entities, field caps, truncation.
 - charsets.py: a feed body decoded as a browser would.

@@ -1,0 +1,110 @@
+"""A `kind: page` source: an HTML section or listing page turned into entries by its selectors,
+as FreshRSS's "HTML + XPath" sources do (XPath 1.0, or CSS through cssselect). Only links
+inside an item count: the page's navigation and "most read" boxes are not stories."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from tasks.common.text import clean
+from tasks.config import PageSelectors, compile_selector
+from tasks.ingest.feeds import MAX_TITLE, MAX_URL, FeedEntry, ParseError, plain
+
+MAX_ITEMS = 500  # items read from one page: a selector matching 10,000 links is capped here
+
+
+@dataclass(frozen=True)
+class PageRead:
+    entries: list[FeedEntry]  # page order, one per link
+    matched: int  # items the selector matched (more than the entries when capped)
+    title: str
+    language: str | None
+    warning: str | None = None
+
+
+def _first(result: Any) -> Any:
+    if isinstance(result, list):
+        return result[0] if result else None
+    return result
+
+
+def _text(value: Any) -> str:
+    """An XPath result as text: an element's text content, a string as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, etree._Element):  # noqa: SLF001 - lxml's element type
+        return str(value.text_content()) if hasattr(value, "text_content") else "".join(value.itertext())
+    return str(value)
+
+
+def _link(item: Any, selector: etree.XPath | None) -> tuple[str, str]:
+    """The item's link and the text of the element it came from."""
+    if selector is not None:
+        found = _first(selector(item))
+        if isinstance(found, etree._Element):  # noqa: SLF001
+            return found.get("href") or _text(found), _text(found)
+        return _text(found), ""
+    if not isinstance(item, etree._Element):  # noqa: SLF001 - an XPath that selected a string: the link
+        return str(item), ""
+    anchor = item if item.tag == "a" else _first(item.xpath(".//a[@href]"))
+    return (anchor.get("href") or "", _text(anchor)) if anchor is not None else ("", "")
+
+
+def _date(text: str) -> datetime | None:
+    text = text.strip()
+    if not text or len(text) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def read_page(body: bytes, url: str, selectors: PageSelectors) -> PageRead:
+    """The entries of a listing page: one per item the `item` selector matches (at most
+    MAX_ITEMS), its link resolved against the page (http and https only), with its title and
+    date when the selectors find them. Raises ParseError when the page cannot be read."""
+    try:
+        tree = lxml.html.document_fromstring(body, base_url=url)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError(f"unreadable HTML page: {clean(str(exc), 200)}") from None
+    base = _first(tree.xpath("//base/@href"))
+    base = urljoin(url, str(base)) if base else url
+    css = selectors.css
+
+    def compiled(text: str | None) -> etree.XPath | None:
+        return compile_selector(text, css) if text else None
+
+    item_sel, uri_sel = compile_selector(selectors.item, css), compiled(selectors.item_uri)
+    title_sel, time_sel = compiled(selectors.item_title), compiled(selectors.item_timestamp)
+    try:
+        items = item_sel(tree)
+    except etree.XPathEvalError as exc:
+        raise ParseError(f"item selector {selectors.item!r} failed: {exc}") from None
+    items = items if isinstance(items, list) else [items]
+    entries = []
+    for item in items[:MAX_ITEMS]:
+        href, anchor_text = _link(item, uri_sel)
+        href = href.strip()
+        if not href or len(href) > MAX_URL:
+            continue
+        link = clean(urljoin(base, href))
+        if not re.match(r"https?://", link, re.I):
+            continue  # javascript:, data:, mailto:, ...
+        title = _text(_first(title_sel(item))) if title_sel is not None else anchor_text
+        published = _date(_text(_first(time_sel(item)))) if time_sel is not None else None
+        entries.append(FeedEntry(None, link, plain(title, MAX_TITLE), "", None, published))
+    warning = (
+        f"the item selector matched {len(items)} items: read the first {MAX_ITEMS}" if len(items) > MAX_ITEMS else None
+    )
+    language = clean(tree.get("lang") or "", 35) or None
+    page_title = plain(_text(_first(tree.xpath("//title"))), 1000)
+    return PageRead(entries, len(items), page_title, language, warning)

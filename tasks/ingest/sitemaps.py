@@ -1,0 +1,224 @@
+"""A `kind: sitemap` source: a news sitemap or a sitemap index, read by ultimate-sitemap-parser
+(usp: indexes, gzip, the news: extension, a `.gz` that is plain XML) through a web client of
+ours, so every sitemap request goes through newswatch's fetcher: the address guard, the
+deadline and byte cap, per-host politeness and robots.txt.
+
+Only the sitemaps that carry news are polled. A site's full tree can be 100,000 URLs in 100+
+archive sitemaps (one per month or year); the pruned walk is the index plus its news sitemap
+(or, without one, the newest dated sitemap), about 3 requests. A walk is bounded however hostile
+the site: MAX_REQUESTS sitemaps per poll, MAX_DEPTH levels of index, no sitemap fetched twice
+(loops and self-references end there), a gzip body inflated up to the policy's byte cap only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from usp.fetch_parse import SitemapFetcher
+from usp.objects.page import SitemapPage
+from usp.objects.sitemap import AbstractSitemap, InvalidSitemap
+from usp.web_client.abstract_client import (
+    AbstractWebClient,
+    AbstractWebClientResponse,
+    AbstractWebClientSuccessResponse,
+    WebClientErrorResponse,
+)
+
+from tasks.common.text import clean
+from tasks.fetching import FetchError, FetchResult, PoliteFetcher
+from tasks.ingest.feeds import MAX_TITLE, FeedEntry, ParseError, plain
+
+SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, */*;q=0.5"
+MAX_REQUESTS = 8  # sitemaps fetched per poll: an index, its news sitemap, a few kept by `recurse`
+MAX_DEPTH = 2  # an index of indexes at most: deeper is an archive or a trap
+MAX_CHILDREN = 4  # sub-sitemaps kept per index
+DEFAULT_WINDOW = timedelta(days=2)  # a Google News sitemap lists the last two days
+
+_NEWS = re.compile(r"news", re.I)
+# A year, then optionally a month and a day, in a sitemap's URL: sitemap-2024-05.xml,
+# /sitemap/2024/05/, posts-202405.xml. (19|20)xx only, so "sitemap-1.xml" is not dated.
+_DATED = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:[-_/.]?(0[1-9]|1[0-2])(?:[-_/.]?(0[1-9]|[12]\d|3[01]))?)?(?!\d)")
+
+
+@dataclass(frozen=True)
+class SitemapRead:
+    entries: list[FeedEntry]  # newest first, within the window, at most the cap
+    language: str | None  # the news sitemap's publication language, when it gives one
+    body_hash: str  # of every sitemap body read: unchanged means nothing to parse
+    requests: int
+    warning: str | None = None
+
+
+@dataclass
+class _Walk:
+    """One poll's sitemap requests: what was fetched, what failed, what was left out."""
+
+    fetcher: PoliteFetcher
+    root: FetchResult
+    rules: tuple[re.Pattern[str], ...]
+    fetched: list[str] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: int = 0  # sub-sitemaps not polled (archives, over the cap, seen before)
+
+
+class _Response(AbstractWebClientSuccessResponse):
+    def __init__(self, result: FetchResult, body: bytes) -> None:
+        self._result, self._body = result, body
+
+    def status_code(self) -> int:
+        return self._result.status
+
+    def status_message(self) -> str:
+        return "OK"
+
+    def header(self, case_insensitive_name: str) -> str | None:
+        if case_insensitive_name.lower() == "content-type":  # the body is inflated already
+            return "application/xml"
+        wanted = case_insensitive_name.lower()
+        return next((v for k, v in self._result.headers.items() if k.lower() == wanted), None)
+
+    def raw_data(self) -> bytes:
+        return self._body
+
+    def url(self) -> str:
+        return self._result.url
+
+
+def inflate(body: bytes, limit: int, url: str) -> bytes:
+    """A gzip body inflated, at most `limit` bytes (a bomb stops there); a body that is not
+    gzip (a `.gz` served as plain XML, or inflated by the transport already) as it is."""
+    if not body.startswith(b"\x1f\x8b"):
+        return body
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise FetchError(f"broken gzip sitemap ({url}): {exc}") from None
+    if len(out) > limit:
+        raise FetchError(f"gzip sitemap larger than {limit} bytes once inflated ({url})")
+    return out
+
+
+class _Client(AbstractWebClient):
+    """usp's web client, through our fetcher. Errors are never "retryable" to usp (it would
+    retry five times, a second apart): our fetcher has its own deadlines and Retry-After."""
+
+    def __init__(self, walk: _Walk) -> None:
+        self.walk = walk
+
+    def set_max_response_data_length(self, max_response_data_length: int | None) -> None:
+        pass  # the fetch policy's byte cap applies, and inflate()'s
+
+    def get(self, url: str) -> AbstractWebClientResponse:
+        walk = self.walk
+        if url == walk.root.url and not walk.fetched:
+            result = walk.root  # fetched by read_sitemap, conditionally
+        elif len(walk.fetched) >= MAX_REQUESTS:
+            walk.skipped += 1
+            return WebClientErrorResponse(f"more than {MAX_REQUESTS} sitemaps in one poll", retryable=False)
+        else:
+            try:
+                if not walk.fetcher.robots_allow(url):
+                    raise FetchError(f"robots.txt disallows the sitemap ({url})")
+                result = walk.fetcher.get(url, SITEMAP_ACCEPT)
+            except FetchError as exc:
+                walk.fetched.append(url)
+                walk.errors.append(str(exc))
+                return WebClientErrorResponse(str(exc), retryable=False)
+        walk.fetched.append(url)
+        try:
+            body = inflate(result.body, walk.fetcher.policy.max_bytes, result.url)
+        except FetchError as exc:
+            walk.errors.append(str(exc))
+            return WebClientErrorResponse(str(exc), retryable=False)
+        walk.bodies.append(body)
+        return _Response(result, body)
+
+
+def _date_key(url: str) -> tuple[int, int, int] | None:
+    match = _DATED.search(url.rsplit("/", 1)[-1]) or _DATED.search(url)
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2) or 0), int(match.group(3) or 0)
+
+
+def choose_sitemaps(urls: Sequence[str], rules: tuple[re.Pattern[str], ...] = ()) -> list[str]:
+    """The sub-sitemaps of an index worth polling, at most MAX_CHILDREN: those a `recurse` rule
+    names; else the news sitemaps; else the undated ones and those of the newest date (the
+    current month's archive, where new stories go). Year and month archives are left out."""
+    if rules:
+        kept = [u for u in urls if any(r.search(u) for r in rules)]
+    elif news := [u for u in urls if _NEWS.search(u)]:
+        kept = news
+    else:
+        dates = {u: _date_key(u) for u in urls}
+        newest = max((d for d in dates.values() if d), default=None)
+        kept = [u for u in urls if dates[u] is None or dates[u] == newest]
+    return kept[:MAX_CHILDREN]
+
+
+def _walk(
+    root: FetchResult, fetcher: PoliteFetcher, rules: tuple[re.Pattern[str], ...]
+) -> tuple[_Walk, AbstractSitemap]:
+    walk = _Walk(fetcher, root, rules)
+
+    def keep(urls: list[str], level: int, parents: set[str]) -> list[str]:
+        fresh = [u for u in dict.fromkeys(urls) if u not in parents and u not in walk.fetched]
+        kept = choose_sitemaps(fresh, rules) if level < MAX_DEPTH else []
+        walk.skipped += len(urls) - len(kept)
+        return kept
+
+    tree = SitemapFetcher(root.url, 0, _Client(walk), recurse_list_callback=keep).sitemap()
+    return walk, tree
+
+
+def _entry(page: SitemapPage) -> tuple[FeedEntry, str | None]:
+    story = page.news_story
+    published = (story.publish_date if story else None) or page.last_modified
+    if published is not None:
+        published = published.astimezone(UTC) if published.tzinfo else published.replace(tzinfo=UTC)
+    title = plain(story.title, MAX_TITLE) if story and story.title else ""
+    language = clean(story.publication_language, 35) or None if story and story.publication_language else None
+    return FeedEntry(guid=None, url=page.url, title=title, summary="", author=None, published=published), language
+
+
+def read_sitemap(
+    root: FetchResult,
+    fetcher: PoliteFetcher,
+    rules: tuple[str, ...] = (),
+    window: timedelta = DEFAULT_WINDOW,
+    limit: int = 500,
+    now: datetime | None = None,
+) -> SitemapRead:
+    """The entries of the sitemap whose response is `root` (and of the sub-sitemaps kept by
+    choose_sitemaps): those dated within `window` of `now` or undated, newest first, at most
+    `limit`. Raises ParseError when nothing in the walk is a sitemap."""
+    compiled = tuple(re.compile(r) for r in rules)
+    walk, tree = _walk(root, fetcher, compiled)
+    cutoff = (now or datetime.now(UTC)) - window
+    entries: list[FeedEntry] = []
+    languages: dict[str, int] = {}
+    if isinstance(tree, InvalidSitemap):
+        reason = walk.errors[0] if walk.errors else clean(tree.reason or "unreadable", 300)
+        raise ParseError(f"not a sitemap: {reason}")
+    for page in tree.all_pages():
+        entry, language = _entry(page)
+        if entry.published is None or entry.published >= cutoff:
+            entries.append(entry)
+            if language:
+                languages[language] = languages.get(language, 0) + 1
+    entries.sort(key=lambda e: e.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+    notes = []
+    if len(entries) > limit:
+        notes.append(f"{len(entries)} entries in the window: read the newest {limit}")
+    if walk.errors:
+        notes.append(f"{len(walk.errors)} sitemaps failed: {walk.errors[0]}")
+    digest = hashlib.sha256(b"\0".join(walk.bodies)).hexdigest()
+    language = max(languages, key=languages.__getitem__) if languages else None
+    return SitemapRead(entries[:limit], language, digest, len(walk.fetched), "; ".join(notes) or None)
