@@ -175,18 +175,18 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     show_progress: ProgressOpt = None,
 ) -> None:
-    """Run the monitor once, in this process, on Prefect's ephemeral API (or PREFECT_API_URL).
+    """Run the monitor once: on the Prefect server of PREFECT_API_URL, or without one in this process.
 
     Example: newswatch run --notify 'mailto://user:pass@example.org' --only cambodia
     """
     _before_flow(db, notify, sources, watchlist, only, topic)
-    from flows.monitor import monitor
+    from deploy.runner import monitor_runner
 
     _monitor_run(
         "run",
         as_json,
         show_progress,
-        lambda: monitor(
+        lambda: monitor_runner()(
             sources=only or None,
             topics=topic or None,
             dry_run=dry_run,
@@ -239,11 +239,11 @@ def digest(
     from dataclasses import asdict
 
     _before_flow(db, notify, None, watchlist, None, topic)
-    from flows.digest import digest as digest_flow
+    from deploy.runner import digest_runner
 
     try:
         with _stdout_for(as_json):
-            report = digest_flow(
+            report = digest_runner()(
                 topics=topic or None, force=force, watchlist_file=str(watchlist) if watchlist else None
             )
     except Exception as exc:

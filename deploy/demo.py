@@ -351,11 +351,11 @@ def run_demo(keep: Path | None = None) -> RunSummary:
         print(f"Sample news site at {site.base}: " + ", ".join(name for name, _ in site.feeds))
         print("Alerts are printed below (no notifier is configured in the demo).")
         with _environment(env):
-            from flows.monitor import monitor
+            from deploy.runner import monitor_runner
             from storage.db import dispose_all
 
             try:
-                summary = monitor(sources_file=str(sources), watchlist_file=str(WATCHLIST), force=True)
+                summary = monitor_runner()(sources_file=str(sources), watchlist_file=str(WATCHLIST), force=True)
             finally:
                 dispose_all()  # release the SQLite file before the temporary directory goes
         if keep is not None:

@@ -1,5 +1,6 @@
 """The digest flow: send the due digests (hourly and daily topics, and immediate alerts held
-back by max_per_hour). Scheduled every 15 minutes; each digest goes out once per period."""
+back by max_per_hour). Scheduled every 15 minutes; each digest goes out once per period. Like
+the monitor, it runs as a Prefect flow or, with no Prefect server, here (`digest_here`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,26 @@ from datetime import timedelta
 
 from prefect import flow
 
-from flows.hooks import tell_ops
+from flows.hooks import ops_told_of_failure, tell_ops
+from flows.stages import PrefectStages, Stages, local_stages
 from storage.db import get_engine
 from tasks.alerting import DigestReport, digest_task, load_senders
 from tasks.config import load_settings, load_watchlist, select_topics
+
+
+def run_digest(
+    stages: Stages, topics: list[str] | None = None, force: bool = False, watchlist_file: str | None = None
+) -> DigestReport:
+    """One digest run, its stage called through `stages` (the parameters: see `digest`)."""
+    settings = load_settings()
+    watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
+    chosen = [t.name for t in select_topics(watchlist.topics, topics)] if topics else None
+    senders = load_senders(settings)
+    get_engine(settings.db_url)
+    lease = timedelta(seconds=settings.alert_claim_lease)
+    return stages.call(
+        digest_task, settings.db_url, senders, watchlist, settings.alert_max_attempts, chosen, force, lease
+    )
 
 
 @flow(name="digest", on_failure=[tell_ops])
@@ -22,10 +39,10 @@ def digest(topics: list[str] | None = None, force: bool = False, watchlist_file:
         force: send every waiting digest now, due or not.
         watchlist_file: path of watchlist.yaml (default: NEWSWATCH_WATCHLIST_FILE or deploy/watchlist.yaml).
     """
-    settings = load_settings()
-    watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
-    chosen = [t.name for t in select_topics(watchlist.topics, topics)] if topics else None
-    senders = load_senders(settings)
-    get_engine(settings.db_url)
-    lease = timedelta(seconds=settings.alert_claim_lease)
-    return digest_task(settings.db_url, senders, watchlist, settings.alert_max_attempts, chosen, force, lease)
+    return run_digest(PrefectStages(), topics, force, watchlist_file)
+
+
+def digest_here(**parameters: object) -> DigestReport:
+    """The digest run in this process without Prefect (no server needed): `digest`'s parameters."""
+    with ops_told_of_failure(digest), local_stages(1) as stages:
+        return run_digest(stages, **parameters)  # type: ignore[arg-type]

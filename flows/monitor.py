@@ -1,7 +1,8 @@
 """The monitor flow: it only wires the stages together. Each stage's package owns its work:
 ingest (which sources are due, in batches: fetch, parse, extract, store), stories (near-
 duplicates become one story), matching (topics against new articles; which matches alert),
-alerting (the outbox to each channel), report (what the run did)."""
+alerting (the outbox to each channel), report (what the run did). The wiring runs as a Prefect
+flow (`monitor`) or, with no Prefect server, in this process (`monitor_here`, flows/stages.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from datetime import timedelta
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.hooks import tell_ops
+from flows.hooks import ops_told_of_failure, tell_ops
+from flows.stages import PrefectStages, Stages, local_stages
 from storage import repository
 from storage.clock import now_utc
 from storage.db import get_engine
@@ -22,6 +24,45 @@ from tasks.ingest import IngestOptions, ingest_batch, plan_ingest
 from tasks.matching import match_task
 from tasks.report import RunSummary, report_run, summarize
 from tasks.stories import stories_task
+
+
+def run_monitor(
+    stages: Stages,
+    sources: list[str] | None = None,
+    topics: list[str] | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    sources_file: str | None = None,
+    watchlist_file: str | None = None,
+) -> RunSummary:
+    """One monitor run, each stage called through `stages` (the parameters: see `monitor`)."""
+    started = now_utc()
+    settings = load_settings()
+    db_url = settings.db_url
+    # Everything that can be wrong with the configuration fails here, before anything is touched.
+    source_list = select_sources(load_sources(sources_file or settings.sources_file).sources, sources)
+    watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
+    topic_list = select_topics(watchlist.topics, topics)
+    senders = load_senders(settings)
+    get_engine(db_url)
+
+    plan = plan_ingest(db_url, source_list, force, settings.batch_size)
+    options = IngestOptions.from_settings(settings)
+    futures = [stages.submit(ingest_batch, db_url, b.sources, b.states, options, b.label) for b in plan.batches]
+    ingested = [outcome for f in futures for outcome in f.result()]
+    stories = stages.call(stories_task, db_url, settings.story_window_days)
+    matched = stages.call(match_task, db_url, topic_list, [s.target for s in alert_senders(senders)], dry_run)
+    lease = timedelta(seconds=settings.alert_claim_lease)
+    delivery = (
+        DeliveryReport()
+        if dry_run
+        else stages.call(deliver_task, db_url, senders, watchlist, settings.alert_max_attempts, lease)
+    )
+
+    pending = repository.count_pending_alerts(db_url)
+    summary = summarize(ingested, plan.not_due, stories, matched, delivery, pending, dry_run, started)
+    report_run(db_url, summary, matched, [s.name for s in source_list], started)
+    return summary
 
 
 # The pool bounds how many batches of sources are fetched at once (NEWSWATCH_BATCH_CONCURRENCY).
@@ -49,31 +90,13 @@ def monitor(
         sources_file: path of sources.yaml (default: NEWSWATCH_SOURCES_FILE or deploy/sources.yaml).
         watchlist_file: path of watchlist.yaml (default: NEWSWATCH_WATCHLIST_FILE or deploy/watchlist.yaml).
     """
-    started = now_utc()
-    settings = load_settings()
-    db_url = settings.db_url
-    # Everything that can be wrong with the configuration fails here, before anything is touched.
-    source_list = select_sources(load_sources(sources_file or settings.sources_file).sources, sources)
-    watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
-    topic_list = select_topics(watchlist.topics, topics)
-    senders = load_senders(settings)
-    get_engine(db_url)
+    return run_monitor(PrefectStages(), sources, topics, dry_run, force, sources_file, watchlist_file)
 
-    plan = plan_ingest(db_url, source_list, force, settings.batch_size)
-    options = IngestOptions.from_settings(settings)
-    futures = [ingest_batch.submit(db_url, b.sources, b.states, options, b.label) for b in plan.batches]
-    ingested = [outcome for f in futures for outcome in f.result()]
-    stories = stories_task(db_url, settings.story_window_days)
-    matched = match_task(db_url, topic_list, [s.target for s in alert_senders(senders)], dry_run)
-    lease = timedelta(seconds=settings.alert_claim_lease)
-    delivery = (
-        DeliveryReport() if dry_run else deliver_task(db_url, senders, watchlist, settings.alert_max_attempts, lease)
-    )
 
-    pending = repository.count_pending_alerts(db_url)
-    summary = summarize(ingested, plan.not_due, stories, matched, delivery, pending, dry_run, started)
-    report_run(db_url, summary, matched, [s.name for s in source_list], started)
-    return summary
+def monitor_here(**parameters: object) -> RunSummary:
+    """The monitor run in this process without Prefect (no server needed): `monitor`'s parameters."""
+    with ops_told_of_failure(monitor), local_stages(load_settings().batch_concurrency) as stages:
+        return run_monitor(stages, **parameters)  # type: ignore[arg-type]
 
 
 # After the imports above the heap holds about a million long-lived objects (Prefect, pydantic,

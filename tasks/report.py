@@ -12,13 +12,13 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
-from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
 from storage import repository
 from storage.clock import aware, now_utc
 from storage.records import MatchRow, SourceHealthRow
 from tasks.alerting import DeliveryReport, escape, link, sentence
+from tasks.common.runlog import in_prefect_run, run_logger
 from tasks.ingest import SourceOutcome, status
 from tasks.matching import MatchReport
 from tasks.stories import StoryReport
@@ -100,11 +100,13 @@ def summarize(
 def report_run(
     db_url: str, summary: RunSummary, matched: MatchReport, sources: Sequence[str], started: datetime
 ) -> None:
-    """Tell what the run did: the artifacts in the Prefect UI, one log line, and a run name."""
-    chosen = set(sources)
-    health = [h for h in repository.source_health(db_url) if h.name in chosen]
-    publish(summary, repository.match_rows(db_url, matched.new_match_ids or []), health)
-    get_run_logger().info(
+    """Tell what the run did: the artifacts in the Prefect UI, one log line, and a run name (the
+    artifacts and name only inside a Prefect run: without a server the summary is all there is)."""
+    if in_prefect_run():
+        chosen = set(sources)
+        health = [h for h in repository.source_health(db_url) if h.name in chosen]
+        publish(summary, repository.match_rows(db_url, matched.new_match_ids or []), health)
+    run_logger().info(
         "sources ok %d, failed %d, not due %d; entries %d, new %d, duplicates %d; matches %d; "
         "alerts sent %d, failed %d",
         summary.sources_ok,

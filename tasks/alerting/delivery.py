@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
@@ -22,6 +22,7 @@ from tasks.alerting.channels import Sender, close_all
 from tasks.alerting.ops import alert_senders, announce_paused
 from tasks.alerting.render import Message, render_alert
 from tasks.common.faults import crashpoint
+from tasks.common.runlog import run_logger
 from tasks.config import Watchlist
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def deliver_task(
         report.errors.extend(notice_errors)
     finally:
         close_all(senders)
-    get_run_logger().info(
+    run_logger().info(
         "alerts sent: %d, failed: %d (dead-lettered: %d), postponed for quiet hours: %d, to digest: %d; notices: %d",
         report.sent,
         report.failed,

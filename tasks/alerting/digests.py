@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
@@ -20,6 +20,7 @@ from tasks.alerting.channels import Sender, close_all
 from tasks.alerting.delivery import DEFAULT_CLAIM_LEASE, failure_reason, record_failed_send
 from tasks.alerting.ops import alert_senders
 from tasks.alerting.render import render_digest
+from tasks.common.runlog import run_logger
 from tasks.common.windows import last_slot, parse_clock, parse_zone
 from tasks.config import TopicSpec, Watchlist
 
@@ -105,5 +106,5 @@ def digest_task(
         report = send_digests(db_url, alert_senders(senders), watchlist, max_attempts, topics, force, lease)
     finally:
         close_all(senders)
-    get_run_logger().info("digests sent: %d (%d stories), failed: %d", report.digests, report.stories, report.failed)
+    run_logger().info("digests sent: %d (%d stories), failed: %d", report.digests, report.stories, report.failed)
     return report

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +20,7 @@ from storage.clock import now_utc
 from storage.records import ArticleRecord, KnownArticle, SourceState, SourceUpdate
 from tasks.common import progress
 from tasks.common.faults import crashpoint
+from tasks.common.runlog import run_logger
 from tasks.common.interval import parse_interval
 from tasks.common.language import primary_tag
 from tasks.common.text import clean
@@ -269,7 +270,7 @@ def ingest_sources(
 def ingest_batch(
     db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions, label: str
 ) -> list[SourceOutcome]:
-    logger = get_run_logger()
+    logger = run_logger()
     outcomes = ingest_sources(db_url, sources, states, options)
     # One line for the unchanged sources, not one each: at thousands of sources the log lines
     # were a good part of a quiet run's cost (each is shipped to the Prefect server).

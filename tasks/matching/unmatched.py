@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.records import MatchRecord, Target
 from tasks.common.faults import crashpoint
+from tasks.common.runlog import run_logger
 from tasks.config import TopicSpec
 from tasks.matching.rules import alert_rule, route
 from tasks.matching.topics import compile_watchlist, match_article
@@ -67,5 +68,5 @@ def match_unmatched(db_url: str, topics: Sequence[TopicSpec], targets: Sequence[
 @task(name="match-topics", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def match_task(db_url: str, topics: list[TopicSpec], targets: list[Target], dry_run: bool) -> MatchReport:
     report = match_unmatched(db_url, topics, targets, dry_run)
-    get_run_logger().info("checked %d articles: %d new matches", report.checked, len(report.new_match_ids or []))
+    run_logger().info("checked %d articles: %d new matches", report.checked, len(report.new_match_ids or []))
     return report

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.clock import now_utc
+from tasks.common.runlog import run_logger
 from tasks.stories.minhash import StoryIndex
 
 ARTICLES_PER_READ = 500  # articles awaiting a story, read and assigned per round
@@ -58,7 +59,7 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
 @task(name="assign-stories", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def stories_task(db_url: str, window_days: int) -> StoryReport:
     report = assign_stories(db_url, timedelta(days=window_days))
-    get_run_logger().info(
+    run_logger().info(
         "stories: %d articles placed, %d joined an existing story (index of %d signatures)",
         report.assigned,
         report.joined,
