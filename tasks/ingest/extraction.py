@@ -38,6 +38,25 @@ def _language(tree) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
+SHORT_LINE_WORDS = 3  # a menu entry: "Ouvidoria SUS", "Esqueci a Senha"
+MENU_SHORT_LINES = 0.5  # share of the text's lines that are that short
+MENU_LINK_SHARE = 0.4  # share of the text's characters in lines that are the page's link texts
+
+
+def looks_like_navigation(text: str, tree) -> bool:  # type: ignore[no-untyped-def]
+    """Is this extracted text a site's menu rather than an article? On scrapinghub-aeb's 181
+    pages, fast mode stored one site's menu (853 lines, 97% of them three words or fewer, 63% of
+    its characters in lines that are the text of one of the page's links; F1 0.13 against 0.90
+    without fast mode); every other page had at most 46% short lines and 18% link text. The
+    link check (0.3 ms a page) runs only on texts made mostly of short lines."""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    if not lines or sum(len(line.split()) <= SHORT_LINE_WORDS for line in lines) <= MENU_SHORT_LINES * len(lines):
+        return False
+    links = {" ".join(a.text_content().split()) for a in tree.iter("a")}
+    linked = sum(len(line) for line in lines if line in links)
+    return linked >= MENU_LINK_SHARE * sum(map(len, lines))
+
+
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -64,6 +83,10 @@ def extract(html: bytes, url: str, metadata: bool = True) -> Extracted | None:
             return None
         language = _language(tree)
         doc = trafilatura.bare_extraction(tree, url=url, fast=True, with_metadata=metadata, include_comments=False)
+        if isinstance(doc, Document) and looks_like_navigation(clean(doc.text), tree):
+            # fast mode skips the fallback extractors that would have found the article
+            log.info("fast extraction of %s gave the site's navigation; extracting again without fast mode", url)
+            doc = trafilatura.bare_extraction(tree, url=url, fast=False, with_metadata=metadata, include_comments=False)
     except (ValueError, TypeError, ParserError, RecursionError) as exc:
         log.info("extraction failed for %s: %s", url, exc)
         return None
