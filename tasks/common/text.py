@@ -8,6 +8,10 @@ import unicodedata
 
 # C0/C1 control characters except tab and newline; NUL in particular, which PostgreSQL rejects.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A lone surrogate (a JSON Feed's "\\ud800", a numeric character reference) is no character: it
+# cannot be encoded, so neither SQLite nor PostgreSQL can store it. It becomes U+FFFD here, where
+# every parsed field passes, so the text is valid Unicode from the parse boundary on.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SENTENCE_END = re.compile(r"(?<=[.!?។៕。！？])\s+|\n+")
@@ -18,9 +22,11 @@ MIN_HASHED_CHARS = 200
 
 
 def clean(text: str | None, limit: int | None = None) -> str:
-    """Remove control characters and collapse runs of spaces; keep paragraph breaks."""
+    """Remove control characters, replace lone surrogates by U+FFFD and collapse runs of
+    spaces; keep paragraph breaks."""
     if not text:
         return ""
+    text = _SURROGATE.sub("\ufffd", text)
     # NFC: one spelling per letter, so a decomposed "ồ" in a page equals the composed one in a term.
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -30,9 +36,14 @@ def clean(text: str | None, limit: int | None = None) -> str:
 
 
 def strip_controls(text: str) -> str:
-    """NFC, control characters removed, line breaks as spaces; nothing else touched (not even
-    the ends: the pieces of a sentence keep their spaces)."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    """NFC, control characters removed, lone surrogates as U+FFFD, line breaks as spaces; nothing
+    else touched (not even the ends: the pieces of a sentence keep their spaces)."""
+    text = (
+        unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", text))
+        .replace("\r\n", " ")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
     return _CONTROL.sub("", text)
 
 

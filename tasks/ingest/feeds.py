@@ -17,6 +17,7 @@ import pickle
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,13 +100,15 @@ def _date(struct: Any) -> datetime | None:
 
 
 def _iso_date(value: Any) -> datetime | None:
+    """An ISO 8601 date in UTC, or None: unreadable, or one that its UTC offset carries past
+    year 9999 or before year 1 (OverflowError in astimezone: it failed the whole feed once)."""
     if not isinstance(value, str) or len(value) > 64:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _link(base_url: str, link: Any) -> str | None:
@@ -116,6 +119,23 @@ def _link(base_url: str, link: Any) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
+def _each(raws: list[Any], convert: Callable[[Any], FeedEntry | None], notes: list[str]) -> list[FeedEntry]:
+    """`convert` applied to each raw entry alone: an entry it cannot convert (a bug, or an input
+    nobody foresaw) is left out with a note, and never takes the feed's other entries with it."""
+    entries, failed = [], []
+    for raw in raws:
+        try:
+            entry = convert(raw)
+        except Exception as exc:  # one entry's failure is that entry's alone
+            failed.append(f"{type(exc).__name__}: {clean(str(exc), 100)}")
+            continue
+        if entry is not None:
+            entries.append(entry)
+    if failed:
+        notes.append(f"{len(failed)} unreadable entries left out (first: {failed[0]})")
+    return entries
+
+
 def _text(value: Any) -> str:
     """A JSON value that should be text: strings as they are, numbers spelled out, anything else empty."""
     if isinstance(value, str):
@@ -123,7 +143,7 @@ def _text(value: Any) -> str:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
-def _json_feed(text: str, base_url: str) -> ParsedFeed:
+def _json_feed(text: str, base_url: str, notes: list[str]) -> ParsedFeed:
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -135,33 +155,30 @@ def _json_feed(text: str, base_url: str) -> ParsedFeed:
     items = doc.get("items")
     if items is not None and not isinstance(items, list):
         raise ParseError(f"JSON Feed 'items' is a {type(items).__name__}, not an array")
-    entries = []
-    for item in items or []:
-        if not isinstance(item, dict) or not (url := _link(base_url, item.get("url") or item.get("external_url"))):
-            continue
-        authors = item.get("authors")
-        if not isinstance(authors, list):
-            authors = [item.get("author")]  # JSON Feed 1.0
-        names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
-        summary = next(
-            (_text(item.get(k)) for k in ("summary", "content_text", "content_html") if _text(item.get(k))), ""
-        )
-        entries.append(
-            FeedEntry(
-                guid=clean(_text(item.get("id")), MAX_FIELD) or None,
-                url=url,
-                title=plain(_text(item.get("title")), MAX_TITLE),
-                summary=plain(summary, MAX_SUMMARY),
-                author=clean(", ".join(n for n in names if n), MAX_AUTHOR) or None,
-                published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
-            )
-        )
     version = re.search(r"/version/(\d+(?:\.\d+)?)/?$", _text(doc.get("version")))
     return ParsedFeed(
         "json" + (version.group(1) if version else ""),
         plain(_text(doc.get("title")), MAX_FIELD),
         clean(_text(doc.get("language")), 35) or None,
-        entries,
+        _each(items or [], lambda item: _json_entry(item, base_url), notes),
+    )
+
+
+def _json_entry(item: Any, base_url: str) -> FeedEntry | None:
+    if not isinstance(item, dict) or not (url := _link(base_url, item.get("url") or item.get("external_url"))):
+        return None
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        authors = [item.get("author")]  # JSON Feed 1.0
+    names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
+    summary = next((_text(item.get(k)) for k in ("summary", "content_text", "content_html") if _text(item.get(k))), "")
+    return FeedEntry(
+        guid=clean(_text(item.get("id")), MAX_FIELD) or None,
+        url=url,
+        title=plain(_text(item.get("title")), MAX_TITLE),
+        summary=plain(summary, MAX_SUMMARY),
+        author=clean(", ".join(n for n in names if n), MAX_AUTHOR) or None,
+        published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
     )
 
 
@@ -180,26 +197,26 @@ def _xml_feed(doc: Sanitized, url: str, notes: list[str]) -> tuple[ParsedFeed, i
     if doc.open_entry_at_end and raw_entries:
         raw_entries, dropped = raw_entries[:-1], 1
         notes.append("truncated feed; dropped 1 incomplete entry")
-    entries = []
-    for e in raw_entries:
-        link = e.get("link") or (e.get("id") if str(e.get("id", "")).startswith("http") else None)
-        if not (entry_url := _link(url, link)):
-            continue
-        entries.append(
-            FeedEntry(
-                guid=clean(e.get("id"), MAX_FIELD) or None,
-                url=entry_url,
-                title=plain(e.get("title"), MAX_TITLE),
-                summary=plain(e.get("summary") or e.get("description"), MAX_SUMMARY),
-                author=plain(e.get("author"), MAX_AUTHOR) or None,
-                published=_date(e.get("published_parsed")) or _date(e.get("updated_parsed")),
-            )
-        )
+    entries = _each(raw_entries, lambda e: _xml_entry(e, url), notes)
     if result.get("bozo"):
         notes.insert(0, clean(str(result.get("bozo_exception", "")), 300) or "malformed feed")
     feed = result.get("feed", {})
     language = clean(feed.get("language"), 35) or None
     return ParsedFeed(result.version, plain(feed.get("title"), MAX_FIELD), language, entries), dropped
+
+
+def _xml_entry(e: Any, base_url: str) -> FeedEntry | None:
+    link = e.get("link") or (e.get("id") if str(e.get("id", "")).startswith("http") else None)
+    if not (entry_url := _link(base_url, link)):
+        return None
+    return FeedEntry(
+        guid=clean(e.get("id"), MAX_FIELD) or None,
+        url=entry_url,
+        title=plain(e.get("title"), MAX_TITLE),
+        summary=plain(e.get("summary") or e.get("description"), MAX_SUMMARY),
+        author=plain(e.get("author"), MAX_AUTHOR) or None,
+        published=_date(e.get("published_parsed")) or _date(e.get("updated_parsed")),
+    )
 
 
 def _parse_here(body: bytes, url: str, content_type: str) -> ParsedFeed:
@@ -208,7 +225,7 @@ def _parse_here(body: bytes, url: str, content_type: str) -> ParsedFeed:
         doc = sanitize(body, content_type)
         notes = list(doc.warnings)
         if doc.is_json:
-            feed, dropped = _json_feed(doc.text, url), 0
+            feed, dropped = _json_feed(doc.text, url, notes), 0
         else:
             feed, dropped = _xml_feed(doc, url, notes)
     except MalformedBody as exc:
