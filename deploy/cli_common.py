@@ -53,17 +53,27 @@ def use_db(db: str | None) -> None:
         os.environ["NEWSWATCH_DATABASE_URL"] = db
 
 
-def open_db(db: str | None) -> str:
-    """The database URL of --db or the settings, opened and migrated; exit 3 when it cannot be."""
+def open_db(db: str | None, create: bool = True, write: bool = False) -> str:
+    """The database URL of --db or the settings, opened and migrated; exit 3 when it cannot be.
+    `create=False` (`check`): a SQLite file still to create is not, but must be creatable.
+    `write`: the database must also take writes, as a run's (a read-only file, mount or role
+    would otherwise fail the run at its first write, after the fetching)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import DatabaseError, display_url, get_engine
+    from storage.engine import check_creatable, check_writable, sqlite_file
     from tasks.config import load_settings
 
     use_db(db)
     url = load_settings().db_url
+    path = None if create else sqlite_file(url)
     try:
-        get_engine(url)
+        if path is not None and not path.exists():
+            check_creatable(path)
+        elif write:
+            check_writable(get_engine(url), display_url(url))
+        else:
+            get_engine(url)
     except DatabaseError as exc:
         raise fail("database error", exc, 3) from None
     except (SQLAlchemyError, ValueError) as exc:  # not even a database URL
@@ -72,10 +82,15 @@ def open_db(db: str | None) -> str:
 
 
 def preflight(
-    sources_file: Path | None, watchlist_file: Path | None, only: list[str] | None, topics: list[str] | None
+    sources_file: Path | None,
+    watchlist_file: Path | None,
+    only: list[str] | None,
+    topics: list[str] | None,
+    create_db: bool = True,
 ) -> tuple[int, int, int]:
-    """Fail on bad config or an unusable database before Prefect starts (it takes seconds).
-    Returns how many sources, topics and notifier targets were found (0 targets: a Secret block)."""
+    """Fail on bad config or a database that cannot be opened, migrated or written before
+    Prefect starts (it takes seconds). Returns how many sources, topics and notifier targets
+    were found (0 targets: a Secret block). `create_db=False`: see open_db."""
     from tasks.alerting import NotifyConfigError, load_senders
     from tasks.config import ConfigError, load_settings, load_sources, load_watchlist, select_sources, select_topics
 
@@ -88,7 +103,7 @@ def preflight(
             targets = len(load_senders(settings))
     except (ConfigError, NotifyConfigError) as exc:
         raise fail("config error", exc, 2, newline=True) from None
-    open_db(None)
+    open_db(None, create=create_db, write=True)
     return len(chosen), len(watched), targets
 
 

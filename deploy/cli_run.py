@@ -205,11 +205,14 @@ def check(
     Example: newswatch check --sources my-sources.yaml --watchlist my-watchlist.yaml
     """
     from storage.db import display_url
+    from storage.engine import sqlite_file
     from tasks.config import load_settings
 
     use_db(db)
-    n_sources, n_topics, n_targets = preflight(sources, watchlist, None, None)
+    n_sources, n_topics, n_targets = preflight(sources, watchlist, None, None, create_db=False)
     settings = load_settings()
+    path = sqlite_file(settings.db_url)
+    to_create = path is not None and not path.exists()
     if as_json:
         report = {
             "ok": True,
@@ -218,10 +221,11 @@ def check(
             "targets": n_targets,  # 0 with a Secret block: it is read by the flow
             "secret_block": settings.apprise_secret_block,
             "database": display_url(settings.db_url),
+            "database_exists": not to_create,
         }
         print_json(report)
         return
-    out.print("config ok")
+    out.print(f"config ok (database {esc(path)} does not exist yet: run creates it)" if to_create else "config ok")
 
 
 def digest(

@@ -7,14 +7,18 @@ on a URL) make their engines here, so the settings are the same and neither impo
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import time
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, false, update
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import create_engine
+
+from storage.models import Source
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_ATTEMPTS = 200  # x 50 ms
@@ -33,12 +37,28 @@ def normalize_url(url: str) -> str:
     return url
 
 
+_PASSWORD = re.compile(r"(//[^/?#@:]*):[^/?#@]*@")
+
+
 def display_url(url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
+    """The URL with its password masked, for messages and logs (masked by hand in a URL that
+    does not parse: its password is still a password)."""
     try:
         return make_url(normalize_url(url)).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    except (ArgumentError, ValueError):
+        return _PASSWORD.sub(r"\1:***@", url)
+
+
+def _unparseable(url: str, exc: Exception) -> DatabaseError:
+    """Why `url` is no database URL, in one line: a plain path gets the SQLite URL it means."""
+    if "://" not in url and re.match(r"[~./]|.*\.(db|sqlite3?)$", url):
+        path = Path(url).expanduser().absolute()
+        return DatabaseError(f"invalid database URL {url!r}: a path? use sqlite:///{path}")
+    reason = (
+        "the port is not a number" if isinstance(exc, ValueError) else "expected sqlite:///PATH or postgresql://..."
+    )
+    written = url.replace("postgresql+psycopg://", "postgresql://", 1)  # as the operator wrote it (normalize_url)
+    return DatabaseError(f"invalid database URL {display_url(written)!r}: {reason}")
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -67,8 +87,8 @@ def new_engine(url: str) -> Engine:
     """A new engine for a normalised URL (not cached, schema untouched: see storage.db.get_engine)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(f"invalid database URL {display_url(url)!r}: {exc}") from None
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise _unparseable(url, exc) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             try:
@@ -83,4 +103,51 @@ def new_engine(url: str) -> Engine:
     raise DatabaseError(f"unsupported database {display_url(url)!r}: use sqlite:/// or postgresql://")
 
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "DatabaseError", "display_url", "new_engine", "normalize_url"]
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL, memory, or a URL that does not parse)."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    name = parsed.database.removeprefix("file:") if parsed.query.get("uri") else parsed.database
+    return Path(name).expanduser()
+
+
+def check_creatable(path: Path) -> None:
+    """Raise DatabaseError unless a run could create the SQLite file `path` and its folders;
+    create nothing (`newswatch check`)."""
+    folder = path.parent.absolute()
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DatabaseError(f"cannot create the folder of {path}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseError(f"cannot create {path}: {folder} is not writable")
+
+
+def check_writable(engine: Engine, shown: str) -> None:
+    """Raise DatabaseError when the database refuses writes (a read-only file or mount, a
+    PostgreSQL role without UPDATE, a read-only transaction or standby). An UPDATE that
+    matches no row still takes SQLite's write lock and PostgreSQL's privilege and read-only
+    checks; it is rolled back. `shown`: the URL as messages name it (display_url)."""
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(update(Source).where(false()).values(name=Source.name))
+            transaction.rollback()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise DatabaseError(f"cannot write to database {shown}: {reason}") from None
+
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "DatabaseError",
+    "check_creatable",
+    "check_writable",
+    "display_url",
+    "new_engine",
+    "normalize_url",
+    "sqlite_file",
+]

@@ -1,0 +1,73 @@
+"""The exit codes and one-line messages the README promises (issue #19 items 5, 6, 9, 20): a
+database URL that does not parse, a database that cannot be written, a run that completed but
+whose sources all failed or whose alerts could not be delivered. `newswatch` runs in a process
+of its own, as an operator or a cron job runs it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from storage import repository
+from storage.db import dispose_all
+from tests.helpers import cli, write_config
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """stderr, which must be a single line without a traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_database_url_with_a_bad_port_is_one_line_exit_3(command: str) -> None:
+    result = cli([command, "--db", "postgresql://u:secret-pw@127.0.0.1:notaport/db"], {}, timeout=60)
+    assert result.returncode == 3
+    line = one_line(result)
+    url = "postgresql://u:***@127.0.0.1:notaport/db"
+    assert line == f"database error invalid database URL '{url}': the port is not a number"
+    assert "secret-pw" not in result.stderr + result.stdout
+
+
+def test_a_plain_path_as_database_url_suggests_the_sqlite_url(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "x.db"
+    result = cli(["check", "--db", str(path)], {}, timeout=60)
+    assert result.returncode == 3
+    assert f"use sqlite:///{path}" in one_line(result)
+    assert not path.parent.exists()
+
+
+def test_check_creates_nothing_for_a_database_still_to_create(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dirs" / "nw.db"
+    result = cli(["check", "--db", f"sqlite:///{path}"], {}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "config ok" in result.stdout and f"{path} does not exist yet: run creates it" in result.stdout
+    assert not (tmp_path / "new").exists()
+
+
+def test_check_refuses_a_database_path_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    result = cli(["check", "--db", f"sqlite:///{tmp_path / 'file' / 'sub' / 'nw.db'}"], {}, timeout=60)
+    assert result.returncode == 3
+    assert f"{tmp_path / 'file'} is not a directory" in one_line(result)
+
+
+def read_only(db_file: Path) -> str:
+    """A database stored by a run, then opened read-only: SQLite's own read-only mode (the tests
+    run as root, whom a read-only file does not stop); what `run` meets on a read-only file or mount."""
+    repository.upsert_sources(f"sqlite:///{db_file}", [("Kept", "https://kept.example/rss", [])])
+    dispose_all()
+    return f"sqlite:///file:{db_file}?mode=ro&uri=true"
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_database_that_cannot_be_written_is_one_line_exit_3(tmp_path: Path, command: str) -> None:
+    db = read_only(tmp_path / "nw.db")
+    src, wl = write_config(tmp_path, [("Kept", "http://127.0.0.1:9/rss")])
+    result = cli([command, "--db", db, "--sources", src, "--watchlist", wl], {}, timeout=120)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert one_line(result).startswith("database error cannot write to database sqlite:///file")
+    assert "readonly database" in result.stderr and "UPDATE" not in result.stderr
