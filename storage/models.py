@@ -81,6 +81,10 @@ class Article(SQLModel, table=True):
     signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     story_id: int | None = Field(default=None, index=True)
     revision: int = 1  # bumped when the page at the same URL changes its text
+    # Semantic matching (tasks/semantic): the text's embedding as int8 bytes and the model that made it;
+    # NULL without a model (the [semantic] extra) and for articles stored before one was installed.
+    vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    vector_model: str | None = Field(default=None, max_length=100)
 
 
 class Match(SQLModel, table=True):

@@ -79,6 +79,8 @@ class ArticleRecord:
     text_origin: str
     text_note: str | None = None
     signature: bytes | None = None
+    vector: bytes | None = None  # int8 (tasks.semantic.pack), by vector_model
+    vector_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class StoredArticle:
     fetched_at: datetime | None = None
     source_id: int = 0
     story_id: int | None = None
+    vector: bytes | None = None  # as ArticleRecord's
+    vector_model: str | None = None
 
 
 @dataclass(frozen=True)

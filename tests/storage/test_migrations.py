@@ -26,6 +26,7 @@ SECOND = "0002_health_digests_explanations"
 BEFORE_INDICATORS = "0006_source_recent_index"
 INDICATORS = "0007_match_indicators"
 JUDGMENTS = "0008_alert_judgments"
+VECTORS = "0009_article_vectors"
 HEAD = migrate.head()
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -39,7 +40,7 @@ ADDED_DEFAULTS: dict[type[SQLModel], dict[str, Any]] = {
     Source: dict.fromkeys(
         ("etag", "last_modified", "body_hash", "next_attempt_at", "paused_at", "pause_notified_at", "last_new_at")
     ),
-    Article: {"signature": None, "story_id": None, "revision": 1},
+    Article: {"signature": None, "story_id": None, "revision": 1, "vector": None, "vector_model": None},
     Match: {"spans": [], "sentences": [], "indicators": {}},
     Alert: {"digest": False, "next_attempt_at": None},
 }
@@ -273,8 +274,9 @@ def test_0008_adds_judgments_to_a_0007_database_and_keeps_its_rows(db_url: str, 
     assert "judgments" not in _tables(engine)
     expected = _fill_first_version(engine)
 
-    assert migrate.revisions()[-2:] == [INDICATORS, JUDGMENTS]
-    assert migrate.upgrade(db_url) == JUDGMENTS == HEAD
+    revisions = migrate.revisions()
+    assert revisions[revisions.index(INDICATORS) + 1] == JUDGMENTS
+    assert migrate.upgrade(db_url) == HEAD
 
     _assert_rows_kept(engine, expected)
     assert migrate.schema_drift(db_url) == []
@@ -295,8 +297,48 @@ def test_0008_adds_judgments_to_a_0007_database_and_keeps_its_rows(db_url: str, 
 
     assert migrate.downgrade(db_url, INDICATORS) == INDICATORS
     assert "judgments" not in _tables(engine)
-    _assert_rows_kept(engine, expected)
     assert migrate.upgrade(db_url) == HEAD
+    _assert_rows_kept(engine, expected)
+
+
+def test_0009_article_vectors_round_trip(db_url: str, engine: Engine) -> None:
+    """A 0008 database with its rows: 0009 adds articles.vector and vector_model (NULL in the rows
+    there were), the code of today stores an article's int8 vector and reads the same bytes back
+    (BLOB on SQLite, bytea on PostgreSQL); going back to 0008 drops only the two columns."""
+    from storage import repository
+    from storage.db import dispose_all
+    from tests.helpers import stored_article
+
+    assert migrate.upgrade(db_url, JUDGMENTS) == JUDGMENTS
+    assert "vector" not in {c["name"] for c in inspect(engine).get_columns("articles")}
+    expected = _fill_first_version(engine)
+
+    assert migrate.upgrade(db_url) == HEAD
+    assert migrate.revisions().index(VECTORS) == migrate.revisions().index(JUDGMENTS) + 1
+    _assert_rows_kept(engine, expected)  # the old articles read with no vector
+    assert migrate.schema_drift(db_url) == []
+    source_id = next(iter(expected[Source]))
+    vector = bytes((i * 37) % 256 for i in range(64))  # int8 bytes, zero and the high bit included
+    text = "Text. " * 40
+    record = stored_article(
+        source_id,
+        "https://news.example.org/v",
+        "Sold to a boat",
+        text,
+        vector=vector,
+        vector_model="tokenlearn-static-64",
+    )
+    (new_id,) = repository.insert_articles(db_url, [record]).new_ids
+    by_id = {a.id: a for a in repository.articles_by_id(db_url, [*expected[Article], new_id])}
+    assert (by_id[new_id].vector, by_id[new_id].vector_model) == (vector, "tokenlearn-static-64")
+    assert {by_id[i].vector for i in expected[Article]} == {None}
+    expected[Article][new_id] = {"title": "Sold to a boat"}
+    dispose_all()
+
+    assert migrate.downgrade(db_url, JUDGMENTS) == JUDGMENTS
+    assert "vector" not in {c["name"] for c in inspect(engine).get_columns("articles")}
+    assert migrate.upgrade(db_url) == HEAD
+    _assert_rows_kept(engine, expected)
 
 
 def test_upgrade_is_idempotent(db_url: str) -> None:
@@ -318,18 +360,12 @@ def test_upgrade_refuses_to_go_back(db_url: str) -> None:
 
 # Columns and tables that revisions after the migrations took over added: no database made by
 # create_all has them.
-AFTER_CREATE_ALL = {"matches": ("indicators",)}  # 0007
+AFTER_CREATE_ALL = {"matches": ("indicators",), "articles": ("vector", "vector_model")}  # 0007, 0009
 TABLES_AFTER_CREATE_ALL = ("judgments",)  # 0008
 
 
 def test_adopts_a_database_made_by_create_all(db_url: str, engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)  # what get_engine did before the migrations
-    with engine.begin() as conn:  # ... with the models of those builds
-        for table, columns in AFTER_CREATE_ALL.items():
-            for column in columns:
-                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        for table in TABLES_AFTER_CREATE_ALL:
-            conn.execute(text(f"DROP TABLE {table}"))
     with Session(engine) as session:
         source = Source(name="AP", url="https://ap.example/rss", tags=["us"], etag='W/"1"', last_new_at=T1)
         session.add(source)
@@ -347,6 +383,13 @@ def test_adopts_a_database_made_by_create_all(db_url: str, engine: Engine) -> No
             )
         )
         session.commit()
+    with engine.begin() as conn:  # ... with the models of those builds (the rows above
+        # written first: today's Article has columns those builds did not)
+        for table, columns in AFTER_CREATE_ALL.items():
+            for column in columns:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        for table in TABLES_AFTER_CREATE_ALL:
+            conn.execute(text(f"DROP TABLE {table}"))
     assert migrate.current(db_url) is None
 
     assert migrate.ensure_schema(db_url) == HEAD  # stamped: nothing to run, nothing lost
