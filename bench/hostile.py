@@ -1,4 +1,5 @@
-"""Every hostile case against tasks.fetching.httpget.fetch, in one process: a hostile server on 127.0.0.1 plus
+"""Every hostile case against tasks.fetching.httpget.fetch, then every hostile sitemap and listing
+page (bench/hostile_listings.py), in one process: a hostile server on 127.0.0.1 plus
 "internal" listeners (127.0.0.2, another port on 127.0.0.1, ::1) that count connections.
 
 Run from the repository root:  .venv/bin/python bench/hostile.py
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from bench.hostile_listings import listing_rows  # noqa: E402
 from tasks.fetching.httpget import AddressRefused, FetchError, FetchPolicy, RetryLater, fetch, new_session  # noqa: E402
 from tests.fetching.test_fetch_hostile import ETAG, HostileServer, Listener, fake_dns, policy_for  # noqa: E402
 
@@ -240,6 +242,7 @@ def main() -> int:
             rows.append(Row(name, f"{label}: {words}", text, seconds, deadline, grown[0], reached, passed))
         for listener in listeners:
             listener.close()
+    rows += [Row(*row) for row in listing_rows(memory.measure)]  # sitemaps and listing pages (issue #17)
 
     width = max(len(r.case) for r in rows)
     print(f"{'case':<{width}}  {'s':>5}  {'mem MB':>6}  {'int':>3}  {'':4}  outcome")

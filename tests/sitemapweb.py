@@ -4,8 +4,17 @@ write them."""
 
 from __future__ import annotations
 
+import gzip
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
+
+from tasks.config import PageSelectors, SourceSpec
+from tasks.fetching import PoliteFetcher
+from tasks.ingest.sourcekinds import parse_feed_source, read_listing
+from tests.newsweb import NewsWeb, rss
 
 SITEMAP_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 NEWS_NS = 'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
@@ -56,3 +65,86 @@ def section_page(stories: list[tuple[str, str, datetime]], site: str = "Outlet")
         '<a href="javascript:void(0)">More</a></aside>'
         "<footer><a href='/about'>About</a></footer></body></html>"
     )
+
+
+# --- hostile sites (tests/ingest/test_source_kinds_hostile.py and bench/hostile.py) -------------
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    name: str
+    run: Callable[[PoliteFetcher], object]  # raises, or returns a Listing / ParsedFeed
+    expect: str  # words in describe(outcome)
+
+
+def describe(outcome: object) -> str:
+    """A listing's outcome in one line: the error, or its entries, requests and warning."""
+    if isinstance(outcome, Exception):
+        return f"{type(outcome).__name__}: {outcome}"
+    feed = getattr(outcome, "feed", outcome)
+    requests = getattr(outcome, "requests", 1)
+    entries = len(getattr(feed, "entries", []))
+    return f"ok {entries} entries, {requests} requests; {getattr(feed, 'warning', None) or ''}"
+
+
+def gzip_bomb(mebibytes: int = 200) -> bytes:
+    """`mebibytes` of zeros, gzipped (about 1/1000 of that on the wire)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as gz:
+        chunk = bytes(1 << 20)
+        for _ in range(mebibytes):
+            gz.write(chunk)
+    return out.getvalue()
+
+
+def hostile_cases(web: NewsWeb, internal: str, bomb: bytes) -> list[HostileCase]:
+    """The issue's hostile sitemaps and pages, served by `web`; `internal` is the URL of an
+    internal listener no request may reach."""
+    now = datetime.now(UTC)
+    xml = "application/xml"
+    story = web.url("/h/news/1")
+    web.add("/h/news.xml", news_sitemap([(story, "A story", now)]), xml)
+    web.add("/h/loop-a.xml", sitemap_index([web.url("/h/loop-b.xml")]), xml)
+    web.add("/h/loop-b.xml", sitemap_index([web.url("/h/loop-a.xml"), web.url("/h/news.xml")]), xml)
+    web.add("/h/self.xml", sitemap_index([web.url("/h/self.xml"), web.url("/h/news.xml")]), xml)
+    many = [web.url(f"/h/part-{i}.xml") for i in range(50_000)]
+    web.add("/h/huge-index.xml", sitemap_index([*many, web.url("/h/news.xml")]), xml)
+    web.add("/h/100k.xml", urlset([(web.url(f"/h/a/{i}"), now) for i in range(100_000)]), xml)
+    web.add("/h/bomb.xml.gz", bomb, "application/gzip")
+    web.add("/h/plain.xml.gz", news_sitemap([(story, "A story", now)]), "application/x-gzip")
+    web.add("/h/moved.xml", "", status=302, headers={"Location": internal})
+    odd = [internal, "javascript:alert(1)", "data:text/html,<b>x</b>", "http://169.254.169.254/latest/meta-data/"]
+    web.add("/h/odd.xml", urlset([*((u, now) for u in odd), (story, now)]), xml)
+    links = "".join(f'<article><a href="/h/n/{i}">Story {i}</a></article>' for i in range(10_000))
+    web.add("/h/10k.html", f"<html><body>{links}</body></html>")
+    web.add("/h/feed.xml", rss("Outlet", web.url("/h"), [{"title": "A story", "link": story}]), "application/rss+xml")
+
+    def sitemap(path: str) -> Callable[[PoliteFetcher], object]:
+        spec = SourceSpec(name="h", url=web.url(path), kind="sitemap")
+        return lambda fetcher: read_listing(spec, fetcher)
+
+    def page(path: str) -> Callable[[PoliteFetcher], object]:
+        spec = SourceSpec(name="h", url=web.url(path), kind="page", page=PageSelectors(item="//article"))
+        return lambda fetcher: read_listing(spec, fetcher)
+
+    def feed(path: str) -> Callable[[PoliteFetcher], object]:
+        def run(fetcher: PoliteFetcher) -> object:
+            response = fetcher.get(web.url(path), "application/xml")
+            return parse_feed_source(response.body, response.url, response.content_type)
+
+        return run
+
+    return [
+        HostileCase("sitemap index loop", sitemap("/h/loop-a.xml"), "ok 1 entries, 3 requests"),
+        HostileCase("sitemap index lists itself", sitemap("/h/self.xml"), "ok 1 entries, 2 requests"),
+        HostileCase("index of 50,000 sitemaps", sitemap("/h/huge-index.xml"), "ok 1 entries, 2 requests"),
+        HostileCase("sitemap of 100,000 URLs", sitemap("/h/100k.xml"), "lists more than 5000 URLs"),
+        HostileCase("gzip bomb .xml.gz (200 MiB)", sitemap("/h/bomb.xml.gz"), "larger than"),
+        HostileCase(".gz that is not gzip", sitemap("/h/plain.xml.gz"), "ok 1 entries"),
+        HostileCase("sitemap redirects to internal", sitemap("/h/moved.xml"), "AddressRefused"),
+        HostileCase("internal, javascript:, data: entries", sitemap("/h/odd.xml"), "ok 1 entries"),
+        HostileCase("page selector matches 10,000 links", page("/h/10k.html"), "ok 500 entries"),
+        HostileCase("page source returns a feed", page("/h/feed.xml"), "use kind: feed"),
+        HostileCase("feed source returns a sitemap", feed("/h/news.xml"), "use kind: sitemap"),
+        HostileCase("sitemap source returns a page", sitemap("/h/10k.html"), "use kind: page"),
+    ]
