@@ -70,7 +70,8 @@ class AppriseSender:
             message.format, apprise.NotifyFormat.TEXT
         )
         with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-            ok = one.notify(body=message.body, title=message.title, body_format=body_format)
+            title = message.title_for(merged=self._server.title_maxlen <= 0)
+            ok = one.notify(body=message.body, title=title, body_format=body_format)
         if not ok:
             lines = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
             raise RuntimeError(lines[-1][:500] if lines else "delivery failed")

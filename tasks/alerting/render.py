@@ -25,6 +25,9 @@ FORMATS = ("html", "markdown", "text")
 _MENTION = re.compile(r"@(?=(everyone|here|channel|room|all)\b)", re.IGNORECASE)
 _SLACK_SPECIAL = re.compile(r"<(?=[!@#])")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Bidirectional embeddings, overrides and isolates: U+202E makes "Invoice \u202egnp.exe" read as
+# "Invoice exe.png"; in a subject or title they disguise what an alert says. Marks (U+200E/F) stay.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ZWSP = "\u200b"
 
 
@@ -34,10 +37,17 @@ class Message:
     body: str
     format: str = "markdown"  # one of FORMATS
 
+    def title_for(self, merged: bool) -> str:
+        """The title to hand a channel: plain text where the channel has a title field, escaped
+        for the body's format where the channel merges it into the body (Apprise does so for
+        channels without a title field: a Markdown heading, <b>title</b> in HTML)."""
+        return escape(self.title, self.format) if merged else self.title
+
 
 def _defuse(text: str) -> str:
-    """No control characters, no mass mentions, no Slack/Discord <!channel> or <@id> tokens."""
-    text = strip_controls(text)
+    """No control characters, no bidi overrides, no mass mentions, no Slack/Discord <!channel>
+    or <@id> tokens."""
+    text = _BIDI_CONTROLS.sub("", strip_controls(text))
     text = _MENTION.sub("@" + ZWSP, text)
     return _SLACK_SPECIAL.sub("<" + ZWSP, text)
 
