@@ -20,7 +20,17 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 
 from storage.clock import now_utc
 from storage.db import dialect_insert, get_engine
-from storage.models import ALERTS, ARTICLES, JUDGMENTS, MATCHES, REVISIONS, SOURCES, STORY_TOPICS, TOMBSTONES
+from storage.models import (
+    ALERTS,
+    ARTICLES,
+    JUDGMENTS,
+    MATCHES,
+    REVISIONS,
+    SOURCES,
+    STORY_TOPICS,
+    TOMBSTONES,
+    index_key,
+)
 from storage.repository import alerts_with_article
 
 Kind = Literal["articles", "matches", "alerts"]
@@ -79,8 +89,10 @@ def prune(db_url: str, older_than: datetime, chunk: int = PRUNE_ARTICLES_PER_TRA
 
 
 def is_tombstoned(db_url: str, canonical_urls: Iterable[str], hashes: Iterable[str | None] = ()) -> set[str]:
-    """The given canonical URLs and content hashes that belong to pruned articles."""
-    urls = sorted({u for u in canonical_urls if u})
+    """The given canonical URLs and content hashes that belong to pruned articles (tombstones
+    hold a URL's index_key, as articles do)."""
+    keys = {index_key(u): u for u in canonical_urls if u}
+    urls = sorted(keys)
     digests = sorted({h for h in hashes if h})
     found: set[str] = set()
     if not urls and not digests:
@@ -89,7 +101,10 @@ def is_tombstoned(db_url: str, canonical_urls: Iterable[str], hashes: Iterable[s
         for i in range(0, len(urls), IN_LIST_MAX):
             part = urls[i : i + IN_LIST_MAX]
             found.update(
-                conn.execute(select(TOMBSTONES.c.canonical_url).where(TOMBSTONES.c.canonical_url.in_(part))).scalars()
+                keys[k]
+                for k in conn.execute(
+                    select(TOMBSTONES.c.canonical_url).where(TOMBSTONES.c.canonical_url.in_(part))
+                ).scalars()
             )
         for i in range(0, len(digests), IN_LIST_MAX):
             part = digests[i : i + IN_LIST_MAX]

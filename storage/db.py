@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.engine import DatabaseError, display_url, new_engine, normalize_url
@@ -59,7 +59,7 @@ def get_engine(url: str) -> Engine:
                     ensure_schema(engine)
             except (SQLAlchemyError, MigrationError) as exc:
                 engine.dispose()
-                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                reason = one_line(exc)
                 raise DatabaseError(f"cannot open database {display_url(url)}: {reason}") from None
             _engines[url] = engine
         return engine
@@ -89,6 +89,35 @@ def write(db_url: str, work: Callable[[Connection], T]) -> T:
     raise AssertionError("unreachable")
 
 
+# The SQLSTATE classes of a statement refused for its values, not for the database's state:
+# data exceptions (NUL in text, out-of-range dates), integrity (a unique key), program limits
+# (an index row over PostgreSQL's 2,704 bytes, a tsvector over 1 MB).
+_DATA_SQLSTATE_CLASSES = ("22", "23", "54")
+_DATA_SQLITE_ERRORS = ("SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE", "SQLITE_CONSTRAINT")
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """The driver's own first line about `exc`: never the statement or its parameters (article
+    text), which SQLAlchemy's message carries on the lines after."""
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    return (reason.splitlines()[0] if reason else type(exc).__name__)[:limit]
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """The statement failed for the values it was given (one row's fault: storing the others
+    alone will work), not because the database is down, locked, read-only or full."""
+    if isinstance(exc, UnicodeError | ValueError | OverflowError):  # the driver could not bind a value
+        return True
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None) or ""
+        sqlite_error = getattr(orig, "sqlite_errorname", None) or ""
+        return sqlstate.startswith(_DATA_SQLSTATE_CLASSES) or sqlite_error.startswith(_DATA_SQLITE_ERRORS)
+    return isinstance(exc, StatementError)  # raised while binding the parameters, before the database
+
+
 def dialect_insert(conn: Connection, table: Any) -> Any:
     """INSERT into `table` with the connection's dialect's ON CONFLICT clauses available
     (on_conflict_do_nothing / on_conflict_do_update: SQLite and PostgreSQL spell them alike)."""
@@ -109,6 +138,8 @@ __all__ = [
     "display_url",
     "dispose_all",
     "get_engine",
+    "is_data_error",
     "normalize_url",
+    "one_line",
     "write",
 ]

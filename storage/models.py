@@ -10,12 +10,33 @@ in storage may import it.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from storage.clock import now_utc
+
+# A value that a unique index holds is at most this many UTF-8 bytes. PostgreSQL's btree refuses an
+# index row over 2,704 bytes: one feed entry with a 3,000-character link or GUID failed its batch's
+# insert, and so every run while the feed listed it (issue #19). A longer value is stored as its
+# first bytes and the SHA-256 of the whole (index_key), which still tells any two values apart.
+INDEX_KEY_MAX_BYTES = 1024
+_KEY_HASH = " sha256:"
+
+
+def index_key(value: str) -> str:
+    """`value` itself when it fits a unique index, else its head and the SHA-256 of the whole:
+    what articles.canonical_url, articles.guid and tombstones.canonical_url store and are looked
+    up by."""
+    raw = value.encode("utf-8", "surrogatepass")
+    if len(raw) <= INDEX_KEY_MAX_BYTES:
+        return value
+    digest = hashlib.sha256(raw).hexdigest()
+    head = raw[: INDEX_KEY_MAX_BYTES - len(_KEY_HASH) - len(digest)].decode("utf-8", "ignore")
+    return f"{head}{_KEY_HASH}{digest}"
+
 
 # Every timestamp is time-zone aware and in UTC (SQLModel refuses naive ones), on both backends.
 

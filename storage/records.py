@@ -113,6 +113,9 @@ class KnownArticle:
 @dataclass
 class InsertOutcome:
     ids: list[int | None] = field(default_factory=list)  # per record: its new id, or None if dropped
+    # Records the database refused for their own values (index of the record: the reason), each
+    # alone: the other records of the batch are stored all the same.
+    rejected: dict[int, str] = field(default_factory=dict)
 
     @property
     def new_ids(self) -> list[int]:
@@ -120,7 +123,7 @@ class InsertOutcome:
 
     @property
     def conflicts(self) -> int:
-        return self.ids.count(None)
+        return self.ids.count(None) - len(self.rejected)
 
 
 # --- stories ---------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from storage.clock import now_utc
-from storage.db import dialect_insert, get_engine, write
-from storage.models import ARTICLES, REVISIONS, SOURCES
+from storage.db import dialect_insert, get_engine, is_data_error, one_line, write
+from storage.models import ARTICLES, REVISIONS, SOURCES, index_key
 from storage.records import ArticleRecord, InsertOutcome, KnownArticle, StoredArticle
 from storage.repository.helpers import from_row
 
@@ -21,9 +21,11 @@ def known_entries(
     db_url: str, source_id: int, canonical_urls: Sequence[str], guids: Sequence[str]
 ) -> dict[str, KnownArticle]:
     """Which of these canonical URLs (any source) or GUIDs (this source) are stored already,
-    keyed by URL and by GUID."""
+    keyed by URL and by GUID as given (the database holds their index_key)."""
     if not canonical_urls and not guids:
         return {}
+    url_keys = {index_key(u): u for u in canonical_urls}
+    guid_keys = {index_key(g): g for g in guids}
     with get_engine(db_url).connect() as conn:
         rows = conn.execute(
             select(
@@ -36,17 +38,17 @@ def known_entries(
                 ARTICLES.c.revision,
             ).where(
                 or_(
-                    ARTICLES.c.canonical_url.in_(list(canonical_urls)),
-                    and_(ARTICLES.c.source_id == source_id, ARTICLES.c.guid.in_(list(guids))),
+                    ARTICLES.c.canonical_url.in_(list(url_keys)),
+                    and_(ARTICLES.c.source_id == source_id, ARTICLES.c.guid.in_(list(guid_keys))),
                 )
             )
         ).mappings()
         known: dict[str, KnownArticle] = {}
         for r in rows:
             article = from_row(KnownArticle, r)
-            known[r["canonical_url"]] = article
+            known[url_keys.get(r["canonical_url"], r["canonical_url"])] = article
             if r["guid"]:
-                known[r["guid"]] = article
+                known[guid_keys.get(r["guid"], r["guid"])] = article
         return known
 
 
@@ -98,23 +100,38 @@ class _Lost(Exception):
 
 def insert_articles(db_url: str, records: Sequence[ArticleRecord]) -> InsertOutcome:
     """Store the records; a record that collides with a stored article (same canonical URL,
-    same GUID from the same source, or same text) is dropped by the database, not by us."""
+    same GUID from the same source, or same text) is dropped by the database, not by us.
+    Canonical URL and GUID are stored as their index_key. When the database refuses the batch
+    for a record's values (storage.db.is_data_error), each record is stored alone and the ones
+    refused come back in `rejected` with the reason: one bad entry costs only itself."""
     if not records:
         return InsertOutcome()
     # One order for every run (canonical URL, the key two runs most often share), so that two runs
     # storing the same articles wait on each other instead of deadlocking; ids come back in the
     # callers' order.
     order = sorted(range(len(records)), key=lambda i: records[i].canonical_url)
+    try:
+        return write(db_url, lambda conn: InsertOutcome(ids=[_insert(conn, records[i]) for i in order]))
+    except Exception as exc:
+        if not is_data_error(exc):
+            raise
+    outcome = InsertOutcome(ids=[None] * len(records))
+    for i in order:
+        try:
+            outcome.ids[i] = write(db_url, lambda conn, record=records[i]: _insert(conn, record))  # type: ignore[misc]
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            outcome.rejected[i] = one_line(exc)
+    return outcome
 
-    def work(conn: Connection) -> InsertOutcome:
-        ids: list[int | None] = [None] * len(records)
-        for i in order:
-            values = dict(records[i].__dict__, fetched_at=now_utc())
-            stmt = dialect_insert(conn, ARTICLES).values(**values).on_conflict_do_nothing().returning(ARTICLES.c.id)
-            ids[i] = conn.execute(stmt).scalar()
-        return InsertOutcome(ids=ids)
 
-    return write(db_url, work)
+def _insert(conn: Connection, record: ArticleRecord) -> int | None:
+    values = dict(record.__dict__, fetched_at=now_utc())
+    values["canonical_url"] = index_key(record.canonical_url)
+    values["guid"] = index_key(record.guid) if record.guid else record.guid
+    stmt = dialect_insert(conn, ARTICLES).values(**values).on_conflict_do_nothing().returning(ARTICLES.c.id)
+    return conn.execute(stmt).scalar()  # type: ignore[no-any-return]
 
 
 def _stored_articles() -> Any:
