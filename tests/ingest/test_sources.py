@@ -40,6 +40,12 @@ def test_conditional_get_and_due_sources(web: NewsWeb, mekong: Watched) -> None:
     assert sent.get("If-None-Match") == '"v1"' and sent.get("If-Modified-Since") == "Fri, 27 Nov 2026 01:15:00 GMT"
     assert len(web.hits) == page_hits + 1  # the feed only: no page fetched
 
+    # The 304 sent no validators: the next request still carries the stored ones, not None.
+    after_304 = run_monitor(src, wl, force=True)
+    assert after_304.sources_not_modified == 1
+    sent = feed_requests(web, "/mekong/feed.xml")[-1]
+    assert sent.get("If-None-Match") == '"v1"' and sent.get("If-Modified-Since") == "Fri, 27 Nov 2026 01:15:00 GMT"
+
     web.routes["/mekong/feed.xml"].headers = None  # a server that ignores conditional GET, same bytes
     same = run_monitor(src, wl, force=True)
     assert same.sources_not_modified == 1 and same.entries_seen == 0
