@@ -20,7 +20,7 @@ from storage.db import get_engine
 from storage.models import Alert, Article, ArticleRevision, Match, StoryTopic, Tombstone
 from storage.records import MatchRecord, Target
 from tests.helpers import Watched, count_rows, numbered_article, run_monitor, stored_article
-from tests.newsweb import NewsWeb
+from tests.newsweb import TRAFFICKING_PARAGRAPHS, TRAFFICKING_TITLE, NewsWeb, article_page, rss
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=400)
@@ -186,13 +186,35 @@ def test_export_streams_with_flat_memory(db_url: str) -> None:
     assert peak < 20 * 1024 * 1024, peak
 
 
+# The mekong site's articles were published on 2026-11-27 (tests.newsweb.build_site): a cutoff
+# after that, whatever today's date (a cutoff counted back from the clock held only after it).
+AFTER_MEKONG = datetime(2026, 11, 28, tzinfo=UTC)
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_pruned_articles_are_not_ingested_again(web: NewsWeb, mekong: Watched, home_db: str) -> None:
-    from storage.clock import now_utc
-
-    _, src, wl = mekong  # its articles were published on 2026-11-27
+    _, src, wl = mekong
     assert run_monitor(src, wl).new_articles == 3
-    assert archive.prune(home_db, now_utc() - timedelta(days=1)) == 3
+    assert archive.prune(home_db, AFTER_MEKONG) == 3
     web.routes["/mekong/feed.xml"].body += b"\n"  # other bytes: parsed again, not skipped as unchanged
     again = run_monitor(src, wl, force=True)
     assert again.new_articles == 0 and again.already_known == 3 and again.matches == 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_pruned_story_relisted_with_a_tracking_parameter_and_a_changed_page_stays_pruned(
+    web: NewsWeb, mekong: Watched, home_db: str
+) -> None:
+    """Tombstones are looked up by canonical URL: the feed now lists the pruned story only under
+    ?utm_source=rss, with another GUID, and its page changed (so its text's hash is new too)."""
+    site, src, wl = mekong
+    assert run_monitor(src, wl).new_articles == 3
+    assert archive.prune(home_db, AFTER_MEKONG) == 3
+    path = site["story"].removeprefix(web.base)
+    changed = [*TRAFFICKING_PARAGRAPHS, "Update: a fourth official was arrested on Friday, police said."]
+    web.add(path, article_page(TRAFFICKING_TITLE + " (updated)", changed, "Mekong Daily"))
+    relisted = {"title": TRAFFICKING_TITLE, "link": site["story"] + "?utm_source=rss", "guid": "mekong-1001-v2"}
+    web.add("/mekong/feed.xml", rss("Mekong Daily", web.url("/mekong"), [relisted]), "application/rss+xml")
+    again = run_monitor(src, wl, force=True)
+    assert again.new_articles == 0 and again.already_known == 1 and again.matches == 0
+    assert count_rows(home_db, Article) == 0
