@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
@@ -62,67 +63,104 @@ def sources_list(sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt 
 
 @sources_app.command("test")
 def sources_test(
-    url: Annotated[str, typer.Argument(help="A feed URL, or a site's page to search for its feed.")],
+    url: Annotated[
+        str, typer.Argument(help="A URL (a feed, or a site's page to search for its feed), or a source name.")
+    ],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Read the URL as a feed, sitemap or page (selectors guessed).")
+    ] = None,
+    sources: SourcesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch and parse one URL as a run would, and say what was found; stores nothing.
+    """Fetch and parse one URL or source (any kind) as a run would, and show the first entries; stores nothing.
 
     Example: newswatch sources test https://www.khmertimeskh.com/feed/
     """
     from dataclasses import asdict
 
-    from tasks.config import load_settings
-    from tasks.ingest import IngestOptions, probe
+    from tasks.config import ConfigError, load_settings
+    from tasks.ingest import IngestOptions, probe_named
 
-    report = probe(url, IngestOptions.from_settings(load_settings()))
+    settings = load_settings()
+    if kind not in (None, "feed", "sitemap", "page"):
+        raise fail("bad --kind", f"{kind!r}: use feed, sitemap or page", 2)
+    try:
+        options = IngestOptions.from_settings(settings)
+        report = probe_named(url, kind, Path(sources or settings.sources_file), options)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise fail("config error", exc, 2) from None
     if as_json:
         print_json(asdict(report))
     else:
-        keys = ("final_url", "status", "content_type", "bytes", "kind", "feed_type", "title", "encoding", "entries")
-        for key in (*keys, "warning", "error"):
-            value = getattr(report, key)
-            if value not in (None, "", 0) or key == "entries":
-                out.print(f"[bold]{esc(key)}[/]: {esc(value)}", highlight=False)
-        for link in report.feeds_found:
-            out.print(f"[bold]feed found[/]: {esc(link)}", highlight=False)
-        for entry in report.sample:
-            out.print(
-                f"  - {esc(entry['published'][:16])}  {esc(entry['title'])}  {esc(entry['url'])}", highlight=False
-            )
+        _print_report(report)
     if report.error:
         raise typer.Exit(1)
 
 
+def _print_report(report: object) -> None:
+    keys = ("final_url", "status", "content_type", "bytes", "kind", "feed_type", "title", "encoding", "entries")
+    for key in (*keys, "warning", "error"):
+        value = getattr(report, key)
+        if value not in (None, "", 0) or key == "entries":
+            out.print(f"[bold]{esc(key)}[/]: {esc(value)}", highlight=False)
+    for link in getattr(report, "feeds_found", []):
+        out.print(f"[bold]feed found[/]: {esc(link)}", highlight=False)
+    for name, selector in (getattr(report, "selectors", None) or {}).items():
+        out.print(f"[bold]selector {esc(name)}[/]: {esc(selector)}", highlight=False)
+    for entry in getattr(report, "sample", []):
+        out.print(f"  - {esc(entry['published'][:16])}  {esc(entry['title'])}  {esc(entry['url'])}", highlight=False)
+
+
 @sources_app.command("add")
 def sources_add(
-    url: Annotated[str, typer.Argument(help="A feed URL or a site's page (its feed is discovered).")],
+    url: Annotated[str, typer.Argument(help="A site, a feed or a sitemap URL (the kind of source is discovered).")],
     name: Annotated[str | None, typer.Option("--name", help="Source name (default: the feed's title).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")] = None,
     interval: Annotated[str | None, typer.Option("--interval", help="Poll interval, e.g. 30m.")] = None,
     sources: SourcesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the added source as JSON.")] = False,
 ) -> None:
-    """Find the feed of a site (from <link rel="alternate">), check it parses, append it to sources.yaml.
+    """Find a site's source (its feed, announced feed or news sitemap), check it reads, append it to sources.yaml.
+
+    A site with neither needs a page source: its starter entry is printed, with selectors
+    guessed from the page, to check with `newswatch sources test` and paste into sources.yaml.
 
     Example: newswatch sources add https://cambojanews.com --tag cambodia --tag english
     """
     from tasks.config import ConfigError, load_settings
-    from tasks.ingest import IngestOptions, add_source, probe
+    from tasks.ingest import IngestOptions, add_source, discover, starter_entry
 
     settings = load_settings()
-    report = probe(url, IngestOptions.from_settings(settings))
-    if report.error or report.kind != "feed":
+    found = discover(url, IngestOptions.from_settings(settings))
+    report = found.report
+    if found.kind is None or report.error:
         raise fail("not added", f"{url}: {report.error or 'no feed found'}", 1)
-    feed_url = report.final_url or url
+    if found.kind == "page" and found.selectors is not None:
+        _print_starter(starter_entry(name or urlsplit(url).hostname or url, url, found.selectors), report.entries)
+        raise typer.Exit(1)
     path = Path(sources or settings.sources_file)
     try:
-        added = add_source(path, feed_url, name or report.title or feed_url, list(tag or []), interval)
+        added = add_source(path, found.url, name or report.title or found.url, list(tag or []), interval, found.kind)
     except ConfigError as exc:
         raise fail("not added", exc, 2) from None
     if as_json:
-        print_json({"name": added.name, "url": added.url, "entries": report.entries, "file": str(path)})
+        print_json(
+            {"name": added.name, "url": added.url, "kind": added.kind, "entries": report.entries, "file": str(path)}
+        )
         return
     out.print(
-        f"added [bold]{esc(added.name)}[/] ({esc(added.url)}, {esc(report.entries)} entries) to {esc(path)}",
+        f"added [bold]{esc(added.name)}[/] ({esc(added.url)}, kind {added.kind}, {esc(report.entries)} entries)"
+        f" to {esc(path)}",
         highlight=False,
     )
+
+
+def _print_starter(entry: dict[str, object], entries: int) -> None:
+    import yaml
+
+    out.print(
+        f"not added: no feed and no news sitemap; the site needs a page source. Starter entry ({entries} entries"
+        " with these guessed selectors; check them with `newswatch sources test NAME` once in sources.yaml):",
+        highlight=False,
+    )
+    out.print(esc(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=1000)), highlight=False)

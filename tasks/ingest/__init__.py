@@ -22,7 +22,9 @@ silence). It also gives operators the same path for one URL: `newswatch sources 
 - extraction.py: an article page's main text and metadata (trafilatura).
 - canonical.py: the canonical form of an article URL.
 - schedule.py: source health: when a source is due, backoff, pausing, silence.
-- onboarding.py: trying a URL (probe) and adding a source to sources.yaml (add_source).
+- onboarding.py: trying a URL or a source of any kind (probe, probe_named), finding which kind
+  a site needs (discover), adding sources to sources.yaml (add_source, append_sources).
+- sitescan.py: a site's news sitemaps (robots.txt, well-known paths), a page's guessed selectors.
 """
 
 from __future__ import annotations
@@ -35,13 +37,19 @@ if TYPE_CHECKING:
     from tasks.ingest.articles import FetchedArticle, fetch_article
     from tasks.ingest.batch import SourceOutcome, ingest_batch, ingest_sources
     from tasks.ingest.extraction import extract
-    from tasks.ingest.onboarding import ProbeReport, add_source, probe
+    from tasks.ingest.onboarding import Discovery, ProbeReport, add_source, append_sources, discover, probe, probe_named
     from tasks.ingest.options import IngestOptions
     from tasks.ingest.plan import IngestBatch, IngestPlan, due_sources, plan_ingest, split_into_batches
     from tasks.ingest.schedule import source_is_due, status
+    from tasks.ingest.sitescan import starter_entry
 
 __all__ = [
     "add_source",
+    "append_sources",
+    "discover",
+    "Discovery",
+    "probe_named",
+    "starter_entry",
     "due_sources",
     "extract",
     "fetch_article",
