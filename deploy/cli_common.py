@@ -1,18 +1,29 @@
 """What every `newswatch` command module shares: the consoles, the common options, JSON output,
-and the checks that turn bad input into one clear line and an exit code (2: bad config or
-input, 3: a database that cannot be opened, 1: anything else that failed)."""
+and the checks that turn bad input into one clear line and an exit code (ExitCode)."""
 
 from __future__ import annotations
 
 import json
 import os
 from datetime import datetime
+from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape as rich_escape
+
+
+class ExitCode(IntEnum):
+    """newswatch's exit codes (README, "Exit codes"): a cron job tells them apart."""
+
+    OK = 0
+    FAILED = 1  # a run that failed, a URL that cannot be fetched, a file that cannot be written
+    BAD_INPUT = 2  # a bad config file, option, query or duration
+    DATABASE = 3  # a database that cannot be opened, migrated or written
+    NO_SOURCE = 4  # a run that completed, but every source it fetched failed
+    UNDELIVERED = 5  # a run that completed, but alerts (or digests) could not be delivered
 
 
 def esc(value: object) -> str:
@@ -116,6 +127,30 @@ def since(value: str) -> datetime:
         return now_utc() - parse_interval(value, MAX_SPAN)
     except ValueError as exc:
         raise fail("--since", exc, 2) from None
+
+
+def run_failed(what: str, exc: Exception) -> typer.Exit:
+    """A flow that raised, in one line: never a traceback, an SQL statement or its parameters.
+    A database that refused the run's work is exit 3, like one that cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import DatabaseError, one_line
+
+    if isinstance(exc, SQLAlchemyError | DatabaseError):
+        return fail("database error", f"the {what} stopped: {one_line(exc)}", ExitCode.DATABASE)
+    return fail(f"{what} failed", f"{type(exc).__name__}: {one_line(exc)}", ExitCode.FAILED)
+
+
+def run_outcome(summary) -> tuple[ExitCode, str]:  # type: ignore[no-untyped-def]
+    """What a completed run's summary means for a script: every source it fetched failed (4),
+    or alerts could not be delivered (5; they stay pending for the next run); else 0."""
+    fetched = summary.sources_ok + summary.sources_failed
+    if summary.sources_failed and not summary.sources_ok:
+        return ExitCode.NO_SOURCE, f"every source failed ({summary.sources_failed} of {fetched})"
+    if summary.alerts_failed:
+        n = summary.alerts_failed
+        return ExitCode.UNDELIVERED, f"{n} alert{'s' * (n != 1)} could not be delivered; the next run tries again"
+    return ExitCode.OK, ""
 
 
 def print_summary(summary) -> None:  # type: ignore[no-untyped-def]

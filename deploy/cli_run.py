@@ -15,6 +15,7 @@ import typer
 
 from deploy.cli_common import (
     DbOpt,
+    ExitCode,
     JsonOpt,
     SourcesOpt,
     WatchlistOpt,
@@ -26,6 +27,8 @@ from deploy.cli_common import (
     print_json,
     print_summary,
     quiet_prefect,
+    run_failed,
+    run_outcome,
     use_db,
 )
 
@@ -139,11 +142,14 @@ def _monitor_run(what: str, as_json: bool, show_progress: bool | None, call: Cal
         with _stdout_for(as_json), progress_bars(_show_progress(show_progress, as_json)):
             summary = call()
     except Exception as exc:
-        raise fail(f"{what} failed", f"{type(exc).__name__}: {exc}", 1) from None
+        raise run_failed(what, exc) from None
     if as_json:
         print_json(summary.as_dict())
     else:
         print_summary(summary)
+    code, why = run_outcome(summary)
+    if code:
+        raise fail(f"{what} incomplete:", why, code)
 
 
 def _before_flow(
@@ -251,11 +257,15 @@ def digest(
                 topics=topic or None, force=force, watchlist_file=str(watchlist) if watchlist else None
             )
     except Exception as exc:
-        raise fail("digest failed", f"{type(exc).__name__}: {exc}", 1) from None
+        raise run_failed("digest", exc) from None
     if as_json:
         print_json(asdict(report))
-        return
-    out.print(f"digests sent {esc(report.digests)} ({esc(report.stories)} stories), failed {esc(report.failed)}")
+    else:
+        out.print(f"digests sent {esc(report.digests)} ({esc(report.stories)} stories), failed {esc(report.failed)}")
+    if report.failed:
+        n = report.failed
+        why = f"{n} digest{'s' * (n != 1)} could not be delivered; the next run tries again"
+        raise fail("digest incomplete:", why, ExitCode.UNDELIVERED)
 
 
 def demo(

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from prefect import Task
 
+from storage.db import one_line
 from tasks.common.runlog import LOGGER
 
 R = TypeVar("R")
@@ -73,7 +74,8 @@ def with_retries(fn: Callable[..., R], retries: int, delay: float, *args: Any) -
         except Exception as exc:
             if attempt == retries:
                 raise
-            logging.getLogger(LOGGER).warning("%s failed (%s), retrying in %.0f s", fn.__name__, exc, delay)
+            # One line: a database error's message carries its SQL statement on the lines after.
+            logging.getLogger(LOGGER).warning("%s failed (%s), retrying in %.0f s", fn.__name__, one_line(exc), delay)
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -84,7 +84,8 @@ def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-unt
 
 
 def new_engine(url: str) -> Engine:
-    """A new engine for a normalised URL (not cached, schema untouched: see storage.db.get_engine)."""
+    """A new engine for a normalised URL (not cached, schema untouched: see storage.db.get_engine).
+    Its errors never carry a statement's parameters (article text, whoever logs the error)."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -95,11 +96,15 @@ def new_engine(url: str) -> Engine:
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"cannot create the folder of {display_url(url)}: {exc.strerror}") from None
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            hide_parameters=True,
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
     raise DatabaseError(f"unsupported database {display_url(url)!r}: use sqlite:/// or postgresql://")
 
 

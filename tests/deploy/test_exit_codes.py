@@ -5,14 +5,18 @@ of its own, as an operator or a cron job runs it."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from storage import repository
-from storage.db import dispose_all
+from storage.db import dispose_all, get_engine
 from tests.helpers import cli, write_config
+from tests.newsweb import NewsWeb, build_site
+from tests.receivers import JsonReceiver
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -20,6 +24,16 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
     return lines[0]
+
+
+LOG_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d+ \| [A-Z]+ +\| ")
+
+
+def run_ending(result: subprocess.CompletedProcess[str]) -> str:
+    """The last line of a run's stderr, after its log: each log record must be one line too."""
+    *log, last = result.stderr.strip().splitlines()
+    assert all(LOG_LINE.match(line) for line in log) and "Traceback" not in result.stderr, result.stderr[-3000:]
+    return last
 
 
 @pytest.mark.parametrize("command", ["check", "run"])
@@ -71,3 +85,46 @@ def test_a_database_that_cannot_be_written_is_one_line_exit_3(tmp_path: Path, co
     assert result.returncode == 3, result.stderr[-3000:]
     assert one_line(result).startswith("database error cannot write to database sqlite:///file")
     assert "readonly database" in result.stderr and "UPDATE" not in result.stderr
+
+
+def test_a_write_that_fails_mid_run_is_one_line_exit_3(tmp_path: Path) -> None:
+    """The database takes the preflight's probe but refuses the run's writes (a trigger stands
+    for a disk that filled or a mount gone read-only meanwhile): one line, without the SQL
+    statement or its parameters, exit 3."""
+    db_file = tmp_path / "nw.db"
+    url = f"sqlite:///{db_file}"
+    repository.upsert_sources(url, [("Down", "http://127.0.0.1:9/rss", ["test"])])
+    with get_engine(url).begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER full BEFORE UPDATE ON sources BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    dispose_all()
+    src, wl = write_config(tmp_path, [("Down", "http://127.0.0.1:9/rss")])
+    result = cli(["run", "--db", url, "--sources", src, "--watchlist", wl, "--force"], {}, timeout=120)
+    assert result.returncode == 3, result.stderr[-3000:]
+    line = run_ending(result)
+    assert line.startswith("database error the run stopped: ") and "database or disk is full" in line
+    assert "[SQL" not in result.stderr and "UPDATE" not in result.stderr
+
+
+def test_every_source_failed_is_exit_4_with_the_summary(tmp_path: Path) -> None:
+    src, wl = write_config(tmp_path, [("Down", "http://127.0.0.1:9/rss"), ("Also down", "http://127.0.0.1:9/b")])
+    result = cli(["run", "--db", f"sqlite:///{tmp_path / 'nw.db'}", "--sources", src, "--watchlist", wl, "--json"], {})
+    assert result.returncode == 4, result.stderr[-3000:]
+    summary = json.loads(result.stdout)  # the summary is still there, for the script to read
+    assert summary["sources_failed"] == 2 and summary["sources_ok"] == 0
+    assert run_ending(result) == "run incomplete: every source failed (2 of 2)"
+
+
+def test_alerts_that_could_not_be_delivered_are_exit_5(web: NewsWeb, tmp_path: Path) -> None:
+    site = build_site(web)
+    src, wl = write_config(tmp_path, [("Mekong Daily", site["feed"])])
+    hook = JsonReceiver()  # never started: the notifier is down
+    args = ["run", "--db", f"sqlite:///{tmp_path / 'nw.db'}", "--sources", src, "--watchlist", wl]
+    args += ["--notify", hook.apprise_url()]
+    result = cli(args, {})
+    assert result.returncode == 5, result.stderr[-3000:]
+    assert "alerts failed" in result.stdout
+    assert run_ending(result) == "run incomplete: 1 alert could not be delivered; the next run tries again"
+    pending = cli(["alerts", "list", "--status", "pending", "--json", "--db", f"sqlite:///{tmp_path / 'nw.db'}"], {})
+    assert pending.returncode == 0 and len(json.loads(pending.stdout)) == 1  # kept for the next run
