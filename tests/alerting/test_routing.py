@@ -4,7 +4,7 @@ topics, and the alerts CLI (dead letters, retry) — through the real flows."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -97,12 +97,16 @@ def test_quiet_hours_hold_alerts_except_urgent_topics(
 ) -> None:
     feed = border_news(web, BORDER_STORIES)
     now = datetime.now(UTC)
-    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=2)).strftime("%H:%M")
+    # 22:00-07:00 in the fixed-offset zone where it is 23:xx now: the window always crosses midnight
+    # and holds, whatever the time of day the test runs (Etc/GMT-N is UTC+N; N from -1 to 23-1).
+    offset = (23 - now.hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    zone = f"Etc/GMT{-offset:+d}" if offset else "UTC"
     src, wl = write_config(
         tmp_path,
         [("Border News", feed)],
         "  - {name: bondage, terms: [debt bondage]}\n  - {name: labour, terms: [forced labour], urgent: true}\n",
-        head=f'targets:\n  - tag: night\n    quiet: "{start}-{end} UTC"\n',
+        head=f'targets:\n  - tag: night\n    quiet: "22:00-07:00 {zone}"\n',
     )
     with JsonReceiver() as hook:
         tagged_targets({"night": hook})
@@ -113,7 +117,7 @@ def test_quiet_hours_hold_alerts_except_urgent_topics(
             held = conn.execute(select(Alert).where(Alert.topic == "bondage")).one()
         assert held.status == "pending" and held.attempts == 0
         wait = (held.next_attempt_at.replace(tzinfo=UTC) - now).total_seconds()
-        assert 3600 < wait <= 2 * 3600 + 60  # until the window ends
+        assert 7 * 3600 - 60 < wait <= 8 * 3600 + 60  # from 23:xx to 07:00 the next morning, local time
 
 
 def test_dead_letters_and_retry_from_the_cli(web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
