@@ -1,5 +1,6 @@
 """`newswatch setup`: this environment's configuration stored on the Prefect server for the
-deployments: the Apprise targets in a Secret block, the other NEWSWATCH_* settings as Variables."""
+deployments: the Apprise targets in a Secret block, the other NEWSWATCH_* settings as Variables,
+and the automations that crash zombie runs and cancel late ones (deploy/automations.py)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ def setup(
     The Apprise targets (NEWSWATCH_NOTIFY or NEWSWATCH_APPRISE_CONFIG) go to a Secret block; the
     other NEWSWATCH_* settings of the environment (files, schedule, batch sizes, host limits,
     never the database URL) become Prefect Variables named newswatch_<setting>, which workers
-    and served runs read when their environment does not set them.
+    and served runs read when their environment does not set them. The automations that crash
+    zombie runs and cancel late runs are created, or updated when they exist.
     Example: NEWSWATCH_APPRISE_CONFIG=apprise.yaml PREFECT_API_URL=http://127.0.0.1:4200/api newswatch setup
     """
     from pydantic import ValidationError
 
+    from deploy.automations import ensure_automations
     from tasks.alerting import NotifyConfigError, save_secret_block
     from tasks.config import VARIABLE_PREFIX, environment_values, load_settings, prefect_api_url, save_variables
 
@@ -52,22 +55,21 @@ def setup(
         raise fail("config error", exc, 2, newline=True) from None
     values = environment_values()
     has_targets = bool(settings.notify_urls() or settings.apprise_config)
-    if not (has_targets or values):
-        message = "nothing to store: set NEWSWATCH_NOTIFY or NEWSWATCH_APPRISE_CONFIG, or other NEWSWATCH_* settings"
-        raise fail("config error", message, 2)
     count = 0
     try:
         if has_targets:  # validated before anything is saved
             count = save_secret_block(settings, block)
             values["apprise_secret_block"] = block
         names = save_variables(values)
+        automations = ensure_automations()
     except NotifyConfigError as exc:
         raise fail("config error", exc, 2) from None
     except Exception as exc:
         raise _api_error(api, exc) from None
     if as_json:
         secret = {"secret_block": block if has_targets else None, "targets": count}
-        print_json({"api": api, **secret, "variables": {VARIABLE_PREFIX + k: v for k, v in sorted(values.items())}})
+        variables = {VARIABLE_PREFIX + k: v for k, v in sorted(values.items())}
+        print_json({"api": api, **secret, "variables": variables, "automations": automations})
         return
     if has_targets:
         out.print(
@@ -76,6 +78,9 @@ def setup(
             f"(or NEWSWATCH_APPRISE_SECRET_BLOCK={esc(block)})",
             highlight=False,
         )
-    out.print(f"saved {len(names)} Prefect Variable(s): {esc(', '.join(names))}", highlight=False)
+    if names:
+        out.print(f"saved {len(names)} Prefect Variable(s): {esc(', '.join(names))}", highlight=False)
+    for name, what in automations.items():
+        out.print(f"automation {what}: {esc(name)}", highlight=False)
     if not has_targets:
         err.print("no Apprise targets in this environment: the Secret block was left as it was", highlight=False)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import cast
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.digest import digest
@@ -15,6 +16,11 @@ from tasks.config import Settings, load_settings
 
 # Digests are checked often and sent once per period (hourly, or daily at the configured time).
 DIGEST_EVERY_MINUTES = 15
+
+# One run of each deployment at a time; a run due while one is running is cancelled, not queued
+# (CANCEL_NEW; Prefect's default ENQUEUE would hold it and, after an outage, replay the runs that
+# piled up back to back: upstream #19313). The next scheduled run does the work anyway.
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
 def build_deployments(settings: Settings) -> list[RunnerDeployment]:
@@ -27,6 +33,7 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
                 parameters={"dry_run": False},
                 description="Fetch every source, store new articles, match the watchlist, send alerts.",
                 tags=["newswatch"],
+                concurrency_limit=ONE_AT_A_TIME,
             ),
         ),
         cast(
@@ -36,6 +43,7 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
                 interval=timedelta(minutes=DIGEST_EVERY_MINUTES),
                 description="Send the due digests (hourly and daily topics, and alerts held back by max_per_hour).",
                 tags=["newswatch"],
+                concurrency_limit=ONE_AT_A_TIME,
             ),
         ),
     ]

@@ -88,6 +88,13 @@ def final_state(api: str, run_id: object, timeout: float, what: str) -> str:
     return str(wait_until(ended, timeout, what))
 
 
+def one_run_at_a_time(deployment: dict[str, Any]) -> bool:
+    """The deployment admits one run at a time and cancels a run that comes while one runs."""
+    limit = deployment.get("global_concurrency_limit") or {}
+    options = deployment.get("concurrency_options") or {}
+    return limit.get("limit") == 1 and options.get("collision_strategy") == "CANCEL_NEW"
+
+
 def client_env(api: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     """This process's environment without its Prefect and newswatch settings, talking to `api`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSWATCH_"))}
@@ -125,10 +132,14 @@ def newswatch_serve(
         **newswatch_env(tmp_path, src, wl, notify),
     )
     with started([sys.executable, "-m", "deploy.cli", "serve"], tmp_path / "serve.log", env=env):
-        yield wait_until(
-            lambda: (
-                (r := httpx.get(f"{api}/deployments/name/monitor/monitor", timeout=5)).status_code == 200 and r.json()
-            ),
-            90,
-            "the monitor deployment",
-        )
+        yield deployment_named(api, "monitor/monitor", 90)
+
+
+def deployment_named(api: str, name: str, timeout: float) -> dict[str, Any]:
+    """The deployment `flow/deployment` once the server has it."""
+
+    def found() -> dict[str, Any] | None:
+        response = httpx.get(f"{api}/deployments/name/{name}", timeout=5)
+        return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
+
+    return wait_until(found, timeout, f"the deployment {name}")  # type: ignore[no-any-return]

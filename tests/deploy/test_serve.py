@@ -1,6 +1,6 @@
-"""`newswatch serve` against a real Prefect server: the deployment appears with its schedule
-and editable parameters, and a run started the way the UI's "Custom run" does completes and
-delivers its alert."""
+"""`newswatch serve` against a real Prefect server: the deployment appears with its schedule,
+editable parameters and a limit of one run at a time; of two runs started at once the way the
+UI's "Custom run" does, one completes and delivers its alert, the other is cancelled, not queued."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.deploy.server import create_flow_run, final_state, newswatch_serve
+from tests.deploy.server import create_flow_run, deployment_named, final_state, newswatch_serve, one_run_at_a_time
 from tests.helpers import Watched
 from tests.newsweb import TRAFFICKING_TITLE
 from tests.receivers import JsonReceiver
@@ -24,11 +24,16 @@ def test_serve_shows_the_deployment_and_runs_it(prefect_server: str, mekong: Wat
         assert deployment["schedules"][0]["active"] is True
         properties = deployment["parameter_openapi_schema"]["properties"]
         assert {"sources", "topics", "dry_run"} <= set(properties)
+        digest = deployment_named(api, "digest/digest", 30)
+        assert one_run_at_a_time(deployment) and one_run_at_a_time(digest), deployment
 
-        # What the UI's Run -> Custom run does: a flow run of the deployment with edited parameters.
-        run = create_flow_run(api, deployment["id"], {"topics": ["human-trafficking"], "dry_run": False})
-        state = final_state(api, run["id"], 120, "the flow run to finish")
-        assert state == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+        # What the UI's Run -> Custom run does: a flow run of the deployment with edited parameters,
+        # twice at once: the runner picks both up in one poll, and only one may run.
+        parameters = {"topics": ["human-trafficking"], "dry_run": False}
+        runs = [create_flow_run(api, deployment["id"], parameters) for _ in range(2)]
+        states = sorted(final_state(api, r["id"], 120, "the flow runs to finish") for r in runs)
+        assert states == ["CANCELLED", "COMPLETED"], (tmp_path / "serve.log").read_text()[-3000:]
+        run = next(r for r in runs if final_state(api, r["id"], 5, "") == "COMPLETED")
         assert len(hook.posts) == 1 and TRAFFICKING_TITLE in hook.posts[0]["title"]
         artifacts = httpx.post(
             f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": ["newswatch-run"]}}}, timeout=10

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.deploy.server import client_env, create_flow_run, final_state, newswatch_env, started
+from tests.deploy.server import client_env, create_flow_run, final_state, newswatch_env, one_run_at_a_time, started
 from tests.helpers import ROOT, Watched
 from tests.newsweb import TRAFFICKING_TITLE
 from tests.receivers import JsonReceiver
@@ -48,6 +48,7 @@ def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, mekong
             deployments[name] = d.json()
             assert deployments[name]["work_pool_name"] == "newswatch"
             assert deployments[name]["schedules"][0]["schedule"]["interval"] == 900
+            assert one_run_at_a_time(deployments[name]), deployments[name]
             assert deployments[name]["pull_steps"] == [
                 {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
             ]
