@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 
 from deploy.cli_common import DbOpt, JsonOpt, SourcesOpt, esc, fail, open_db, out, print_json, use_db
+from deploy.cli_opml import sources_export, sources_import
 
 sources_app = typer.Typer(
-    help="Sources: their health, testing a URL, adding a site's feed.",
+    help="Sources: their health, testing a URL, adding a site's feed, sitemap or page, OPML import and export.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -164,3 +165,7 @@ def _print_starter(entry: dict[str, object], entries: int) -> None:
         highlight=False,
     )
     out.print(esc(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=1000)), highlight=False)
+
+
+sources_app.command("import")(sources_import)
+sources_app.command("export")(sources_export)

@@ -8,6 +8,7 @@ file, the line and the field.
 - variables.py: the non-secret settings kept as Prefect Variables (`newswatch setup`).
 - files.py: sources.yaml and watchlist.yaml: their schema, line-numbered errors, and the
   selection of sources and topics a run is asked for.
+- opml.py: OPML read into sources.yaml entries (folders become tags) and written (read_opml, write_opml).
 - selectors.py: a listing page's XPath or CSS selectors, compiled (compile_selector).
 - groups.py: the watchlist's indicator groups (shared and per topic, per language) and the
   check that every @group a query names exists for its language.
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         select_sources,
         select_topics,
     )
+    from tasks.config.opml import OpmlRead, read_opml, write_opml
     from tasks.config.selectors import compile_selector
     from tasks.config.semantic import SemanticSpec
     from tasks.config.settings import Settings, environment_values, load_settings
@@ -46,6 +48,9 @@ __all__ = [
     "VARIABLE_PREFIX",
     "ConfigError",
     "compile_selector",
+    "OpmlRead",
+    "read_opml",
+    "write_opml",
     "PageSelectors",
     "SourceKind",
     "environment_values",
