@@ -172,14 +172,19 @@ class Web:
     match_share: float
     decoy_share: float
     new_match_share: float = 0.2  # of articles published while the web runs (the incremental run's alerts)
+    initial: int | None = None  # articles each site has when the web starts (default: `entries`)
     sites: list[Site] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     furniture: dict[str, list[str]] = field(default_factory=dict)
     publish_round: int = 0
 
     def article(self, site: int, number: int) -> Article:
-        share = self.match_share if number < self.entries else self.new_match_share
+        share = self.match_share if number < self.start_count else self.new_match_share
         return article(self.seed, site, number, share, self.decoy_share)
+
+    @property
+    def start_count(self) -> int:
+        return self.entries if self.initial is None else self.initial
 
     def base(self, site: Site) -> str:
         return f"http://127.0.0.1:{site.port}"
@@ -285,13 +290,15 @@ async def _serve_site(web_: Web, site: Site, request: web.Request) -> web.Stream
 def build(args: argparse.Namespace) -> Web:
     rng = random.Random(args.seed)
     web_ = Web(args.seed, args.entries, args.latency, args.match_share, args.decoy_share, args.new_match_share)
+    web_.initial = args.initial
     web_.furniture = _boilerplate(args.seed)
     for i in range(args.sites):
         roll = rng.random()
         failure = None
         if roll < args.fail_share:
             failure = ("500", "garbage", "404")[i % 3]
-        web_.sites.append(Site(i, args.port_base + i, args.entries, rng.random() >= args.no_validators, failure))
+        validators = rng.random() >= args.no_validators
+        web_.sites.append(Site(i, args.port_base + i, web_.start_count, validators, failure))
     return web_
 
 
@@ -365,7 +372,8 @@ async def main(args: argparse.Namespace) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sites", type=int, default=1000)
-    p.add_argument("--entries", type=int, default=20)
+    p.add_argument("--entries", type=int, default=20, help="articles a feed lists (the latest)")
+    p.add_argument("--initial", type=int, help="articles each site has at the start (default: --entries)")
     p.add_argument("--latency", type=float, default=0.05, help="seconds before every answer")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--port-base", type=int, default=21000, help="site i listens on port-base + i")
