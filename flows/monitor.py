@@ -51,7 +51,8 @@ def run_monitor(
     futures = [stages.submit(ingest_batch, db_url, b.sources, b.states, options, b.label) for b in plan.batches]
     ingested = [outcome for f in futures for outcome in f.result()]
     stories = stages.call(stories_task, db_url, settings.story_window_days)
-    matched = stages.call(match_task, db_url, topic_list, [s.target for s in alert_senders(senders)], dry_run)
+    targets = [s.target for s in alert_senders(senders)]
+    matched = stages.call(match_task, db_url, topic_list, targets, dry_run, options.embed_model)
     lease = timedelta(seconds=settings.alert_claim_lease)
     delivery = (
         DeliveryReport()

@@ -18,6 +18,7 @@ from storage.repository.alerts import (
     sent_since,
 )
 from storage.repository.articles import (
+    article_ids_by_url,
     articles_by_id,
     articles_since,
     insert_articles,
@@ -49,6 +50,7 @@ from storage.repository.stories import (
 __all__ = [
     "alert_outcomes",
     "alerts_with_article",
+    "article_ids_by_url",
     "article_topics",
     "articles_by_id",
     "articles_since",

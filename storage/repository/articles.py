@@ -80,6 +80,8 @@ def revise_article(db_url: str, article: KnownArticle, record: ArticleRecord) ->
                     summary=record.summary,
                     content_hash=record.content_hash,
                     signature=record.signature,
+                    vector=record.vector,
+                    vector_model=record.vector_model,
                     text_origin=record.text_origin,
                     text_note=record.text_note,
                     revision=article.revision + 1,
@@ -175,6 +177,23 @@ def articles_since(db_url: str, since: datetime, chunk: int = 500) -> Iterator[S
         for r in rows:
             yield from_row(StoredArticle, r)
         last_id = rows[-1]["id"]
+
+
+def article_ids_by_url(db_url: str, urls: Sequence[str]) -> dict[str, int]:
+    """Stored articles by URL, as given (the page's URL or the canonical URL): {url: id}."""
+    if not urls:
+        return {}
+    keys = [index_key(u) for u in urls]
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(
+            select(ARTICLES.c.id, ARTICLES.c.url, ARTICLES.c.canonical_url).where(
+                ARTICLES.c.url.in_(list(urls)) | ARTICLES.c.canonical_url.in_(keys)
+            )
+        ).all()
+    found = {}
+    for url, key in zip(urls, keys, strict=True):
+        found.update({url: r.id for r in rows if url in (r.url, r.canonical_url) or key == r.canonical_url})
+    return found
 
 
 def articles_by_id(db_url: str, ids: Sequence[int]) -> list[StoredArticle]:

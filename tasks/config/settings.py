@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Processes extracting article pages (CPU-bound); 0: one per CPU core."
     )
     extract_timeout: float = Field(default=30.0, gt=0, description="Time budget for extracting one page (seconds).")
+    embed_model: str = Field(
+        default="auto",
+        description="Article vectors for topics' semantic: key: auto (the [semantic] extra's model if installed), "
+        "off, or a local model directory (ONNX or model2vec).",
+    )
     # All batches share the fetch threads, so a batch is a unit of retry and of reporting, not of
     # concurrency: 100 rather than 25 cut a quiet 1,000-source run by 0.5 s (40 task runs to 10).
     batch_size: int = Field(default=100, ge=1, description="Sources per Prefect task.")

@@ -55,7 +55,9 @@ def fetch_article(
                 note = f"page not fetched: {exc}"
     workers = article_workers(options.extract_processes)
     try:
-        content = workers.analyze(html, fetched_url, title, summary, language_hint, metadata, options.extract_timeout)
+        content = workers.analyze(
+            html, fetched_url, title, summary, language_hint, metadata, options.extract_timeout, options.embed_model
+        )
     except ExtractionTimeout as exc:
         content, note = analyze(None, fetched_url, title, summary, language_hint), f"page not extracted: {exc}"
     if html is not None and content.page is None and note is None:

@@ -112,6 +112,8 @@ def _record(entry: FeedEntry, canonical: str, source_id: int, article: FetchedAr
         text=result.text,
         content_hash=result.content_hash,
         signature=result.signature,
+        vector=result.vector.data if result.vector else None,
+        vector_model=result.vector.model if result.vector else None,
         text_origin="page" if page else "feed",
         text_note=article.note,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tasks.config import Settings
 from tasks.fetching import FetchPolicy, PoliteFetcher
+from tasks.semantic import model_choice
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class IngestOptions:
     pause_after: int
     extract_processes: int = 0
     extract_timeout: float = 30.0
+    embed_model: str | None = None  # the page workers' model (tasks.semantic.model_choice); None: no vectors
 
     @classmethod
     def from_settings(cls, s: Settings) -> IngestOptions:
@@ -34,6 +36,7 @@ class IngestOptions:
             s.pause_after_failures,
             s.extract_processes,
             s.extract_timeout,
+            model_choice(s.embed_model),
         )
 
     def fetcher(self) -> PoliteFetcher:

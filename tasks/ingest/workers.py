@@ -1,7 +1,8 @@
-"""The CPU-bound work on an article (page extraction, language, MinHash signature) in worker
-processes, so a run keeps every core busy while its threads wait on the network (the GIL let
-threads use one core only). One pool per process, started on first use (a run with nothing
-new never starts it) and shared by every batch of the run.
+"""The CPU-bound work on an article (page extraction, language, MinHash signature, and its
+vector when a model is installed: tasks.semantic, loaded once per worker) in worker processes,
+so a run keeps every core busy while its threads wait on the network (the GIL let threads use
+one core only). One pool per process, started on first use (a run with nothing new never
+starts it) and shared by every batch of the run.
 
 Workers come from a fork server that imported this module once, so they start in
 milliseconds with trafilatura loaded, and never inherit the parent's threads or connections."""
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from tasks.common.language import detect
 from tasks.common.text import clean, content_hash
 from tasks.ingest.extraction import Extracted, extract
+from tasks.semantic import ArticleVector, worker_vector
 from tasks.stories import signature
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class ArticleText:
     language: str | None
     signature: bytes | None
     content_hash: str | None
+    vector: ArticleVector | None = None  # None: no model (tasks.semantic.model_choice)
 
 
 class ExtractionTimeout(RuntimeError):
@@ -42,15 +45,23 @@ class ExtractionTimeout(RuntimeError):
 
 
 def analyze(
-    html: bytes | None, url: str, title: str, summary: str, language_hint: str | None, metadata: bool = True
+    html: bytes | None,
+    url: str,
+    title: str,
+    summary: str,
+    language_hint: str | None,
+    metadata: bool = True,
+    embed_model: str | None = None,
 ) -> ArticleText:
     """An article's text (from its page, else from the feed's summary) and what is computed
     from it. `metadata`: also read the page's title, date and author (they cost about 40% of
-    the extraction time, so callers ask only when the feed lacks them)."""
+    the extraction time, so callers ask only when the feed lacks them). `embed_model`: the
+    model of its vector (tasks.semantic.model_choice; None: no vector)."""
     page = extract(html, url, metadata=metadata) if html is not None else None
     text = page.text if page else clean(summary)
     language = detect(f"{title}\n{text}", (page.language if page else None) or language_hint)
-    return ArticleText(page, text, language, signature(text), content_hash(text))
+    vector = worker_vector(title or (page.title if page and page.title else ""), text, embed_model)
+    return ArticleText(page, text, language, signature(text), content_hash(text), vector)
 
 
 class ArticleWorkerPool:
@@ -93,8 +104,9 @@ class ArticleWorkerPool:
         language_hint: str | None,
         metadata: bool,
         timeout: float,
+        embed_model: str | None = None,
     ) -> ArticleText:
-        return self.run(analyze, html, url, title, summary, language_hint, metadata, timeout=timeout)
+        return self.run(analyze, html, url, title, summary, language_hint, metadata, embed_model, timeout=timeout)
 
     def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
         """fn(*args) in a worker; ExtractionTimeout after `timeout` seconds (the worker is killed)."""

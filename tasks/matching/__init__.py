@@ -10,6 +10,9 @@ and the sentences that show why.
   match alerts (`match_alerts`: one alert per story, follow-ups only from new outlets).
 - unmatched.py: the match stage of a run: every article not yet checked, matches and alerts
   written in one transaction; the `match-topics` Prefect task.
+- semantic.py: a topic's `semantic:` key: its references embedded once per run, each article's
+  stored vector compared with them; it only adds matches, each explained (score, threshold,
+  closest reference).
 - search.py: the archive searched with the query language (`newswatch search`).
 - backtest.py: a topic or query run over the archive without alerting (`newswatch backtest`);
   a topic against its earlier version: what a change adds and removes (`backtest --against`).
@@ -40,10 +43,18 @@ if TYPE_CHECKING:
     )
     from tasks.matching.rules import match_alerts, route
     from tasks.matching.search import SearchReport, search_archive
+    from tasks.matching.semantic import SEMANTIC_CLAUSE, SemanticTopic, article_vector, closest, compile_semantic
     from tasks.matching.topics import ArticleHit, CompiledTopic, TopicHit, compile_topic, match, topic_queries
-    from tasks.matching.unmatched import MatchReport, match_task, match_unmatched
+    from tasks.matching.unmatched import MatchReport, all_hits, match_task, match_unmatched, semantic_stage
 
 __all__ = [
+    "all_hits",
+    "article_vector",
+    "closest",
+    "compile_semantic",
+    "semantic_stage",
+    "SEMANTIC_CLAUSE",
+    "SemanticTopic",
     "ArticleHit",
     "backtest_topic",
     "BacktestReport",

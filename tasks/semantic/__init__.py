@@ -6,8 +6,8 @@ without either, nothing here is imported and everything else works.
 - embedders.py: the Embedder interface (texts to unit float32 vectors), the shipped model
   (tokenlearn-static-model, read from its wheel: why, with figures, in its docstring), and the
   loaders of an operator's ONNX or model2vec directory.
-- vectors.py: what is embedded of an article, its int8 vector as stored, the per-process model
-  cache of the page workers.
+- vectors.py: what is embedded of an article, its int8 vector as stored, which model the page
+  workers use (NEWSWATCH_EMBED_MODEL: auto, off or a directory), loaded once per worker.
 """
 
 from __future__ import annotations
@@ -27,22 +27,35 @@ if TYPE_CHECKING:
         shipped_model_dir,
         unit,
     )
-    from tasks.semantic.vectors import ArticleVector, article_input, cached_embedder, embed_article, pack, unpack
+    from tasks.semantic.vectors import (
+        SHIPPED,
+        ArticleVector,
+        article_input,
+        cached_embedder,
+        embed_article,
+        model_choice,
+        pack,
+        unpack,
+        worker_vector,
+    )
 
 __all__ = [
     "article_input",
     "cached_embedder",
     "embed_article",
     "load_embedder",
+    "model_choice",
     "pack",
     "shipped_model_dir",
     "unit",
     "unpack",
+    "worker_vector",
     "ArticleVector",
     "Embedder",
     "EmbedderUnavailable",
     "INSTALL_HINT",
     "OnnxEmbedder",
+    "SHIPPED",
     "StaticEmbedder",
 ]
 __getattr__ = lazy_exports(__name__, __file__)

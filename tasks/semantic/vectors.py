@@ -7,13 +7,18 @@ bench/relevance.py scores the int8 vectors, as the pipeline stores them."""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from tasks.semantic.embedders import Embedder, Vectors, load_embedder, unit
+from tasks.semantic.embedders import SHIPPED_PACKAGE, Embedder, EmbedderUnavailable, Vectors, load_embedder, unit
+
+log = logging.getLogger(__name__)
+SHIPPED = "shipped"
 
 SCALE = 127.0
 MAX_CHARS = 6000  # more than the 512 tokens a model reads; the tokenizer need not see the rest
@@ -41,11 +46,43 @@ def unpack(data: bytes) -> Vectors:
     return unit(np.frombuffer(data, dtype=np.int8).astype(np.float32)[None, :])[0]
 
 
+def model_choice(setting: str) -> str | None:
+    """NEWSWATCH_EMBED_MODEL as the page workers take it: None (no vectors: `off`, or `auto`
+    without the [semantic] extra), SHIPPED (`auto` with the extra), or a model directory."""
+    value = setting.strip()
+    if value.lower() == "off":
+        return None
+    if value.lower() in ("", "auto"):
+        try:
+            found = all(importlib.util.find_spec(m) is not None for m in (SHIPPED_PACKAGE, "tokenizers"))
+        except (ImportError, ValueError):
+            found = False
+        return SHIPPED if found else None
+    return value
+
+
 @lru_cache(maxsize=2)
-def cached_embedder(path: Path | None) -> Embedder:
+def cached_embedder(choice: str) -> Embedder:
     """The model of this process, loaded on first use (a page worker loads it once, not per article)."""
-    return load_embedder(path)
+    return load_embedder(None if choice == SHIPPED else Path(choice))
 
 
 def embed_article(title: str, text: str, embedder: Embedder) -> ArticleVector:
     return ArticleVector(embedder.name, pack(embedder.embed([article_input(title, text)])[0]))
+
+
+@lru_cache(maxsize=4)
+def _unavailable(choice: str, why: str) -> None:
+    log.error("no article vectors: %s", why)  # once per process and model
+
+
+def worker_vector(title: str, text: str, choice: str | None) -> ArticleVector | None:
+    """The article's vector in a page worker, or None (no model chosen, or it cannot load: said
+    once in the log; an article is stored with or without its vector)."""
+    if choice is None:
+        return None
+    try:
+        return embed_article(title, text, cached_embedder(choice))
+    except EmbedderUnavailable as exc:
+        _unavailable(choice, str(exc))
+        return None
