@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Protocol, cast
@@ -20,6 +21,34 @@ from prefect.exceptions import MissingContextError
 from storage.records import Target
 from tasks.alerting.render import Message
 from tasks.config import Settings
+
+# Apprise's privacy mode keeps a secret's first and last characters (`T...W`), and it logs the
+# URLs it refuses as written (`Unparseable URL xyz://user:T...W@host`): its log lines keep no
+# URL but its scheme, and newswatch's labels no character of a masked secret.
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,31})://[^\s'\"<>]+")
+_MASKED = re.compile(r"[^/:@?&=#%\s]\.\.\.[^/:@?&=#%\s]")
+
+
+class RedactUrls(logging.Filter):
+    """Rewrites every URL of a record to `scheme://****`, before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _URL.sub(r"\1://****", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_APPRISE_LOG = logging.getLogger("apprise")
+if not any(isinstance(f, RedactUrls) for f in _APPRISE_LOG.filters):
+    _APPRISE_LOG.addFilter(RedactUrls())
+
+
+def target_label(server: apprise.plugins.NotifyBase) -> str:
+    """How a target is named in logs, tables and the database: Apprise's privacy URL without
+    its options (the query) and with every masked secret's remaining characters masked too."""
+    return _MASKED.sub("****", server.url(privacy=True).split("?", 1)[0])
 
 
 class NotifyConfigError(ValueError):
@@ -59,7 +88,7 @@ class AppriseSender:
         url = server.url()
         self.target = Target(
             key="apprise:" + hashlib.sha256(url.encode()).hexdigest()[:24],
-            label=server.url(privacy=True),
+            label=target_label(server),
             tags=tuple(sorted(self.tags)),
         )
 
