@@ -70,3 +70,15 @@ def test_extraction_bench_calls_newswatch_extract_without_errors() -> None:
     rows = {r["name"]: r for r in json.loads(results.read_text())["rows"]}
     ours = [r for name, r in rows.items() if name.startswith("newswatch")]
     assert ours and all(r["errors"] == 0 and r["f1"] > 0.5 for r in ours), ours
+
+
+def test_sitemap_bench_polls_the_outlet_and_finds_every_new_story() -> None:
+    results = ROOT / "bench" / "results" / "sitemap.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "sitemap.py"), "--archives", "5", "--urls", "500", "--news", "4"]
+    cmd += ["--new", "3", "--quiet-polls", "1", "--min-gap", "0"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    r = json.loads(results.read_text())
+    assert r["new_published"] == 6 and r["new_missed"] == 0 and r["quiet_requests_max"] <= 5
+    assert {row["outlet"] for row in r["rows"]} == {"news sitemap", "archives only"}
