@@ -20,18 +20,19 @@ from storage.clock import now_utc
 from storage.records import ArticleRecord, KnownArticle, SourceState, SourceUpdate
 from tasks.common import progress
 from tasks.common.faults import crashpoint
-from tasks.common.runlog import run_logger
 from tasks.common.interval import parse_interval
 from tasks.common.language import primary_tag
+from tasks.common.runlog import run_logger
 from tasks.common.text import clean
 from tasks.config import SourceSpec
 from tasks.fetching import FetchError, FetchResult, PoliteFetcher, RetryLater
 from tasks.ingest.articles import FetchedArticle, fetch_article
 from tasks.ingest.canonical import canonical_url, entry_keys
 from tasks.ingest.feedfetch import fetch_feed
-from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError, parse_feed
+from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError
 from tasks.ingest.options import IngestOptions
 from tasks.ingest.schedule import FetchOutcome, next_update
+from tasks.ingest.sourcekinds import parse_feed_source, read_listing
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,8 @@ def _fetch_and_store(source: _Source) -> dict[str, str | None]:
     """Fetch the source's feed and, unless unchanged, parse it and store its new entries.
     Returns the validators to keep for the next conditional fetch."""
     spec, state, outcome = source.spec, source.state, source.outcome
+    if spec.kind != "feed":
+        return _store_listing(source)
 
     def html_page(_page: FetchResult, feeds: list[str]) -> None:
         if feeds:
@@ -192,10 +195,21 @@ def _fetch_and_store(source: _Source) -> dict[str, str | None]:
         outcome.not_modified = True
         etag, last_modified = etag or state.etag, last_modified or state.last_modified
         return {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
-    feed = parse_feed(response.body, response.url, response.content_type)
+    feed = parse_feed_source(response.body, response.url, response.content_type)
     outcome.warning = outcome.warning or feed.warning
     _store_entries(source, feed)
     return {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
+
+
+def _store_listing(source: _Source) -> dict[str, str | None]:
+    """A sitemap or page source (sourcekinds.py): its entries stored as a feed's are."""
+    state = source.state
+    listing = read_listing(source.spec, source.fetcher, (state.etag, state.last_modified, state.body_hash))
+    source.outcome.not_modified = listing.feed is None
+    if listing.feed is not None:
+        source.outcome.warning = listing.feed.warning
+        _store_entries(source, listing.feed)
+    return {"etag": listing.etag, "last_modified": listing.last_modified, "body_hash": listing.body_hash}
 
 
 def ingest_source(
