@@ -124,3 +124,10 @@ def test_every_readme_command_group_is_documented() -> None:
     """Every top-level command appears in the README."""
     for name in typer.main.get_command(app).commands:  # type: ignore[attr-defined]
         assert f"newswatch {name}" in README, f"newswatch {name} is not in the README"
+
+
+def test_source_kinds_example_is_valid(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(example("source-kinds"))
+    sources = load_sources(tmp_path / "s.yaml").sources
+    assert [s.kind for s in sources] == ["feed", "sitemap", "page", "page"]
+    assert sources[2].page is not None and sources[2].page.item_uri == ".//h2/a/@href" and sources[3].page.css  # type: ignore[union-attr]
