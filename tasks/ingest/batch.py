@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import archive, repository
 from storage.clock import now_utc
+from storage.db import is_data_error, one_line
 from storage.records import ArticleRecord, KnownArticle, SourceState, SourceUpdate
 from tasks.common import progress
 from tasks.common.faults import crashpoint
@@ -37,6 +38,15 @@ from tasks.ingest.sourcekinds import parse_feed_source, read_listing
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RejectedEntry:
+    """A feed entry left out alone, and why: the database refused its values, or handling it
+    failed. The source's other entries are stored all the same."""
+
+    url: str
+    reason: str
+
+
 @dataclass
 class SourceOutcome:
     name: str
@@ -53,6 +63,7 @@ class SourceOutcome:
     deferred: bool = False  # the server asked us to come back later (429/503)
     paused_now: bool = False  # this failure paused the source: operators are told once
     new_ids: list[int] = field(default_factory=list)
+    rejected: list[RejectedEntry] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -144,16 +155,22 @@ def _store_entries(source: _Source, feed: ParsedFeed) -> None:
         if stored_article is None and canonical in pruned:
             outcome.known += 1
             continue
-        if stored_article is None:
-            records.append(_fetch_entry_record(source, entry, canonical, feed))
-            continue
-        outcome.known += 1
-        if _revised(stored_article, entry, source_id):
-            record = _fetch_entry_record(source, entry, canonical, feed)
-            if record.content_hash != stored_article.content_hash and repository.revise_article(
-                db_url, stored_article, record
-            ):
-                outcome.revised += 1
+        try:
+            if stored_article is None:
+                records.append(_fetch_entry_record(source, entry, canonical, feed))
+                continue
+            outcome.known += 1
+            if _revised(stored_article, entry, source_id):
+                record = _fetch_entry_record(source, entry, canonical, feed)
+                if record.content_hash != stored_article.content_hash and repository.revise_article(
+                    db_url, stored_article, record
+                ):
+                    outcome.revised += 1
+        except Exception as exc:  # this entry's failure, not the source's: unless the database is down
+            if isinstance(exc, SQLAlchemyError) and not is_data_error(exc):
+                raise
+            log.exception("source %s: entry %s left out", source.spec.name, entry.url[:200])
+            outcome.rejected.append(RejectedEntry(entry.url, f"{type(exc).__name__}: {clean(one_line(exc), 300)}"))
     _insert_new(source, records)
 
 
@@ -168,6 +185,7 @@ def _insert_new(source: _Source, records: list[ArticleRecord]) -> None:
     outcome.new_ids = stored.new_ids
     outcome.new = len(stored.new_ids)
     outcome.duplicates += stored.conflicts
+    outcome.rejected += [RejectedEntry(records[i].url, reason) for i, reason in sorted(stored.rejected.items())]
     origins = [r.text_origin for r, new_id in zip(records, stored.ids, strict=True) if new_id is not None]
     outcome.from_page = origins.count("page")
     outcome.from_feed = origins.count("feed")
@@ -233,8 +251,10 @@ def ingest_source(
             outcome.error, outcome.deferred, retry_after = str(exc), True, exc.retry_after or 60.0
         except (FetchError, ParseError) as exc:
             outcome.error = str(exc)
-        except SQLAlchemyError:
-            raise
+        except SQLAlchemyError as exc:
+            if not is_data_error(exc):  # the database's failure, not the source's
+                raise
+            outcome.error = f"the database refused the source's data: {clean(one_line(exc), 300)}"
         except Exception as exc:  # a bug or a pathological feed must not end the run for the others
             log.exception("source %s failed unexpectedly", spec.name)
             outcome.error = f"unexpected {type(exc).__name__}: {clean(str(exc), 300)}"
@@ -302,12 +322,15 @@ def ingest_batch(
             continue
         if o.ok:
             logger.info(
-                "%s: %d entries, %d new, %d known, %d duplicates%s",
+                "%s: %d entries, %d new, %d known, %d duplicates%s%s",
                 o.name,
                 o.entries,
                 o.new,
                 o.known,
                 o.duplicates,
+                f", {len(o.rejected)} left out (first: {o.rejected[0].url[:200]}: {o.rejected[0].reason})"
+                if o.rejected
+                else "",
                 f" (warning: {o.warning})" if o.warning else "",
             )
         else:
