@@ -25,7 +25,6 @@ from tasks.common.exports import lazy_exports
 if TYPE_CHECKING:
     from tasks.config.files import (
         ConfigError,
-        PageSelectors,
         SourceKind,
         SourceSpec,
         TopicSpec,
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
         select_topics,
     )
     from tasks.config.opml import OpmlRead, read_opml, write_opml
-    from tasks.config.selectors import compile_selector
+    from tasks.config.selectors import PageSelectors, compile_selector
     from tasks.config.semantic import SemanticSpec
     from tasks.config.settings import Settings, environment_values, load_settings
     from tasks.config.variables import VARIABLE_PREFIX, forget_read_variables, prefect_api_url, save_variables

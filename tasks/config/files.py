@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tasks.common.interval import parse_interval
 from tasks.common.windows import QuietHours, parse_clock, parse_zone
 from tasks.config.groups import LANGUAGE_CODE, Groups, check_term, shared_groups, term_groups, unchecked_groups
-from tasks.config.selectors import check_selector
+from tasks.config.selectors import PageSelectors
 from tasks.config.semantic import SemanticSpec
 from tasks.query import QuerySyntaxError, TermGroup, parse_query
 
@@ -46,29 +46,6 @@ MAX_LANGUAGE = 20
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # en, km, pt-BR, zh-Hant-TW (BCP 47's shape)
 Tag = Annotated[str, Field(max_length=100)]
 Query = Annotated[str, Field(max_length=20_000)]
-
-
-class PageSelectors(_Strict):
-    """Where a listing page's stories are (a `kind: page` source), named as FreshRSS's "HTML +
-    XPath" sources name them (xPathItem, xPathItemUri, xPathItemTitle, xPathItemTimestamp), so
-    a FreshRSS user recognises them. item_uri, item_title and item_timestamp are relative to
-    one item; without item_uri, the item's first link (or the item itself, if it is a link)."""
-
-    item: str = Field(min_length=1, description="Each story on the page, e.g. //article or //h2[@class='title'].")
-    item_uri: str | None = Field(default=None, description="The story's link in the item, e.g. .//a/@href.")
-    item_title: str | None = Field(default=None, description="The story's title in the item, e.g. .//h2.")
-    item_timestamp: str | None = Field(default=None, description="Its date, e.g. .//time/@datetime.")
-    css: bool = Field(default=False, description="The selectors are CSS (e.g. 'article h2 a'), not XPath.")
-
-    @model_validator(mode="after")
-    def _compiles(self) -> PageSelectors:
-        for name in ("item", "item_uri", "item_title", "item_timestamp"):
-            if (value := getattr(self, name)) is not None:
-                try:
-                    check_selector(value, self.css)
-                except ValueError as exc:
-                    raise _FieldError((name,), str(exc)) from None
-        return self
 
 
 SourceKind = Literal["feed", "sitemap", "page"]
