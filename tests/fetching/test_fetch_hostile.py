@@ -249,13 +249,19 @@ def policy_for(server: HostileServer, **kw: Any) -> FetchPolicy:
     values: dict[str, Any] = {
         "user_agent": "newswatch-hostile-tests/1.0",
         "connect_timeout": 2.0,
-        "read_timeout": 5.0,  # longer than the deadline: the deadline has to be what stops a drip
+        "read_timeout": 30.0,  # far longer than the deadline: only the deadline stops a drip within CUT_OFF
         "total_timeout": 2.0,
         "max_bytes": 1 * MiB,
         "allow_private": (f"127.0.0.1:{server.port}",),
     }
     values.update(kw)
     return FetchPolicy(**values)
+
+
+# A fetch that the 2 s deadline stops ends well within this, even on a busy 2-core CI; nothing
+# else could stop it sooner (the read timeout is 30 s, a drip lasts 1000 s, the slow DNS answer
+# comes after 20 s). The error's words ("took longer than 2 s") say which limit stopped it.
+CUT_OFF = 15.0
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:
@@ -464,7 +470,7 @@ def test_dripping_server_is_cut_off_at_the_deadline(path: str, server: HostileSe
     outcome, seconds = timed(lambda: fetch(server.url(path), policy, new_session(policy)))
     assert isinstance(outcome, FetchError)
     assert str(outcome) == f"took longer than 2 s ({server.url(path)})"
-    assert 1.9 <= seconds < 3.0
+    assert 1.9 <= seconds < CUT_OFF
 
 
 def test_deadline_also_covers_a_reused_keep_alive_connection(server: HostileServer) -> None:
@@ -474,7 +480,7 @@ def test_deadline_also_covers_a_reused_keep_alive_connection(server: HostileServ
         assert fetch(server.url("/ok"), policy, session).body == b"hello"
     outcome, seconds = timed(lambda: fetch(server.url("/drip"), policy, session))
     assert "took longer than 2 s" in str(outcome)
-    assert seconds < 3.0
+    assert seconds < CUT_OFF
     assert fetch(server.url("/ok"), policy, session).body == b"hello"  # the session still works
 
 
@@ -495,7 +501,7 @@ def test_concurrent_fetches_on_one_session_keep_their_own_deadlines(server: Host
         thread.join(10)
     for i, path in enumerate(paths):
         outcome, seconds = results[i]
-        assert seconds < 3.0
+        assert seconds < CUT_OFF
         if path == "/drip":
             assert "took longer than 2 s" in str(outcome)
         else:
@@ -514,19 +520,19 @@ def test_deadline_covers_a_stalled_tls_handshake(server: HostileServer) -> None:
     finally:
         mute.close()
     assert "took longer than 2 s" in str(outcome)
-    assert seconds < 3.0
+    assert seconds < CUT_OFF
 
 
 def test_deadline_covers_a_slow_dns_lookup(server: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
     def slow() -> str:
-        time.sleep(6)
+        time.sleep(20)
         return "127.0.0.1"
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns({"slow.test": slow}))
     policy = policy_for(server, connect_timeout=10.0)
     outcome, seconds = timed(lambda: fetch(f"http://slow.test:{server.port}/ok", policy, new_session(policy)))
     assert str(outcome) == f"took longer than 2 s (http://slow.test:{server.port}/ok)"
-    assert seconds < 3.0
+    assert seconds < CUT_OFF
 
 
 # --- sizes ---------------------------------------------------------------------------------------
@@ -544,7 +550,7 @@ def test_gzip_bomb_stops_at_the_decoded_cap_with_little_memory(server: HostileSe
     assert isinstance(outcome, FetchError)
     assert str(outcome) == f"body larger than {MiB} bytes ({server.url('/bomb')})"
     assert peak < 20 * MiB, f"peak {peak / MiB:.1f} MiB"
-    assert seconds < 2.0
+    assert seconds < CUT_OFF  # the error's words say the cap stopped it, not the deadline
 
 
 @pytest.mark.parametrize("path", ["/redirect-bomb", "/redirect-drip"])
@@ -558,7 +564,7 @@ def test_a_redirect_body_is_never_read(path: str, server: HostileServer) -> None
     finally:
         tracemalloc.stop()
     assert outcome.body == b"hello" and outcome.url == server.url("/ok")
-    assert peak < 20 * MiB and seconds < 1.0
+    assert peak < 20 * MiB and seconds < CUT_OFF  # a body read would end in the deadline's error instead
 
 
 def test_content_length_over_the_cap_is_refused_before_reading(server: HostileServer) -> None:
@@ -566,7 +572,7 @@ def test_content_length_over_the_cap_is_refused_before_reading(server: HostileSe
     outcome, seconds = timed(lambda: fetch(server.url("/huge-length"), policy, new_session(policy)))
     assert isinstance(outcome, FetchError)
     assert "body larger than 1048576 bytes: Content-Length is 1000000000000" in str(outcome)
-    assert seconds < 1.0
+    assert seconds < CUT_OFF  # refused before reading: a read would end in the deadline's error
 
 
 # --- conditional GET -----------------------------------------------------------------------------
@@ -709,7 +715,7 @@ def test_https_goes_through_the_guarded_connect_and_still_verifies(
         session = new_session(policy)
         assert fetch(tls_server.url("/ok"), policy, session).body == b"hello"
         outcome, seconds = timed(lambda: fetch(tls_server.url("/drip"), policy, session))  # reused TLS connection
-        assert "took longer than 2 s" in str(outcome) and seconds < 3.0
+        assert "took longer than 2 s" in str(outcome) and seconds < CUT_OFF
         with pytest.raises(AddressRefused, match="127.0.0.2 is a loopback"):
             fetch(tls_server.url("/redirect?to=https://127.0.0.2/"), policy, session)
         monkeypatch.delenv("REQUESTS_CA_BUNDLE")
