@@ -92,7 +92,7 @@ def alerts_retry(
             watchlist = load_watchlist(settings.watchlist_file)
             senders = alert_senders(load_senders(settings))
         except (ConfigError, NotifyConfigError) as exc:
-            raise fail("config error", exc, 2, newline=True) from None
+            raise fail("config error", exc, 2) from None
         try:
             lease = timedelta(seconds=settings.alert_claim_lease)
             report = deliver(url, senders, watchlist, settings.alert_max_attempts, lease)

@@ -47,9 +47,10 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def fail(title: str, message: object, code: int, newline: bool = False) -> typer.Exit:
-    """Print `title message` in red on stderr; the caller raises the returned Exit(code)."""
-    err.print(f"[bold red]{esc(title)}[/]{chr(10) if newline else ' '}{esc(message)}", highlight=False)
+def fail(title: str, message: object, code: int) -> typer.Exit:
+    """Print `title message` on one line in red on stderr (a query's caret, if any, on the lines
+    below); the caller raises the returned Exit(code)."""
+    err.print(f"[bold red]{esc(title)}[/] {esc(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -113,7 +114,7 @@ def preflight(
         if not settings.apprise_secret_block:  # a Secret block needs the Prefect API: checked in the flow
             targets = len(load_senders(settings))
     except (ConfigError, NotifyConfigError) as exc:
-        raise fail("config error", exc, 2, newline=True) from None
+        raise fail("config error", exc, 2) from None
     open_db(None, create=create_db, write=True)
     return len(chosen), len(watched), targets
 

@@ -81,7 +81,7 @@ def sources_export(
     try:
         specs = load_sources(sources or load_settings().sources_file).sources
     except ConfigError as exc:
-        raise fail("config error", exc, 2, newline=True) from None
+        raise fail("config error", exc, 2) from None
     if fmt == "opml":
         text = write_opml(specs)
     else:

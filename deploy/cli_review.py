@@ -25,7 +25,7 @@ def _watchlist(path: Path | None, option: str = "--watchlist"):  # type: ignore[
     try:
         return load_watchlist(path or load_settings().watchlist_file)
     except ConfigError as exc:
-        raise fail("config error", f"{option}: {exc}" if path else exc, 2, newline=True) from None
+        raise fail("config error", f"{option}: {exc}" if path else exc, 2) from None
 
 
 def _named(topics: Any, name: str | None) -> Any:
@@ -67,7 +67,10 @@ def labelled_test(
         raise fail("--topic", f"{labelled} labels several topics: name the one the query is for", 2)
     if not kept:
         raise fail("bad labelled file", f"{labelled}: no article is labelled for {label_topic}", 2)
-    result = evaluate(compiled_topic(query or label_topic or "", watchlist), kept)
+    from deploy.cli_tune import named_meaning  # a topic's `semantic:` key counts as in a run
+
+    meaning = named_meaning(query or label_topic, watchlist, None)
+    result = evaluate(compiled_topic(query or label_topic or "", watchlist), kept, meaning)
     if json:
         print_json({"file": str(labelled), "labels_for": label_topic, "left_out": skipped, **asdict(result)})
         return

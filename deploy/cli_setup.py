@@ -52,7 +52,7 @@ def setup(
     try:
         settings = load_settings()
     except ValidationError as exc:
-        raise fail("config error", exc, 2, newline=True) from None
+        raise fail("config error", exc, 2) from None
     values = environment_values()
     has_targets = bool(settings.notify_urls() or settings.apprise_config)
     count = 0

@@ -41,7 +41,7 @@ def sources_list(sources: SourcesOpt = None, db: DbOpt = None, as_json: JsonOpt 
     try:
         configured = load_sources(sources or load_settings().sources_file).sources
     except ConfigError as exc:
-        raise fail("config error", exc, 2, newline=True) from None
+        raise fail("config error", exc, 2) from None
     url = open_db(None)
     stored = {h.name: h for h in repository.source_health(url)}
     rows = []

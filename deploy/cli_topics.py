@@ -26,7 +26,7 @@ def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> Non
     try:
         topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
     except ConfigError as exc:
-        raise fail("config error", exc, 2, newline=True) from None
+        raise fail("config error", exc, 2) from None
     rows: list[dict[str, Any]] = [
         {
             "topic": t.name,
@@ -70,9 +70,9 @@ def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no
         return compile_topic(named or TopicSpec(name="query", query=query_or_topic, groups=groups))
     except ValidationError as exc:  # pydantic wraps the query's error (position and caret): show that alone
         first = exc.errors()[0]
-        raise fail("invalid query", first.get("ctx", {}).get("error") or first["msg"], 2, newline=True) from None
+        raise fail("invalid query", first.get("ctx", {}).get("error") or first["msg"], 2) from None
     except ValueError as exc:
-        raise fail("invalid query", exc, 2, newline=True) from None
+        raise fail("invalid query", exc, 2) from None
 
 
 def _topic(query: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
@@ -81,7 +81,7 @@ def _topic(query: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
     try:
         return query_topic(query, watchlist)
     except ConfigError as exc:
-        raise fail("config error", exc, 2, newline=True) from None
+        raise fail("config error", exc, 2) from None
 
 
 def _article(file: Path | None, url: str | None, text: str | None) -> tuple[str, str, str | None]:
@@ -212,7 +212,10 @@ def backtest(
 
         return compare_backtest(query, against, since_, watchlist, db, as_json)
 
-    report = backtest_topic(*_over_archive(query, since_, watchlist, db), examples)
+    from deploy.cli_tune import named_meaning  # a topic's `semantic:` key, on the stored vectors
+
+    db_url, compiled, start = _over_archive(query, since_, watchlist, db)
+    report = backtest_topic(db_url, compiled, start, examples, named_meaning(query, watchlist, db_url))
     if as_json:
         print_json(asdict(report))
         return
@@ -291,8 +294,10 @@ def stories(
 def register(app: typer.Typer) -> None:
     """`topics`, then the archive's queries: `backtest`, `search`, `stories`."""
     from deploy.cli_review import topics_report
+    from deploy.cli_tune import topics_tune
 
     topics_app.command("report")(topics_report)
+    topics_app.command("tune")(topics_tune)
     app.add_typer(topics_app, name="topics")
     app.command()(backtest)
     app.command()(search)

@@ -75,6 +75,12 @@ _APPRISE_FORMATS = {
 
 
 def _preferred_format(server: apprise.plugins.NotifyBase) -> str:
+    """The format the URL asks for (`?format=markdown`), else the channel's first. Apprise 2 keeps
+    a multi-format channel's request apart from its formats (Matrix: text, html, markdown), and
+    resolve_format() gives it; notify_format's first (text) sent Matrix plain text (issue #19 item 15)."""
+    resolve = getattr(server, "resolve_format", None)
+    if callable(resolve):
+        return _APPRISE_FORMATS.get(resolve(), "text")
     formats = server.notify_format
     first = formats[0] if isinstance(formats, tuple | list) else formats
     return _APPRISE_FORMATS.get(first, "text")
@@ -124,12 +130,13 @@ class ConsoleSender:
 
     def send(self, message: Message) -> None:
         text = f"\n=== ALERT: {message.title}\n{message.body}\n"
-        # Straight to stdout (log_prints would turn print() into a log line) and into the run's
-        # log, so a served deployment shows its alerts in the Prefect UI too.
+        # Straight to stdout (log_prints would turn print() into a log line). The run's log
+        # (in the Prefect UI, and on the terminal beside stdout) names it in one line: the whole
+        # alert there too printed every alert twice in a terminal.
         sys.stdout.write(text)
         sys.stdout.flush()
         with contextlib.suppress(MissingContextError):
-            get_run_logger().info("alert (no notifier configured):%s", text)
+            get_run_logger().info("alert printed on stdout (no notifier configured): %s", message.title)
 
     def close(self) -> None:
         pass

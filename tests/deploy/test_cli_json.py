@@ -48,6 +48,7 @@ def test_json_of_every_command_that_prints_data(tmp_path: Path, monkeypatch: pyt
         "targets": 1,  # the console: no notifier in this environment
         "secret_block": None,
         "database": db,
+        "database_exists": True,
     }
     assert as_json(["db", "current"]) == {"database": db, "revision": head(), "head": head(), "newest": True}
     assert as_json(["db", "upgrade"]) == {"database": db, "before": head(), "after": head(), "changed": False}

@@ -128,3 +128,11 @@ def test_alerts_that_could_not_be_delivered_are_exit_5(web: NewsWeb, tmp_path: P
     assert run_ending(result) == "run incomplete: 1 alert could not be delivered; the next run tries again"
     pending = cli(["alerts", "list", "--status", "pending", "--json", "--db", f"sqlite:///{tmp_path / 'nw.db'}"], {})
     assert pending.returncode == 0 and len(json.loads(pending.stdout)) == 1  # kept for the next run
+
+
+def test_a_config_error_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - name: a\n    url: https://x.example/rss\n    colour: red\n")
+    result = cli(["check", "--sources", str(bad)], {}, timeout=60)
+    assert result.returncode == 2
+    assert one_line(result).startswith(f"config error {bad}:4: sources[0].colour: unknown key (allowed: ")
