@@ -14,7 +14,13 @@ language query, then the default one):
 - keywords: the plain OR of words an analyst types first (bench/relevance/keywords.yaml);
 - shipped: the topic `human-trafficking` of deploy/watchlist.yaml as it is now;
 - every --topic FILE (a watchlist YAML): its topic `--name` (default human-trafficking), or
-  its only topic.
+  its only topic;
+- semantic, shipped+semantic (issue #16; with the [semantic] extra, else left out with a line
+  saying so): the shipped model's cosine between an article (title + text, int8 as stored)
+  and bench/relevance/semantic_topic.yaml (the description, its translations, the examples),
+  alone and OR'd with the shipped topic as a run does, at thresholds per language chosen on
+  the **tune** half by `newswatch topics tune`'s rule (tasks.matching.tune: the lowest
+  threshold keeping precision >= 0.95; a language where none does gets no semantic alerts).
 
 Tune a topic on the tune half; quote the measure half. Prints a table of precision, recall and
 F1 per method and language, every miss and false alert by id with the methods that made it,
@@ -42,6 +48,8 @@ OLD = ROOT / "bench" / "relevance" / "old_topic.yaml"
 KEYWORDS = ROOT / "bench" / "relevance" / "keywords.yaml"
 SHIPPED = ROOT / "deploy" / "watchlist.yaml"
 RESULTS = ROOT / "bench" / "results" / "relevance.json"
+SEMANTIC_TOPIC = ROOT / "bench" / "relevance" / "semantic_topic.yaml"
+TARGET_PRECISION = 0.95
 TOPIC = "human-trafficking"
 LANGS = ("en", "km", "th", "vi")
 SPLITS = ("tune", "measure")
@@ -117,6 +125,43 @@ def load_method(name: str, file: Path, topic: str | None) -> Method:
     return Method(name, file, compile_topic(chosen[0]))
 
 
+def semantic_methods(records: list[dict[str, Any]], shipped: Method) -> dict[str, Any]:
+    """The semantic methods' hits on every record ({method: {id: words or None}}), their
+    thresholds (chosen on the tune records) and the model's name; {} without the extra."""
+    import yaml
+
+    from tasks.config import SemanticSpec, TopicSpec
+    from tasks.matching import Scored, meaning_of, tune
+    from tasks.semantic import EmbedderUnavailable, article_input, load_embedder, pack, unpack
+
+    try:
+        embedder = load_embedder()
+    except EmbedderUnavailable as exc:
+        print(f"semantic methods left out: {exc}", file=sys.stderr)
+        return {}
+    refs = yaml.safe_load(SEMANTIC_TOPIC.read_text(encoding="utf-8"))
+    examples = (*refs["translations"].values(), *refs["examples"])
+    spec = SemanticSpec(description=refs["description"], examples=examples, threshold=1.0)
+    meaning = meaning_of(TopicSpec(name=TOPIC, terms=("unused",), semantic=spec), embedder, None)
+    assert meaning is not None
+    vectors = embedder.embed([article_input(r["title"], r["text"]) for r in records])
+    score = {r["id"]: meaning.score(unpack(pack(v))) for r, v in zip(records, vectors, strict=True)}
+    query = {r["id"]: match(r["title"], r["text"], shipped.topic, language=r["lang"]) is not None for r in records}
+    tune_half = [r for r in records if r["split"] == "tune"]
+    out: dict[str, Any] = {"model": embedder.name, "thresholds": {}, "hits": {}}
+    for name, with_query in (("semantic", False), ("shipped+semantic", True)):
+        rows = [Scored(r["lang"], r["wanted"], with_query and query[r["id"]], score[r["id"]]) for r in tune_half]
+        chosen = {t.language: t.chosen.threshold if t.chosen else None for t in tune(rows, TARGET_PRECISION, True)}
+        out["thresholds"][name] = chosen
+
+        def alerted(r: dict[str, Any], chosen: dict[str, float | None] = chosen, with_query: bool = with_query) -> bool:
+            t = chosen.get(r["lang"])
+            return (with_query and query[r["id"]]) or (t is not None and score[r["id"]] >= t)
+
+        out["hits"][name] = {r["id"]: [f"~{score[r['id']]:.3f}"] if alerted(r) else None for r in records}
+    return out
+
+
 def figures(rows: list[tuple[bool, bool]]) -> dict[str, Any]:
     """(wanted, alerted) pairs -> counts, precision, recall, F1 (None where undefined)."""
     tp = sum(w and a for w, a in rows)
@@ -159,9 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--topic", type=Path, action="append", default=[], help="a watchlist YAML to add as a row")
     ap.add_argument("--name", default=TOPIC, help=f"the topic to take from each --topic file (default {TOPIC})")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
+    ap.add_argument("--no-semantic", action="store_true", help="leave out the semantic methods")
     args = ap.parse_args(argv)
 
-    records = [r for r in load_set() if args.split == "all" or r["split"] == args.split]
+    everything = load_set()
+    records = [r for r in everything if args.split == "all" or r["split"] == args.split]
     methods = [
         load_method("old", OLD, TOPIC),
         load_method("keywords", KEYWORDS, None),
@@ -179,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in records:
             hit = match(r["title"], r["text"], m.topic, language=r["lang"])
             hits[m.name][r["id"]] = None if hit is None else hit.words
+    semantic = semantic_methods(everything, methods[2]) if not args.no_semantic else {}
+    for name, by_id in semantic.get("hits", {}).items():
+        methods.append(Method(name, SEMANTIC_TOPIC, methods[2].topic))
+        hits[name] = by_id
 
     table: dict[str, dict[str, Any]] = {}
     for m in methods:
@@ -190,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     wanted = sum(r["wanted"] for r in records)
     which = "all" if args.split == "all" else f"the {args.split} half"
     print(f"{len(records)} articles ({wanted} wanted): {which} of {rel(SET)}")
+    for name, chosen in semantic.get("thresholds", {}).items():
+        shown = " ".join(f"{lang} {'-' if t is None else f'{t:.3f}'}" for lang, t in chosen.items())
+        print(f"{name} ({semantic['model']}) thresholds, chosen on the tune half: {shown}")
     w = max(len(m.name) for m in methods)
     print(f"{'method':<{w}} {'lang':<4} {'articles':>8} {'wanted':>6} {'alerts':>6} {'TP':>4} {'FP':>4} {'FN':>4}  "
           f"{'precision':>9} {'recall':>6} {'F1':>5}")  # fmt: skip
@@ -229,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "wanted": wanted,
         "by_language": {lang: {k: table["old"][lang][k] for k in ("articles", "wanted")} for lang in LANGS},
         "methods": {m.name: {"file": rel(m.file), "topic": m.topic.name} for m in methods},
+        "semantic": {k: v for k, v in semantic.items() if k != "hits"},
         "figures": table,
         "misses": misses,
         "false_alerts": false_alerts,

@@ -4,6 +4,7 @@ never changes, and bench/relevance.py reports every method per language (it runs
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import subprocess
@@ -85,8 +86,14 @@ def test_the_bench_reports_every_method_per_language(tmp_path: Path) -> None:
     out = tmp_path / "relevance.json"
     measured = run("--topic", draft, "--out", out)
     assert measured["split"] == "measure" and measured["articles"] == sum(r["split"] == "measure" for r in records())
-    methods = ("old", "keywords", "shipped", "draft")
+    semantic = ("semantic", "shipped+semantic") if importlib.util.find_spec("static_model") else ()
+    methods = ("old", "keywords", "shipped", "draft", *semantic)
     assert list(measured["figures"]) == list(measured["methods"]) == list(methods)
+    if semantic:  # issue #16: thresholds from the tune half; the combined method only adds alerts
+        assert set(measured["semantic"]["thresholds"]["shipped+semantic"]) == set(LANGS)
+        for lang in (*LANGS, "all"):
+            both, shipped = measured["figures"]["shipped+semantic"][lang], measured["figures"]["shipped"][lang]
+            assert both["tp"] >= shipped["tp"] and both["alerts"] >= shipped["alerts"], lang
     for method in methods:
         for lang in (*LANGS, "all"):
             f = measured["figures"][method][lang]

@@ -13,6 +13,8 @@ and the sentences that show why.
 - semantic.py: a topic's `semantic:` key: its references embedded once per run, each article's
   stored vector compared with them; it only adds matches, each explained (score, threshold,
   closest reference).
+- tuning.py: a semantic topic's threshold chosen on labelled articles, with the
+  precision/recall curve (`newswatch topics tune`).
 - search.py: the archive searched with the query language (`newswatch search`).
 - backtest.py: a topic or query run over the archive without alerting (`newswatch backtest`);
   a topic against its earlier version: what a change adds and removes (`backtest --against`).
@@ -43,8 +45,17 @@ if TYPE_CHECKING:
     )
     from tasks.matching.rules import match_alerts, route
     from tasks.matching.search import SearchReport, search_archive
-    from tasks.matching.semantic import SEMANTIC_CLAUSE, SemanticTopic, article_vector, closest, compile_semantic
+    from tasks.matching.semantic import (
+        SEMANTIC_CLAUSE,
+        Meaning,
+        SemanticTopic,
+        article_vector,
+        closest,
+        compile_semantic,
+        meaning_of,
+    )
     from tasks.matching.topics import ArticleHit, CompiledTopic, TopicHit, compile_topic, match, topic_queries
+    from tasks.matching.tuning import Point, Scored, Tuning, sampled, score_articles, tune
     from tasks.matching.unmatched import MatchReport, all_hits, match_task, match_unmatched, semantic_stage
 
 __all__ = [
@@ -52,9 +63,17 @@ __all__ = [
     "article_vector",
     "closest",
     "compile_semantic",
+    "Meaning",
+    "meaning_of",
     "semantic_stage",
     "SEMANTIC_CLAUSE",
     "SemanticTopic",
+    "Point",
+    "sampled",
+    "Scored",
+    "score_articles",
+    "tune",
+    "Tuning",
     "ArticleHit",
     "backtest_topic",
     "BacktestReport",

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from storage import repository
 from storage.clock import aware
+from tasks.matching.semantic import Meaning
 from tasks.matching.topics import ArticleHit, CompiledTopic, match
 
 
@@ -24,8 +25,11 @@ class BacktestReport:
     examples: list[ArticleHit] = field(default_factory=list)
 
 
-def backtest_topic(db_url: str, topic: CompiledTopic, since: datetime, examples: int = 10) -> BacktestReport:
-    """Scan the archive since `since` (streaming: memory stays flat) and count the matches."""
+def backtest_topic(
+    db_url: str, topic: CompiledTopic, since: datetime, examples: int = 10, meaning: Meaning | None = None
+) -> BacktestReport:
+    """Scan the archive since `since` (streaming: memory stays flat) and count the matches; with
+    `meaning`, also those the topic's `semantic:` key adds (the stored vectors, not re-embedded)."""
     report = BacktestReport(topic.name, since.isoformat())
     days: Counter[str] = Counter()
     indicators: Counter[str] = Counter()
@@ -33,6 +37,8 @@ def backtest_topic(db_url: str, topic: CompiledTopic, since: datetime, examples:
     for article in repository.articles_since(db_url, since):
         report.scanned += 1
         hit = match(article.title, article.text, topic, article.source_name, article.source_tags, article.language)
+        if hit is None and meaning is not None:
+            hit = meaning.hit(article.title, article.text, article.language, article)
         if hit is None:
             continue
         report.matched += 1

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.records import AlertOutcome
+from tasks.matching.semantic import Meaning
 from tasks.matching.topics import CompiledTopic, match
 
 NO_LANGUAGE = "?"  # the per-language key of articles labelled without a language
@@ -136,15 +137,17 @@ class Evaluation:
     false_alerts: list[Outcome] = field(default_factory=list)  # matched, not wanted
 
 
-def evaluate(topic: CompiledTopic, articles: Sequence[LabelledArticle]) -> Evaluation:
-    """Match each article with the topic (its language's query, then the default one, as a run
-    does) and compare with its label."""
+def evaluate(topic: CompiledTopic, articles: Sequence[LabelledArticle], meaning: Meaning | None = None) -> Evaluation:
+    """Match each article with the topic (its language's query, then the default one, then its
+    `semantic:` key when `meaning` is given, as a run does) and compare with its label."""
     overall = Score()
     languages: dict[str, Score] = {}
     misses: list[Outcome] = []
     false_alerts: list[Outcome] = []
     for a in articles:
         hit = match(a.title, a.text, topic, language=a.lang)
+        if hit is None and meaning is not None:
+            hit = meaning.hit(a.title, a.text, a.lang)
         overall.add(a.wanted, hit is not None)
         languages.setdefault(a.lang or NO_LANGUAGE, Score()).add(a.wanted, hit is not None)
         if a.wanted and hit is None:

@@ -94,6 +94,34 @@ def semantic_hit(topic: str, title: str, text: str, found: Closest) -> TopicHit:
     return TopicHit(topic, [SEMANTIC_CLAUSE], [], _quote(lead), "text", [], [_quote(lead)], {SEMANTIC_GROUP: [why]})
 
 
+@dataclass(frozen=True)
+class Meaning:
+    """One topic's semantic method with the model that embeds its references, for the tools that
+    score a topic outside a run (`topics test --labelled`, `backtest`, `topics tune`)."""
+
+    embedder: Embedder
+    topic: SemanticTopic
+
+    def vector(self, title: str, text: str, stored: StoredArticle | None = None) -> np.ndarray:
+        """The article's vector: the stored one when this model made it, else embedded now."""
+        if stored is not None:
+            return article_vector(stored, self.embedder)
+        return unit(self.embedder.embed([article_input(title, text)]))[0]
+
+    def score(self, vector: np.ndarray) -> float:
+        return float((self.topic.vectors @ vector).max())
+
+    def hit(self, title: str, text: str, language: str | None, stored: StoredArticle | None = None) -> TopicHit | None:
+        found = closest(self.topic, self.vector(title, text, stored), language)
+        return None if found is None else semantic_hit(self.topic.topic.name, title, text, found)
+
+
+def meaning_of(topic: TopicSpec, embedder: Embedder, db_url: str | None) -> Meaning | None:
+    """The topic's semantic method (None: the topic has no `semantic:` key)."""
+    compiled = compile_semantic([topic], embedder, db_url)
+    return Meaning(embedder, compiled[0]) if compiled else None
+
+
 def semantic_hits(
     article: StoredArticle, topics: Sequence[SemanticTopic], embedder: Embedder, matched: set[str]
 ) -> list[TopicHit]:

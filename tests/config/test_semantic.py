@@ -81,3 +81,13 @@ def test_missing_extra_is_named_and_the_rest_loads(tmp_path: Path) -> None:
     name, error = run.stdout.strip().splitlines()
     assert name == "t"
     assert "semantic" in error and "pip install 'newswatch[semantic]'" in error and "NEWSWATCH_EMBED_MODEL" in error
+
+
+def test_readme_example_is_valid(tmp_path: Path) -> None:
+    pytest.importorskip("static_model", reason="the [semantic] extra is not installed")
+    from tests.test_readme import example
+
+    (tmp_path / "w.yaml").write_text(example("semantic"), encoding="utf-8")
+    (topic,) = load_watchlist(tmp_path / "w.yaml").topics
+    assert topic.semantic is not None and topic.semantic.threshold_for("th") == 0.9
+    assert topic.semantic.stored_references() == ([1234], ["https://news.example/ship-slaves"])

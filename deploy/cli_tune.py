@@ -1,0 +1,124 @@
+"""`newswatch topics tune TOPIC --labelled FILE`: a semantic topic's threshold chosen on labelled
+articles (the analysts' judgments, `alerts export-labelled`, or bench/relevance/articles.jsonl),
+with the precision/recall curve; and the model the other analyst tools score `semantic:` with."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from deploy.cli_common import DbOpt, JsonOpt, WatchlistOpt, esc, fail, open_db, out, print_json
+
+
+def topic_meaning(topic: Any, db_url: str | None) -> Any:
+    """The topic's semantic method with the configured model (None: no `semantic:` key); exit 2
+    when the model cannot be loaded (the message says how to install it)."""
+    if getattr(topic, "semantic", None) is None:
+        return None
+    from tasks.config import load_settings
+    from tasks.matching import meaning_of
+    from tasks.semantic import SHIPPED, EmbedderUnavailable, cached_embedder, model_choice
+
+    try:
+        embedder = cached_embedder(model_choice(load_settings().embed_model) or SHIPPED)
+    except EmbedderUnavailable as exc:
+        raise fail("semantic model", exc, 2) from None
+    return meaning_of(topic, embedder, db_url)
+
+
+def named_meaning(name: str | None, watchlist: Path | None, db_url: str | None) -> Any:
+    """The semantic method of the watchlist's topic called `name` (None: no such topic, or it has
+    no `semantic:` key: a query not yet saved matches by its terms alone)."""
+    from tasks.config import ConfigError, load_settings, load_watchlist
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+    except ConfigError:
+        return None
+    spec = next((t for t in topics if name is not None and t.name.casefold() == name.casefold()), None)
+    return topic_meaning(spec, db_url)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _print_tuning(t: Any) -> None:
+    from tasks.matching import sampled
+
+    alone = t.query_alone
+    out.print(
+        f"[bold]{esc(t.language)}[/]: {t.articles} articles, {t.wanted} wanted; the query alone: "
+        f"precision {_ratio(alone.precision)}, recall {_ratio(alone.recall)}",
+        highlight=False,
+    )
+    table = Table()
+    for col in ("threshold", "alerts", "added", "precision", "recall"):
+        table.add_column(col, justify="right")
+    for p in sampled(t.curve, t.chosen):
+        mark = " ←" if p == t.chosen else ""
+        row = (f"{p.threshold:.3f}{mark}", str(p.alerted), str(p.added), _ratio(p.precision), _ratio(p.recall))
+        table.add_row(*row)
+    out.print(table)
+    if t.chosen is None:
+        out.print(f"  no threshold keeps precision ≥ {t.target:.2f} while adding an article", highlight=False)
+    else:
+        c = t.chosen
+        out.print(
+            f"  threshold {c.threshold:.3f}: precision {_ratio(c.precision)} ≥ {t.target:.2f}, "
+            f"recall {_ratio(alone.recall)} → {_ratio(c.recall)} ({c.added} added)",
+            highlight=False,
+        )
+
+
+def topics_tune(
+    topic: Annotated[str, typer.Argument(help="A topic of the watchlist with a `semantic:` key.")],
+    labelled: Annotated[Path, typer.Option("--labelled", help="Labelled articles (JSON lines).")],
+    precision: Annotated[
+        float, typer.Option("--precision", min=0.0, max=1.0, help="The precision to keep (default 0.95).")
+    ] = 0.95,
+    per_language: Annotated[
+        bool, typer.Option("--per-language", help="A threshold for each language of the file.")
+    ] = False,
+    watchlist: WatchlistOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Choose a semantic topic's threshold: the lowest at which its alerts (query matches plus the
+    articles close in meaning) keep the precision on labelled articles; prints the curve.
+
+    Example: newswatch topics tune human-trafficking --labelled judged.jsonl --precision 0.9
+    """
+    from tasks.config import ConfigError, load_settings, load_watchlist
+    from tasks.matching import LabelError, compile_topic, labels_for, read_labelled, score_articles, tune
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+        articles = read_labelled(labelled)
+    except (ConfigError, LabelError) as exc:
+        raise fail("bad input", exc, 2) from None
+    spec = next((t for t in topics if t.name.casefold() == topic.casefold()), None)
+    if spec is None or spec.semantic is None:
+        why = "is not a topic of the watchlist" if spec is None else "has no `semantic:` key to tune"
+        raise fail("topics tune", f"{topic!r} {why}", 2)
+    kept, _ = labels_for(articles, spec.name)
+    if not kept:
+        raise fail("bad labelled file", f"{labelled}: no article is labelled for {spec.name}", 2)
+    stored = spec.semantic.stored_references() != ([], [])
+    meaning = topic_meaning(spec, open_db(db) if db or stored else None)
+    results = tune(score_articles(compile_topic(spec), meaning, kept), precision, per_language)
+    if as_json:
+        print_json({"topic": spec.name, "file": str(labelled), "tunings": [asdict(t) for t in results]})
+        return
+    out.print(f"{esc(spec.name)} on {esc(labelled)}: {len(kept)} labelled article(s)", highlight=False)
+    for t in results:
+        _print_tuning(t)
+    chosen = {t.language: f"{t.chosen.threshold:.3f}" for t in results if t.chosen}
+    if chosen:
+        each = "{" + ", ".join(f"{k}: {v}" for k, v in chosen.items()) + "}"
+        value = each if per_language else chosen[results[0].language]
+        out.print(f"In the watchlist, under semantic: threshold: {value}", highlight=False)
