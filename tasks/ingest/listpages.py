@@ -15,6 +15,7 @@ from lxml import etree
 
 from tasks.common.text import clean
 from tasks.config import PageSelectors, compile_selector
+from tasks.ingest.canonical import canonical_url
 from tasks.ingest.feeds import MAX_TITLE, MAX_URL, FeedEntry, ParseError, plain
 
 MAX_ITEMS = 500  # items read from one page: a selector matching 10,000 links is capped here
@@ -53,7 +54,9 @@ def _link(item: Any, selector: etree.XPath | None) -> tuple[str, str]:
         return _text(found), ""
     if not isinstance(item, etree._Element):  # noqa: SLF001 - an XPath that selected a string: the link
         return str(item), ""
-    anchor = item if item.tag == "a" else _first(item.xpath(".//a[@href]"))
+    # The item's first link with text: a teaser's image link comes before its headline's.
+    anchors = [item] if item.tag == "a" else item.xpath(".//a[@href]")
+    anchor = next((a for a in anchors if _text(a).strip()), _first(anchors))
     return (anchor.get("href") or "", _text(anchor)) if anchor is not None else ("", "")
 
 
@@ -70,8 +73,9 @@ def _date(text: str) -> datetime | None:
 
 def read_page(body: bytes, url: str, selectors: PageSelectors) -> PageRead:
     """The entries of a listing page: one per item the `item` selector matches (at most
-    MAX_ITEMS), its link resolved against the page (http and https only), with its title and
-    date when the selectors find them. Raises ParseError when the page cannot be read."""
+    MAX_ITEMS), its link resolved against the page (http and https only, each canonical URL
+    once), with its title and date when the selectors find them. Raises ParseError when the
+    page cannot be read."""
     try:
         tree = lxml.html.document_fromstring(body, base_url=url)
     except (etree.ParserError, ValueError) as exc:
@@ -90,15 +94,16 @@ def read_page(body: bytes, url: str, selectors: PageSelectors) -> PageRead:
     except etree.XPathEvalError as exc:
         raise ParseError(f"item selector {selectors.item!r} failed: {exc}") from None
     items = items if isinstance(items, list) else [items]
-    entries = []
+    entries, seen = [], set()
     for item in items[:MAX_ITEMS]:
         href, anchor_text = _link(item, uri_sel)
         href = href.strip()
         if not href or len(href) > MAX_URL:
             continue
         link = clean(urljoin(base, href))
-        if not re.match(r"https?://", link, re.I):
-            continue  # javascript:, data:, mailto:, ...
+        if not re.match(r"https?://", link, re.I) or canonical_url(link) in seen:
+            continue  # javascript:, data:, mailto:, ...; or a story listed twice (a teaser and a headline)
+        seen.add(canonical_url(link))
         title = _text(_first(title_sel(item))) if title_sel is not None else anchor_text
         published = _date(_text(_first(time_sel(item)))) if time_sel is not None else None
         entries.append(FeedEntry(None, link, plain(title, MAX_TITLE), "", None, published))

@@ -1,0 +1,79 @@
+"""The readers of sitemap and page sources, without a server: which sub-sitemaps a poll keeps,
+the caps on a sitemap's size, and how a listing page's items become entries."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+from tasks.config import PageSelectors
+from tasks.fetching import FetchError
+from tasks.ingest.listpages import read_page
+from tasks.ingest.sitemaps import MAX_CHILDREN, cap_urls, choose_sitemaps, inflate
+from tasks.ingest.sourcekinds import same_site, sniff
+
+ARCHIVES = [f"https://o.example/sitemap-{y}-{m:02d}.xml" for y in (2024, 2025) for m in range(1, 13)]
+
+
+def test_a_poll_keeps_the_news_sitemap_not_the_archives() -> None:
+    news = "https://o.example/news-sitemap.xml"
+    assert choose_sitemaps([*ARCHIVES, news]) == [news]
+    # no news sitemap: the newest dated one, and those without a date
+    pages = "https://o.example/pages.xml"
+    assert choose_sitemaps([*ARCHIVES, pages]) == ["https://o.example/sitemap-2025-12.xml", pages]
+    # a recurse rule decides instead, at most MAX_CHILDREN
+    rules = (re.compile(r"2025-(11|12)"),)
+    assert choose_sitemaps(ARCHIVES, rules) == ARCHIVES[-2:]
+    assert len(choose_sitemaps([f"https://o.example/s{i}.xml" for i in range(50)])) == MAX_CHILDREN
+
+
+def test_sitemap_size_caps() -> None:
+    urlset = b"<urlset>" + b"".join(b"<url><loc>https://o.example/%d</loc></url>" % i for i in range(10)) + b"</urlset>"
+    cut, was_cut = cap_urls(urlset, 3)
+    assert was_cut and cut.count(b"<url>") == 3 and cut.endswith(b"</urlset>")
+    assert cap_urls(urlset, 10) == (urlset, False)
+    assert inflate(gzip.compress(urlset), 1000, "u") == urlset
+    assert inflate(urlset, 10, "u") == urlset  # a .gz that is plain XML
+    with pytest.raises(FetchError, match="larger than 100 bytes once inflated"):
+        inflate(gzip.compress(bytes(10_000)), 100, "u")
+
+
+def test_kinds_and_sites() -> None:
+    assert sniff(b'<?xml version="1.0"?><urlset xmlns="x">') == "sitemap"
+    assert sniff(b'<?xml version="1.0"?><rss version="2.0">') == "feed"
+    assert sniff(b"<!DOCTYPE html><html><body>", "text/html") == "page"
+    assert same_site("https://news.khmertimeskh.com/a", "https://www.khmertimeskh.com/list")
+    assert same_site("https://bbc.co.uk/a", "https://www.bbc.co.uk/")
+    assert not same_site("https://evil.co.uk/a", "https://www.bbc.co.uk/")
+    assert not same_site("http://169.254.169.254/", "https://o.example/")
+
+
+PAGE = b"""<html><head><base href="https://o.example/news/"></head><body>
+<nav><a href="/">Home</a><a href="/sport">Sport</a></nav>
+<article><a href="story-1?utm_source=x"><img src="t.jpg"></a><h2><a href="story-1">Floods close the road</a></h2>
+<time datetime="2026-12-04T08:00:00+07:00">4 Dec</time></article>
+<article><h2><a href="javascript:void(0)">Subscribe</a></h2></article>
+<article><h2><a href="https://o.example/news/story-1">Floods close the road (again)</a></h2></article>
+<article><h2><a href="/news/story-2">Council budget approved</a></h2></article>
+<aside><a href="/old">Most read</a></aside></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "selectors",
+    [
+        PageSelectors(item="//article", item_timestamp=".//time/@datetime"),
+        PageSelectors(item="article", item_uri="h2 a", item_title="h2", item_timestamp="time", css=True),
+    ],
+    ids=["xpath", "css"],
+)
+def test_listing_page_items_become_entries(selectors: PageSelectors) -> None:
+    read = read_page(PAGE, "https://o.example/list", selectors)
+    assert [(e.url, e.title) for e in read.entries] == [
+        ("https://o.example/news/story-1", "Floods close the road"),  # the headline, not the image link
+        ("https://o.example/news/story-2", "Council budget approved"),
+    ]
+    assert read.matched == 4 and read.title == ""
+    if not selectors.css:
+        assert read.entries[0].published is not None and read.entries[0].published.hour == 1  # in UTC
