@@ -69,7 +69,15 @@ def link(url: str, fmt: str) -> str:
     safe = url if url.startswith(("http://", "https://")) else ""
     if fmt == "html":
         return f'<a href="{html.escape(safe, quote=True)}">{html.escape(safe)}</a>'
-    return safe.replace(" ", "%20").replace(")", "%29").replace(">", "%3E")
+    return safe.replace(" ", "%20").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+
+
+def live_link(url: str, fmt: str) -> str:
+    """The article's address as a link a reader opens: an <a> in HTML, a Markdown autolink
+    (`<https://...>`; a bare address stays text once Markdown is rendered, as Apprise does for
+    Matrix), the address itself in text."""
+    safe = link(url, fmt)
+    return f"<{safe}>" if fmt == "markdown" and safe else safe
 
 
 def sentence(text: str, words: Sequence[str], fmt: str) -> str:
@@ -124,7 +132,7 @@ def render_alert(alert: AlertToSend, fmt: str) -> Message:
             "",
             quote_line,
             "",
-            f"Link: {link(alert.url, fmt)}",
+            f"Link: {live_link(alert.url, fmt)}",
             *([f"Also reported by: {escape(', '.join(alert.also), fmt)}"] if alert.also else []),
             "",
             # The analyst's judgment feeds `newswatch topics report` and labelled exports.
@@ -150,7 +158,7 @@ def render_digest(topic: str, alerts: Sequence[AlertToSend], fmt: str, period: s
         if fmt == "html":
             lines += [head, f"<blockquote>{quote}</blockquote>", link(a.url, fmt), *extra, ""]
         else:
-            lines += [f"- {head}", f"  > {quote}", f"  {link(a.url, fmt)}", *(f"  {x}" for x in extra), ""]
+            lines += [f"- {head}", f"  > {quote}", f"  {live_link(a.url, fmt)}", *(f"  {x}" for x in extra), ""]
     return Message(
         title=f"[newswatch] {topic}: {len(items)} {'story' if len(items) == 1 else 'stories'} ({period})"[:250],
         body=_lines(fmt, lines).rstrip() + "\n",
