@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from usp.fetch_parse import SitemapFetcher
 from usp.objects.page import SitemapPage
-from usp.objects.sitemap import AbstractSitemap, InvalidSitemap
+from usp.objects.sitemap import AbstractSitemap, IndexXMLSitemap, InvalidSitemap
 from usp.web_client.abstract_client import (
     AbstractWebClient,
     AbstractWebClientResponse,
@@ -63,6 +63,7 @@ class SitemapRead:
     body_hash: str  # of every sitemap body read: unchanged means nothing to parse
     requests: int
     warning: str | None = None
+    index: bool = False  # the root was a sitemap index (its validators say nothing of its children)
 
 
 @dataclass
@@ -272,4 +273,5 @@ def read_sitemap(
         notes.append(f"{len(walk.errors)} sitemaps failed: {walk.errors[0]}")
     digest = hashlib.sha256(b"\0".join(walk.bodies)).hexdigest()
     language = max(languages, key=languages.__getitem__) if languages else None
-    return SitemapRead(entries[:limit], language, digest, len(walk.fetched), "; ".join(notes) or None)
+    index = isinstance(tree, IndexXMLSitemap)
+    return SitemapRead(entries[:limit], language, digest, len(walk.fetched), "; ".join(notes) or None, index)

@@ -75,6 +75,9 @@ def same_site(url: str, source_url: str) -> bool:
     return not courlan.is_external(url, source_url, ignore_suffix=False)
 
 
+Validators = tuple[str | None, str | None, str | None]  # the last poll's (etag, last_modified, body_hash)
+
+
 @dataclass(frozen=True)
 class Listing:
     feed: ParsedFeed | None  # the entries, or None when unchanged since the last poll
@@ -93,27 +96,30 @@ def _note(*notes: str | None) -> str | None:
     return "; ".join(n for n in notes if n) or None
 
 
-def _read_sitemap(spec: SourceSpec, fetcher: PoliteFetcher, body_hash: str | None, now: datetime | None) -> Listing:
-    # Not conditional: an index can stay the same while its news sitemap changes.
+def _read_sitemap(spec: SourceSpec, fetcher: PoliteFetcher, validators: Validators, now: datetime | None) -> Listing:
+    """A sitemap source polled. Conditional when the last poll found a sitemap, not an index
+    (an unchanged index can point to a changed news sitemap: its validators are not kept)."""
+    etag, last_modified, body_hash = validators
     if not fetcher.robots_allow(spec.url):
         raise ParseError(f"robots.txt disallows the sitemap {spec.url}")
-    root = fetcher.get(spec.url, SITEMAP_ACCEPT)
+    root = fetcher.get(spec.url, SITEMAP_ACCEPT, etag, last_modified)
+    if root.status == 304:
+        return Listing(None, body_hash or "", etag, last_modified)
     found = sniff(root.body, root.content_type)
     if found in ("feed", "page"):
         raise _wrong_kind("sitemap", found, spec.url)
     window = parse_interval(spec.window) if spec.window else DEFAULT_WINDOW
     read = read_sitemap(root, fetcher, spec.recurse, window, MAX_ENTRIES, now)
+    kept = (None, None) if read.index else (root.etag, root.last_modified)
     if read.body_hash == body_hash:
-        return Listing(None, read.body_hash, requests=read.requests)
+        return Listing(None, read.body_hash, *kept, requests=read.requests)
     entries, foreign = _own(read.entries, root.url)
     warning = _note(read.warning, f"{foreign} entries on other sites ignored" if foreign else None)
     feed = ParsedFeed("sitemap", "", read.language, entries, warning)
-    return Listing(feed, read.body_hash, requests=read.requests)
+    return Listing(feed, read.body_hash, *kept, requests=read.requests)
 
 
-def _read_page(
-    spec: SourceSpec, fetcher: PoliteFetcher, validators: tuple[str | None, str | None, str | None]
-) -> Listing:
+def _read_page(spec: SourceSpec, fetcher: PoliteFetcher, validators: Validators) -> Listing:
     etag, last_modified, body_hash = validators
     if not fetcher.robots_allow(spec.url):
         raise ParseError(f"robots.txt disallows the page {spec.url}")
@@ -138,14 +144,14 @@ def _read_page(
 def read_listing(
     spec: SourceSpec,
     fetcher: PoliteFetcher,
-    validators: tuple[str | None, str | None, str | None] = (None, None, None),
+    validators: Validators = (None, None, None),
     now: datetime | None = None,
 ) -> Listing:
     """A sitemap or page source polled: its entries, or None when nothing changed since the
     poll whose (etag, last_modified, body_hash) are `validators`. Raises FetchError and
     ParseError (a body of the wrong kind says which kind to use)."""
     if spec.kind == "sitemap":
-        return _read_sitemap(spec, fetcher, validators[2], now)
+        return _read_sitemap(spec, fetcher, validators, now)
     if spec.kind == "page":
         return _read_page(spec, fetcher, validators)
     raise ValueError(f"read_listing() reads sitemaps and pages, not {spec.kind} sources")

@@ -1,18 +1,21 @@
-"""The readers of sitemap and page sources, without a server: which sub-sitemaps a poll keeps,
-the caps on a sitemap's size, and how a listing page's items become entries."""
+"""The readers of sitemap and page sources: which sub-sitemaps a poll keeps, the caps on a
+sitemap's size, how a listing page's items become entries, and when a poll is conditional."""
 
 from __future__ import annotations
 
 import gzip
 import re
+from datetime import UTC, datetime
 
 import pytest
 
-from tasks.config import PageSelectors
-from tasks.fetching import FetchError
+from tasks.config import PageSelectors, SourceSpec
+from tasks.fetching import FetchError, FetchPolicy, PoliteFetcher
 from tasks.ingest.listpages import read_page
 from tasks.ingest.sitemaps import MAX_CHILDREN, cap_urls, choose_sitemaps, inflate
-from tasks.ingest.sourcekinds import same_site, sniff
+from tasks.ingest.sourcekinds import read_listing, same_site, sniff
+from tests.newsweb import NewsWeb
+from tests.sitemapweb import news_sitemap, sitemap_index
 
 ARCHIVES = [f"https://o.example/sitemap-{y}-{m:02d}.xml" for y in (2024, 2025) for m in range(1, 13)]
 
@@ -77,3 +80,20 @@ def test_listing_page_items_become_entries(selectors: PageSelectors) -> None:
     assert read.matched == 4 and read.title == ""
     if not selectors.css:
         assert read.entries[0].published is not None and read.entries[0].published.hour == 1  # in UTC
+
+
+def test_a_news_sitemap_is_polled_conditionally_an_index_is_not(web: NewsWeb) -> None:
+    now = datetime.now(UTC)
+    sitemap = web.add("/news.xml", news_sitemap([(web.url("/n/1"), "A story", now)]), "application/xml")
+    web.routes["/news.xml"].headers = {"ETag": '"v1"'}
+    web.add("/index.xml", sitemap_index([sitemap]), "application/xml")
+    policy = FetchPolicy(user_agent="t", allow_private=(web.base[7:],))
+    with PoliteFetcher(policy, 2, 0.0, False) as fetcher:
+        direct = SourceSpec(name="s", url=sitemap, kind="sitemap")
+        first = read_listing(direct, fetcher)
+        assert first.feed is not None and len(first.feed.entries) == 1 and first.etag == '"v1"'
+        again = read_listing(direct, fetcher, (first.etag, first.last_modified, first.body_hash))
+        assert again.feed is None and again.requests == 1  # 304: not modified
+        assert web.requests[-1][1].get("If-None-Match") == '"v1"'
+        via_index = read_listing(SourceSpec(name="i", url=web.url("/index.xml"), kind="sitemap"), fetcher)
+        assert via_index.etag is None and via_index.feed is not None and len(via_index.feed.entries) == 1
