@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -17,7 +19,7 @@ from prefect.runtime import flow_run
 from storage import repository
 from storage.clock import aware, now_utc
 from storage.records import MatchRow, SourceHealthRow
-from tasks.alerting import DeliveryReport, escape, link, sentence
+from tasks.alerting import DeliveryReport, escape, indicators_line, link, sentence
 from tasks.common.runlog import in_prefect_run, run_logger
 from tasks.ingest import SourceOutcome, status
 from tasks.matching import MatchReport
@@ -129,20 +131,9 @@ def rename_run(name: str) -> None:
             client.update_flow_run(flow_run.id, name=name)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _why(m: MatchRow) -> str:
-    """The "why" cell: the hit sentence, its words in bold, then the indicators when the match has them
-    (each group that fired and the text it matched, as the alert says them)."""
-    why = sentence(m.hit_sentence, m.words, MD)
-    if not m.indicators:
-        return why
-    groups = (
-        f"{escape(g, MD)}: {', '.join(f'*{escape(q, MD)}*' for q in quotes)}" for g, quotes in m.indicators.items()
-    )
-    return f"{why} Indicators: {'; '.join(groups)}"
+def _one_line(text: str) -> str:
+    """Escaped text kept on its line: a newline would end a list item or a quote."""
+    return " ".join(text.splitlines())
 
 
 def _indicators_text(m: MatchRow) -> str:
@@ -173,7 +164,56 @@ def health_table(rows: list[SourceHealthRow], now: datetime) -> list[list[str]]:
 HEALTH_COLUMNS = ["source", "status", "last success (UTC)", "failures", "next attempt (UTC)", "last error"]
 
 
+def _summary_table(summary: RunSummary) -> list[str]:
+    """The counts as a two-column table: ten columns side by side were cut in the UI's pane."""
+    rows = [
+        ("Sources", f"{summary.sources_ok} ok, {summary.sources_failed} failed, {summary.sources_not_due} not due, "
+         f"{summary.sources_not_modified} not modified"),
+        ("Entries", f"{summary.entries_seen} seen, {summary.already_known} already stored, "
+         f"{summary.new_articles} new articles, {summary.duplicates} duplicates, {summary.revised} revised"),
+        ("Stories", f"{summary.stories_joined} new articles joined an existing story"),
+        ("Matches", f"{summary.matches} new"),
+        ("Alerts", f"{summary.alerts_sent} sent, {summary.alerts_failed} failed, {summary.alerts_pending} pending"),
+    ]  # fmt: skip
+    return ["| | this run |", "|---|---|", *(f"| {name} | {counts} |" for name, counts in rows)]
+
+
+def _match_block(number: int, group: list[MatchRow]) -> list[str]:
+    """One story's match as a block that wraps in any pane: its title as a link, then source,
+    date and topic, the hit sentence with the matched words bold, and a list of the clauses
+    that fired, the indicators and the other outlets that carried it."""
+    m = group[0]
+    others = sorted({o.source_name for o in group[1:]} - {m.source_name})
+    date = m.published_at.strftime("%Y-%m-%d %H:%M UTC") if m.published_at else "date unknown"
+    indicators = indicators_line(m.indicators, MD)
+    details = [
+        f"Clauses that fired: {escape('; '.join(m.terms), MD)}",
+        *([indicators] if indicators else []),
+        *([f"Also carried by: {escape(', '.join(others), MD)}"] if others else []),
+    ]
+    return [
+        f"### {number}. [{_one_line(escape(m.title, MD))}]({link(m.url, MD)})",
+        "",
+        f"**{escape(m.source_name, MD)}** · {date} · topic **{escape(m.topic, MD)}**",
+        "",
+        f"> {_one_line(sentence(m.hit_sentence, m.words, MD))}",
+        "",
+        *(f"- {line}" for line in details),
+        "",
+    ]
+
+
+def _health_item(row: list[str]) -> str:
+    name, state, last_success, failures, next_attempt, error = (_one_line(escape(c, MD)) for c in row)
+    said = (
+        f"**{name}**: {state}, {failures} failures in a row; last success {last_success}; next attempt {next_attempt}"
+    )
+    return f"- {said}" + (f"; last error: {error}" if error else "")
+
+
 def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[SourceHealthRow] | None = None) -> str:
+    """The run report, laid out for the Prefect UI's artifact pane (about 870 px at a 1440 px
+    window): text that wraps, a table of two columns at most."""
     lines = [
         "# newswatch run" + (" (dry run: nothing sent)" if summary.dry_run else ""),
         "",
@@ -181,40 +221,22 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         + (", ".join(summary.sources_run[:30]) + (" ..." if len(summary.sources_run) > 30 else "") or "none")
         + ".",
         "",
-        f"Sources not due: {summary.sources_not_due}; not modified since last fetch: {summary.sources_not_modified}; "
-        f"revised articles: {summary.revised}; articles that joined an existing story: {summary.stories_joined}.",
-        "",
-        "| sources ok | sources failed | entries | already stored | new articles | duplicates | matches "
-        "| alerts sent | alerts failed | alerts pending |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {summary.sources_ok} | {summary.sources_failed} | {summary.entries_seen} | {summary.already_known} "
-        f"| {summary.new_articles} | {summary.duplicates} | {summary.matches} | {summary.alerts_sent} "
-        f"| {summary.alerts_failed} | {summary.alerts_pending} |",
+        *_summary_table(summary),
         "",
         "## New matches",
         "",
     ]
     if matches:
-        # Stories, not raw duplicates: one row per (topic, story), naming the other outlets.
+        # Stories, not raw duplicates: one block per (topic, story), naming the other outlets.
         stories: dict[tuple[str, int | None], list[MatchRow]] = {}
         for m in matches:
             stories.setdefault((m.topic, m.story_id if m.story_id is not None else -id(m)), []).append(m)
-        lines += [
-            "| topic | title | source | published | why | clauses that fired | also carried by |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for group in stories.values():
-            m, others = group[0], sorted({o.source_name for o in group[1:]} - {group[0].source_name})
-            date = m.published_at.strftime("%Y-%m-%d %H:%M") if m.published_at else ""
-            lines.append(
-                f"| {_cell(escape(m.topic, MD))} | [{_cell(escape(m.title, MD))}]({link(m.url, MD)}) "
-                f"| {_cell(escape(m.source_name, MD))} | {date} | {_cell(_why(m))} "
-                f"| {_cell(escape('; '.join(m.terms), MD))} | {_cell(escape(', '.join(others), MD))} |"
-            )
+        for number, group in enumerate(stories.values(), start=1):
+            lines += _match_block(number, group)
     else:
         lines.append("None.")
     if summary.failures:
-        lines += ["", "## Failed sources", ""] + [f"- {_cell(f)}" for f in summary.failures]
+        lines += ["", "## Failed sources", ""] + [f"- {_one_line(escape(f, MD))}" for f in summary.failures]
     if health:
         # Only the sources that need a look: at a thousand sources the full table (it is the
         # newswatch-sources artifact) buried them, and every run stored it again.
@@ -222,9 +244,8 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         attention = [row for row in rows if row[1] != "ok"]
         lines += ["", "## Source health", "", f"{len(rows) - len(attention)} of {len(rows)} sources ok."]
         if attention:
-            lines += ["", "| " + " | ".join(HEALTH_COLUMNS) + " |", "|" + "---|" * len(HEALTH_COLUMNS)]
-            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in attention]
-    return "\n".join(lines) + "\n"
+            lines += ["", *(_health_item(row) for row in attention)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 MAX_LINKS = 25  # link artifacts per run: enough to open the alerted articles, not a flood
@@ -238,15 +259,38 @@ def run_name(summary: RunSummary, started: datetime) -> str:
     return f"monitor-{started.strftime('%Y-%m-%dT%H:%MZ')}-{outcome}" + ("-dry-run" if summary.dry_run else "")
 
 
+RUN_KEY = "newswatch-run"
+MATCHES_KEY = "newswatch-matches"
+_NOT_IN_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def artifact_key(*parts: str) -> str:
+    """An artifact key from names (Prefect takes lowercase letters, digits and dashes): each part
+    lowercased, other characters as one dash, at most 40 characters; "x" for a part with none
+    left (a Khmer topic name)."""
+    slugs = (_NOT_IN_KEY.sub("-", part.lower()).strip("-")[:40].strip("-") or "x" for part in parts)
+    return "-".join(slugs)
+
+
+def link_key(m: MatchRow) -> str:
+    """The key of a matched article's link artifact: the topic and outlet an operator knows it by,
+    and 8 hex digits of the URL's SHA-256, so a story matched again is a new version of its key."""
+    digest = hashlib.sha256(m.url.encode()).hexdigest()[:8]
+    return artifact_key("newswatch-match", m.topic, m.source_name, digest)
+
+
 def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHealthRow] | None = None) -> None:
-    """The run's artifacts in the Prefect UI: the Markdown report, a table of new matches, the
-    source-health table and a link to each matched article."""
+    """The run's artifacts in the Prefect UI, each with a key (its card's and page's name) and a
+    description: the Markdown report, a table of new matches, the source-health table and a
+    link to each matched article."""
     create_markdown_artifact(
-        key="newswatch-run", markdown=render_markdown(summary, matches, health), description="newswatch run summary"
+        key=RUN_KEY,
+        markdown=render_markdown(summary, matches, health),
+        description="What this run fetched, matched and sent: counts, one block per new match, sources to look at",
     )
     if matches:
         create_table_artifact(
-            key="newswatch-matches",
+            key=MATCHES_KEY,
             table=[
                 {
                     "topic": m.topic,
@@ -260,7 +304,7 @@ def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHea
                 }
                 for m in matches
             ],
-            description="New matches of this run",
+            description="New matches of this run, one row each (for sorting and copying)",
         )
     if health:
         now = now_utc()
@@ -272,7 +316,13 @@ def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHea
                 description="Source health (stored when a source's status, failures or error change, and daily)",
             )
     for m in matches[:MAX_LINKS]:
-        create_link_artifact(link=m.url, link_text=f"{m.topic}: {m.title}"[:200], description=m.source_name)
+        about = f"{escape(m.source_name, MD)}, topic {escape(m.topic, MD)}"
+        create_link_artifact(
+            key=link_key(m),
+            link=m.url,
+            link_text=f"{m.topic}: {m.title}"[:200],
+            description=f"Matched article: {escape(m.title, MD)} ({about})",
+        )
 
 
 def _health_states(table: list[dict[str, str]]) -> list[tuple[str, ...]]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tasks.alerting.delivery import DeliveryReport, deliver, deliver_task
     from tasks.alerting.digests import DigestReport, digest_task
     from tasks.alerting.ops import alert_senders, notify_run_failed
-    from tasks.alerting.render import escape, link, sentence
+    from tasks.alerting.render import escape, indicators_line, link, sentence
 
 __all__ = [
     "alert_senders",
@@ -34,6 +34,7 @@ __all__ = [
     "digest_task",
     "DigestReport",
     "escape",
+    "indicators_line",
     "link",
     "load_senders",
     "notify_run_failed",

@@ -94,10 +94,10 @@ def test_indicators_reach_every_message_of_a_real_delivery(
 
     (row,) = repository.match_rows(flow_db, [match_id])
     assert row.indicators == FIRED
-    report = render_markdown(RunSummary(matches=1), [row])
-    (line,) = [line for line in report.splitlines() if line.startswith("| indicators |")]
-    why = line.split(" | ")[4]
-    assert why.endswith(f" {TEXT_LINE}") and "**passports confiscated**" in why
+    report = render_markdown(RunSummary(matches=1), [row]).splitlines()
+    assert f"- {TEXT_LINE}" in report  # in the match's block, as the alert says it
+    (quote,) = [line for line in report if line.startswith("> ")]
+    assert "**passports confiscated**" in quote
 
 
 def test_the_digest_says_the_indicators_briefly(

@@ -225,8 +225,9 @@ def test_apprise_config_file_with_two_targets_and_the_run_artifact(
             limit=5,
         )
     latest = max(artifacts, key=lambda a: a.created)
-    assert "| 1 | 0 | 4 | 0 | 3 | 1 | 1 | 2 | 0 | 0 |" in str(latest.data)
-    assert f"[{TRAFFICKING_TITLE}]({site['story']})" in str(latest.data)
+    assert "| Entries | 4 seen, 0 already stored, 3 new articles, 1 duplicates, 0 revised |" in str(latest.data)
+    assert "| Alerts | 2 sent, 0 failed, 0 pending |" in str(latest.data)
+    assert f"### 1. [{TRAFFICKING_TITLE}]({site['story']})" in str(latest.data)
     assert "**human traffickers**" in str(latest.data)
 
     import re
@@ -245,8 +246,11 @@ def test_apprise_config_file_with_two_targets_and_the_run_artifact(
     kinds = {(a.type, a.key) for a in mine}
     # (newswatch-sources is stored only when a source's state changed: tests/flows/test_report.py)
     assert {("table", "newswatch-matches"), ("markdown", "newswatch-run")} <= kinds
-    links = [a for a in mine if a.key is None]  # Prefect stores a link artifact as a Markdown link
+    assert all(a.key and a.description for a in mine), [(a.type, a.key) for a in mine]  # issue #19 item 3
+    links = [a for a in mine if a.key.startswith("newswatch-match-")]  # Prefect stores a link as Markdown
     assert len(links) == 1 and site["story"] in str(links[0].data)
+    assert re.fullmatch(r"newswatch-match-human-trafficking-mekong-daily-[0-9a-f]{8}", links[0].key)
+    assert TRAFFICKING_TITLE in str(links[0].description)
 
 
 def test_missing_apprise_config_file_fails_the_run_before_fetching(
