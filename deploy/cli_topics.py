@@ -3,13 +3,14 @@ or on the stored archive, alerting no one."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from deploy.cli_common import DbOpt, JsonOpt, WatchlistOpt, esc, fail, open_db, out, print_json, since
+from deploy.cli_common import DbOpt, JsonOpt, WatchlistOpt, err, esc, fail, open_db, out, print_json, since
 
 topics_app = typer.Typer(help="Watched topics: list them, test a query.", no_args_is_help=True)
 
@@ -50,9 +51,20 @@ def topics_list(watchlist: WatchlistOpt = None, as_json: JsonOpt = False) -> Non
     out.print(table)
 
 
-def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
+def _no_such_topic(name: str, topics: Any) -> str:
+    """'no topic NAME in the watchlist', with the topic meant when the name is a near miss."""
+    import difflib
+
+    names = {t.name.casefold(): t.name for t in topics}
+    close = difflib.get_close_matches(name.casefold(), list(names), n=1, cutoff=0.8)
+    return f"no topic {name!r} in the watchlist" + (f" (did you mean {names[close[0]]!r}?)" if close else "")
+
+
+def query_topic(query_or_topic: str, watchlist: Path | None, must_be_topic: bool = False):  # type: ignore[no-untyped-def]
     """A topic of the watchlist by name, else the text as an unsaved query, which may use the
-    watchlist's shared groups (@name) as its topics do."""
+    watchlist's shared groups (@name) as its topics do. A single word that names no topic (a
+    mistyped name, as often as a query) is said to be tested as a query; `must_be_topic`
+    (--topic): it exits 2."""
     from tasks.config import ConfigError, TopicSpec, load_settings, load_watchlist
     from tasks.matching import compile_topic
 
@@ -66,6 +78,11 @@ def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no
     from pydantic import ValidationError
 
     named = next((t for t in topics if t.name.casefold() == query_or_topic.casefold()), None)
+    if named is None and must_be_topic:
+        raise fail("topics test", _no_such_topic(query_or_topic, topics), 2)
+    if named is None and re.fullmatch(r"[\w-]+", query_or_topic):
+        message = f"{_no_such_topic(query_or_topic, topics)}: tested as the query {query_or_topic!r}"
+        err.print(esc(message), highlight=False)
     try:
         return compile_topic(named or TopicSpec(name="query", query=query_or_topic, groups=groups))
     except ValidationError as exc:  # pydantic wraps the query's error (position and caret): show that alone
@@ -75,11 +92,11 @@ def query_topic(query_or_topic: str, watchlist: Path | None):  # type: ignore[no
         raise fail("invalid query", exc, 2) from None
 
 
-def _topic(query: str, watchlist: Path | None):  # type: ignore[no-untyped-def]
+def _topic(query: str, watchlist: Path | None, must_be_topic: bool = False):  # type: ignore[no-untyped-def]
     from tasks.config import ConfigError
 
     try:
-        return query_topic(query, watchlist)
+        return query_topic(query, watchlist, must_be_topic)
     except ConfigError as exc:
         raise fail("config error", exc, 2) from None
 
@@ -136,7 +153,7 @@ def topics_test(
         return labelled_test(query, topic_name, labelled, watchlist, as_json, _topic)
     if query is None and topic_name is None:
         raise fail("topics test", "give a query or a topic (or --labelled FILE)", 2)
-    topic = _topic(query or topic_name or "", watchlist)
+    topic = _topic(query or topic_name or "", watchlist, must_be_topic=query is None)
     title, body, page_lang = _article(file, url, text)
     language = lang or page_lang or detect(f"{title}\n{body}")
     hit = match(title, body, topic, language=language)
@@ -152,9 +169,10 @@ def topics_test(
     if as_json:
         print_json(result)
     elif hit is None:
-        out.print(f"[yellow]no match[/] (language: {esc(language)})", highlight=False)
+        out.print(f"[yellow]no match[/] (language: {esc(language or 'not detected')})", highlight=False)
     else:
-        out.print(f"[green]match[/] (language: {esc(language)}) in the {esc(hit.hit_field)}", highlight=False)
+        shown = esc(language or "not detected")
+        out.print(f"[green]match[/] (language: {shown}) in the {esc(hit.hit_field)}", highlight=False)
         out.print(f"clauses: {esc(', '.join(hit.terms))}", highlight=False)
         out.print(f"words: {esc(', '.join(hit.words))}", highlight=False)
         if hit.indicators:

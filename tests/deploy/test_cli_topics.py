@@ -155,3 +155,25 @@ def test_backtest_and_search_show_the_indicators(tmp_path: Path) -> None:
     }
     listed = cli(["search", "@documents", *args], env, 60)
     assert listed.returncode == 0 and 'indicators: documents: "passports confiscated"' in listed.stdout
+
+
+def test_a_mistyped_topic_name_is_said(tmp_path: Path) -> None:
+    """A single word that names no topic is tested as a query, saying so (and which topic was
+    meant); --topic must name a topic (issue #19 item 10)."""
+    text = "Forty workers held in debt bondage were freed."
+    typo = cli(["topics", "test", "humn-trafficking", "--text", text], {}, 60)
+    assert typo.returncode == 1 and "no match" in typo.stdout
+    assert (
+        "no topic 'humn-trafficking' in the watchlist (did you mean 'human-trafficking'?): "
+        "tested as the query 'humn-trafficking'" in typo.stderr
+    )
+    named = cli(["topics", "test", "--topic", "humn-trafficking", "--text", text], {}, 60)
+    assert named.returncode == 2
+    assert "no topic 'humn-trafficking' in the watchlist (did you mean 'human-trafficking'?)" in named.stderr
+    word = cli(["topics", "test", "bondage", "--text", text], {}, 60)  # far from every topic's name: a query
+    assert word.returncode == 0 and "no topic" in word.stderr and "did you mean" not in word.stderr
+
+
+def test_an_undetected_language_is_said() -> None:
+    result = cli(["topics", "test", "x", "--text", "x y"], {}, 60)
+    assert "language: None" not in result.stdout and "language: not detected" in result.stdout
