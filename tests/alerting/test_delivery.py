@@ -129,8 +129,11 @@ def test_email_is_multipart_alternative_with_html_and_text(
 
 
 @pytest.fixture
-def mqtt_topic() -> Iterator[tuple[str, list[bytes]]]:
-    """A paho subscriber on a fresh topic of the local Mosquitto broker; yields (topic, payloads)."""
+def mqtt_topic() -> Iterator[tuple[str, list[bytes], Callable[[], list[bytes]]]]:
+    """A paho subscriber on a fresh topic of the local Mosquitto broker; yields (topic, payloads,
+    settle). settle() publishes a marker on the topic and waits for it: Mosquitto forwards what
+    it received in order, so every message published before it has arrived by then (no sleep
+    that merely hopes so); it returns the payloads without the markers."""
     import paho.mqtt.client as mqtt
 
     topic = f"newswatch/alerts/{uuid.uuid4().hex}"
@@ -142,9 +145,16 @@ def mqtt_topic() -> Iterator[tuple[str, list[bytes]]]:
     client.on_message = lambda c, userdata, msg: received.append(bytes(msg.payload))
     client.connect("127.0.0.1", 1883)
     client.loop_start()
+
+    def settle() -> list[bytes]:
+        marker = f"marker-{uuid.uuid4().hex}".encode()
+        client.publish(topic, marker, qos=1)
+        assert wait_for(lambda: marker in received, 30), "the marker never came back"
+        return [p for p in received if not p.startswith(b"marker-")]
+
     try:
         assert subscribed.wait(5), "no SUBACK from Mosquitto on 127.0.0.1:1883"
-        yield topic, received
+        yield topic, received, settle
     finally:
         client.disconnect()
         client.loop_stop()
@@ -160,25 +170,23 @@ def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_mqtt_alert_through_mosquitto(
-    sqlite_url: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch, mqtt_topic: tuple[str, list]
+    sqlite_url: str, mekong: Watched, monkeypatch: pytest.MonkeyPatch, mqtt_topic: tuple[str, list, Callable]
 ) -> None:
     from tests.newsweb import TRAFFICKING_TITLE
 
-    topic, received = mqtt_topic
+    topic, received, settle = mqtt_topic
     site, src, wl = mekong
     # Apprise: mqtt://user[:password]@host[:port]/topic (the broker allows anonymous clients).
     monkeypatch.setenv("NEWSWATCH_NOTIFY", f"mqtt://newswatch@127.0.0.1:1883/{topic}")
     summary = run_monitor(src, wl)
     assert summary.matches == 1 and summary.alerts_sent == 1 and summary.alerts_failed == 0
-    assert wait_for(lambda: received, 5), "no MQTT message"
-    time.sleep(0.5)  # a duplicate would be on its way by now
-    assert len(received) == 1
+    # The run published its alert (and would have published any duplicate) before the marker.
+    assert len(settle()) == 1
     payload = received[0].decode("utf-8")
     assert TRAFFICKING_TITLE in payload and site["story"] in payload
     assert "accused of colluding with *human traffickers* who lured workers" in payload  # text format
     assert run_monitor(src, wl, force=True).alerts_sent == 0  # the same story again: nothing more
-    time.sleep(0.3)
-    assert len(received) == 1
+    assert len(settle()) == 1
     (row,) = alert_rows(sqlite_url)
     assert row.status == "sent" and row.attempts == 1 and row.target_label.startswith("mqtt://")
 

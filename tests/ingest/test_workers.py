@@ -62,18 +62,24 @@ def test_a_dying_worker_gets_one_retry_then_the_pool_recovers(pool):
     assert pool.run(sum, [1, 2, 3], timeout=30) == 6
 
 
-def test_work_queued_behind_a_hanging_page_is_retried_not_lost():
+def test_work_queued_behind_a_hanging_page_is_retried_not_lost(tmp_path):
     pool = ArticleWorkerPool(1)
     results: dict[str, object] = {}
+    started = tmp_path / "hanging"
 
     def hang() -> None:
         try:
-            pool.run(time.sleep, 60, timeout=2)
+            # The worker says it has started the hanging page (a file), then hangs in it.
+            code = f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(60)"
+            pool.run(exec, code, timeout=2)
         except ExtractionTimeout as exc:
             results["hang"] = exc
 
     def quick() -> None:
-        time.sleep(0.5)  # queued behind the hanging page
+        deadline = time.monotonic() + 30
+        while not started.exists():  # seen running, so this work queues behind it (no sleep that hopes so)
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         results["quick"] = pool.run(sum, [1, 2, 3], timeout=30)
 
     threads = [threading.Thread(target=hang), threading.Thread(target=quick)]

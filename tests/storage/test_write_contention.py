@@ -53,10 +53,19 @@ def _waiting_on_locks(conn: psycopg.Connection, not_pid: int) -> int:
     ).fetchone()[0]  # type: ignore[index]
 
 
+def _until_a_write_waits(watcher: psycopg.Connection, what: str) -> None:
+    """Poll (with a deadline) until some session waits on a row lock: seen, not hoped for."""
+    deadline = time.monotonic() + 10
+    while _waiting_on_locks(watcher, watcher.info.backend_pid) == 0:
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_an_unchanged_source_list_takes_no_row_lock(pg_url: str) -> None:
     ids = repository.upsert_sources(pg_url, SOURCES)
-    with _raw(pg_url) as other:  # another run, mid-way through recording a fetch result
+    with _raw(pg_url) as other, _raw(pg_url) as watcher:  # another run, mid-way through recording a fetch result
+        watcher.autocommit = True
         other.execute("UPDATE sources SET consecutive_failures = 1 WHERE name = 'Outlet 03'")
         thread, out = _in_thread(lambda: repository.upsert_sources(pg_url, SOURCES))
         thread.join(10)
@@ -66,8 +75,8 @@ def test_an_unchanged_source_list_takes_no_row_lock(pg_url: str) -> None:
         # A changed source is written, after the other run's transaction ends.
         changed = [*SOURCES[:3], ("Outlet 03", "http://127.0.0.1:9/moved.xml", ["kh"]), *SOURCES[4:]]
         thread, out = _in_thread(lambda: repository.upsert_sources(pg_url, changed))
-        time.sleep(0.5)
-        assert thread.is_alive()
+        _until_a_write_waits(watcher, "the upsert of a changed source never waited on the other run's row lock")
+        assert thread.is_alive() and out == []
         other.commit()
     thread.join(10)
     assert out == [ids]
@@ -88,16 +97,12 @@ def test_a_write_aborted_to_break_a_deadlock_is_run_again(pg_url: str) -> None:
     )
     with _raw(pg_url) as watcher, _raw(pg_url) as other:
         watcher.autocommit = True
-        watcher_pid = watcher.info.backend_pid
         # The other transaction looks for deadlocks late, so that ours is the one PostgreSQL aborts.
         other.execute("SET deadlock_timeout = '20s'")
         other.execute("UPDATE sources SET last_error = 'other run' WHERE id = %s", (second,))
         # Ours takes `first`, then waits for `second`...
         thread, out = _in_thread(lambda: repository.record_source_results(pg_url, [(second, change), (first, change)]))
-        deadline = time.monotonic() + 10
-        while _waiting_on_locks(watcher, watcher_pid) == 0:
-            assert time.monotonic() < deadline, "our write never waited on the other's row"
-            time.sleep(0.05)
+        _until_a_write_waits(watcher, "our write never waited on the other's row")
         # ...and the other now waits for `first`: a deadlock, broken after 1 s by aborting ours.
         other.execute("UPDATE sources SET last_error = 'other run, again' WHERE id = %s", (first,))
         other.commit()
