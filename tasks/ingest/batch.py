@@ -28,7 +28,7 @@ from tasks.common.text import clean
 from tasks.config import SourceSpec
 from tasks.fetching import FetchError, FetchResult, PoliteFetcher, RetryLater
 from tasks.ingest.articles import FetchedArticle, fetch_article
-from tasks.ingest.canonical import canonical_url, entry_keys
+from tasks.ingest.canonical import anchored_key, canonical_url, entry_keys
 from tasks.ingest.feedfetch import fetch_feed
 from tasks.ingest.feeds import FeedEntry, ParsedFeed, ParseError
 from tasks.ingest.options import IngestOptions
@@ -145,13 +145,17 @@ def _store_entries(source: _Source, feed: ParsedFeed) -> None:
     for key, entry in zip(entry_keys([e.url for e in feed.entries]), feed.entries, strict=True):
         fresh.setdefault(key, entry)  # a feed listing one URL twice
     outcome.duplicates += len(feed.entries) - len(fresh)
-    known = repository.known_entries(db_url, source_id, list(fresh), [e.guid for e in fresh.values() if e.guid])
+    # A post stored under its fragment (told apart from a sibling) is known when listed alone.
+    anchored = {k: a for k, e in fresh.items() if (a := anchored_key(e.url)) and a != k}
+    guids = [e.guid for e in fresh.values() if e.guid]
+    known = repository.known_entries(db_url, source_id, [*fresh, *anchored.values()], guids)
     pruned = archive.is_tombstoned(db_url, list(fresh))  # pruned from the archive: never again
     records = []
     if source.spec.fetch_pages:
         progress.expect(progress.ARTICLES, sum(1 for c in fresh if c not in known and c not in pruned))
     for canonical, entry in fresh.items():
-        stored_article = known.get(canonical) or (known.get(entry.guid) if entry.guid else None)
+        stored_article = known.get(canonical) or known.get(anchored.get(canonical, ""))
+        stored_article = stored_article or (known.get(entry.guid) if entry.guid else None)
         if stored_article is None and canonical in pruned:
             outcome.known += 1
             continue

@@ -44,3 +44,10 @@ def entry_keys(urls: Sequence[str]) -> list[str]:
         f"{key}#{fragment}" if len(fragments.get(key, ())) > 1 and (fragment := _fragment(url)) else key
         for url, key in zip(urls, plain, strict=True)
     ]
+
+
+def anchored_key(url: str) -> str | None:
+    """The key entry_keys gives `url` among siblings (its canonical URL and fragment), if it has
+    a fragment: a post stored under it is found again when the feed lists it alone."""
+    fragment = _fragment(url)
+    return f"{canonical_url(url)}#{fragment}" if fragment else None

@@ -38,8 +38,10 @@ def test_posts_told_apart_by_fragment_are_both_stored(web: NewsWeb, tmp_path: Pa
     assert summary.new_articles == 2
     assert stored(flow_db) == [(f"{day}#When:12:59:01PM", "Morning post"), (f"{day}#When:6:52:02PM", "Evening post")]
     assert "/2002/09/29" not in web.hits  # the day's page holds both posts: each is its feed text
+    # The next day's feed lists the evening post alone: it is known, not a new article at the day's URL.
+    web.add("/weblog.xml", rss("A weblog", web.url("/"), items[1:]), "application/rss+xml")
     again = run_monitor(src, wl, force=True)
-    assert again.new_articles == 0
+    assert again.new_articles == 0 and again.already_known == 1
 
 
 NOW = datetime.now(UTC)
