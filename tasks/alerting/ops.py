@@ -27,7 +27,9 @@ def alert_senders(senders: list[Sender]) -> list[Sender]:
 
 def notify_run_failed(settings: Settings, flow_name: str, run_name: str, reason: str) -> list[str]:
     """Tell the ops targets that a flow run failed; returns the delivery errors. Called from a
-    flow's failure hook, so it never raises."""
+    flow's failure hook, so it never raises. The reason's first line only: a database error's
+    message carries its SQL statement and parameters (article text) on the lines after."""
+    reason = next((line.strip() for line in reason.splitlines() if line.strip()), "unknown reason")
     try:
         senders = load_senders(settings)
     except Exception as exc:  # the notifier config itself may be what failed the run
@@ -35,7 +37,7 @@ def notify_run_failed(settings: Settings, flow_name: str, run_name: str, reason:
     errors = []
     for sender in ops_senders(senders):
         fmt = sender.format
-        body = f"The {escape(flow_name, fmt)} run {escape(run_name, fmt)} failed: {escape(reason[:1000], fmt)}"
+        body = f"The {escape(flow_name, fmt)} run {escape(run_name, fmt)} failed: {escape(reason[:500], fmt)}"
         try:
             sender.send(Message(f"[newswatch] {flow_name} run failed: {run_name}", body, fmt))
         except Exception as exc:  # nothing more to do from a failure hook
