@@ -82,3 +82,27 @@ def test_sitemap_bench_polls_the_outlet_and_finds_every_new_story() -> None:
     r = json.loads(results.read_text())
     assert r["new_published"] == 6 and r["new_missed"] == 0 and r["quiet_requests_max"] <= 5
     assert {row["outlet"] for row in r["rows"]} == {"news sitemap", "archives only"}
+
+
+@pytest.mark.timeout(300)
+def test_emm_day_bench_runs_intervals_in_one_and_two_processes() -> None:
+    """bench/emm_day.py at a tiny scale: every interval's new articles stored, every matching one
+    alerted (its latency measured), database growth counted, the day extrapolated per mode."""
+    results = ROOT / "bench" / "results" / "emm_day.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "emm_day.py"), "--sources", "12", "--per-interval", "6"]
+    cmd += ["--intervals", "1", "--backends", "sqlite", "--modes", "local,split", "--backlog", "0"]
+    cmd += ["--new-match-share", "0.5", "--fail-share", "0", "--port-base", "26600", "--no-reference"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=280, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = json.loads(results.read_text())
+    rows = {row["mode"]: row for row in r["intervals"]}
+    assert set(rows) == {"local", "split"}
+    for row in rows.values():
+        assert row["new_articles"] == 6 and row["exit_codes"] in ([0], [0, 0]), row
+        assert row["matching"] >= 1 and row["alerted"] == row["matching"], row
+        assert 0 < row["alert_p50_s"] <= row["alert_p95_s"] and row["newswatch_bytes"] > 0, row
+    assert len(rows["split"]["exit_codes"]) == 2
+    day = r["days"]["sqlite/local"]
+    assert day["emm"]["cpu_hours"] > 0 and day["emm"]["retention_days_under_100gb"] > 0
+    assert "day sqlite/split" in done.stdout
