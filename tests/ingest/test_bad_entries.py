@@ -10,6 +10,7 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -23,7 +24,9 @@ from storage.models import Article
 from tasks.config import SourceSpec, load_settings
 from tasks.ingest import IngestOptions, plan_ingest
 from tasks.ingest.batch import ingest_sources
-from tests.newsweb import NewsWeb
+from tests.helpers import Watched, run_monitor, write_config
+from tests.newsweb import NewsWeb, rss
+from tests.receivers import JsonReceiver
 
 # Every code point, lone surrogates (category Cs) included.
 ANY_CHAR = st.characters(exclude_categories=())
@@ -163,3 +166,26 @@ def test_lone_surrogates_become_replacement_characters_at_the_parse_boundary(val
     for text in (entry.guid, entry.title, entry.summary):
         assert text is not None and "\ufffd" in text
         text.encode("utf-8")  # valid Unicode: no UnicodeEncodeError
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_beside_an_entry_the_index_cannot_hold_still_alerts(
+    flow_db: str, web: NewsWeb, mekong: Watched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 3,000-character GUID and link in one source's feed (over PostgreSQL's 2,704-byte btree
+    row) failed the batch, the task, the flow, and every run after it: no source got an alert."""
+    rng = random.Random(16)
+    tail = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3000))
+    entries = [
+        {"title": "A link of 3,000 characters", "link": web.url(f"/long/{tail}"), "guid": f"tag:{tail}"},
+        {"title": "An ordinary story", "link": web.url("/long/ordinary"), "guid": "ordinary"},
+    ]
+    feed = web.add("/long/feed.xml", rss("Long Links", web.url("/long/"), entries), "application/rss+xml")
+    src, wl = write_config(tmp_path, [("Mekong Daily", mekong.site["feed"]), ("Long Links", feed)])
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        first = run_monitor(src, wl)
+        assert first.sources_failed == 0 and first.alerts_sent == 1, first
+        again = run_monitor(src, wl, force=True)  # the next run, the entry still listed
+        assert again.sources_failed == 0 and again.new_articles == 0, again
+    assert stored_urls(flow_db, [e["link"] for e in entries]) == {e["link"] for e in entries}
