@@ -68,7 +68,8 @@ def match_unmatched(
     matches and their alerts in the same transaction as the articles' checked mark.
     `embed_model`: the model of the topics' `semantic:` key (tasks.semantic.model_choice)."""
     compiled = compile_watchlist(topics)
-    semantic = semantic_stage(topics, embed_model, db_url)
+    # The model is loaded with the first articles to check: a quiet run never loads it.
+    semantic: tuple[Embedder, list[SemanticTopic]] | None = None
     routes = {t.name: route(t, targets) for t in topics}
     digest_topics = {t.name for t in topics if t.mode != "immediate"}
     rule = alert_rule(topics)  # which new matches alert: tasks/matching/rules.py
@@ -77,6 +78,8 @@ def match_unmatched(
         batch = repository.unmatched_articles(db_url, ARTICLES_PER_ROUND)
         if not batch:
             return report
+        if semantic is None and report.checked == 0:
+            semantic = semantic_stage(topics, embed_model, db_url)
         records = [
             MatchRecord(
                 hit.topic,

@@ -1,0 +1,72 @@
+"""Article vectors in the page workers: computed with the text, by a model each worker loads once
+(not per article); a model that cannot load costs the vector, never the article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tokenizers", reason="the [semantic] extra is not installed (pip install -e '.[semantic]')")
+
+from tasks.ingest.workers import ArticleWorkerPool, analyze  # noqa: E402
+from tasks.semantic import embed_article, load_embedder, model_choice, unpack  # noqa: E402
+from tests.ingest.test_workers import PAGE, kill_workers  # noqa: E402
+
+WORDS = ["[UNK]", "flood", "river", "road", "closes"]
+
+
+def _model(folder: Path) -> Path:
+    """A model2vec directory: five words, three dimensions."""
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.normalizers import Lowercase
+    from tokenizers.pre_tokenizers import Whitespace
+
+    tokenizer = Tokenizer(WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+    tokenizer.normalizer = Lowercase()  # type: ignore[assignment]
+    tokenizer.pre_tokenizer = Whitespace()  # type: ignore[assignment]
+    tokenizer.save(str(folder / "tokenizer.json"))
+    table = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.float32)
+    save_file({"embeddings": table}, str(folder / "model.safetensors"))
+    return folder
+
+
+def models_loaded() -> int:
+    """In a worker: how many times this process loaded a model (cached_embedder's misses)."""
+    from tasks.semantic import cached_embedder
+
+    return int(cached_embedder.cache_info().misses)
+
+
+def test_workers_embed_each_article_with_a_model_loaded_once(tmp_path: Path) -> None:
+    model = str(_model(tmp_path))
+    pool = ArticleWorkerPool(1)
+    try:
+        texts = [pool.analyze(PAGE, f"http://x.test/{i}", "Flood closes the river road", "", None, False, 30, model)
+                 for i in range(3)]  # fmt: skip
+        assert pool.run(models_loaded, timeout=30) == 1
+    finally:
+        kill_workers(pool)
+    vectors = [t.vector for t in texts]
+    assert all(v is not None and v.model == f"static:{tmp_path.name}" and len(v.data) == 3 for v in vectors)
+    inline = embed_article("Flood closes the river road", texts[0].text, load_embedder(tmp_path))
+    assert vectors[0] == inline  # the worker's vector is the model's, of the title and the extracted text
+    assert np.linalg.norm(unpack(inline.data)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_no_model_no_vector_and_the_article_stays(tmp_path: Path) -> None:
+    plain = analyze(PAGE, "http://x.test/a", "Flood", "", None, False)
+    assert plain.vector is None and plain.text  # no model chosen
+    broken = analyze(PAGE, "http://x.test/a", "Flood", "", None, False, str(tmp_path / "missing"))
+    assert broken.vector is None and broken.text == plain.text  # the model cannot load: logged, no vector
+    assert model_choice("off") is None and model_choice(" /models/e5 ") == "/models/e5"
+    assert model_choice("auto") == ("shipped" if _installed("static_model") else None)
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
