@@ -87,8 +87,10 @@ class Listing:
     requests: int = 1
 
 
-def _own(entries: list[FeedEntry], url: str) -> tuple[list[FeedEntry], int]:
-    kept = [e for e in entries if same_site(e.url, url)]
+def _own(entries: list[FeedEntry], *urls: str) -> tuple[list[FeedEntry], int]:
+    """The entries on the site of one of `urls` (the source's, and where it redirected), and
+    how many were not."""
+    kept = [e for e in entries if any(same_site(e.url, u) for u in urls)]
     return kept, len(entries) - len(kept)
 
 
@@ -113,7 +115,7 @@ def _read_sitemap(spec: SourceSpec, fetcher: PoliteFetcher, validators: Validato
     kept = (None, None) if read.index else (root.etag, root.last_modified)
     if read.body_hash == body_hash:
         return Listing(None, read.body_hash, *kept, requests=read.requests)
-    entries, foreign = _own(read.entries, root.url)
+    entries, foreign = _own(read.entries, spec.url, root.url)
     warning = _note(read.warning, f"{foreign} entries on other sites ignored" if foreign else None)
     feed = ParsedFeed("sitemap", "", read.language, entries, warning)
     return Listing(feed, read.body_hash, *kept, requests=read.requests)
@@ -134,7 +136,7 @@ def _read_page(spec: SourceSpec, fetcher: PoliteFetcher, validators: Validators)
         raise _wrong_kind("page", found, spec.url)
     assert spec.page is not None  # SourceSpec requires it for kind: page
     read = read_page(response.body, response.url, spec.page)
-    entries, foreign = _own(read.entries, response.url)
+    entries, foreign = _own(read.entries, spec.url, response.url)
     feed = ParsedFeed("page", read.title, read.language, entries[:MAX_ENTRIES], read.warning)
     if foreign:
         feed = replace(feed, warning=_note(read.warning, f"{foreign} links to other sites ignored"))
