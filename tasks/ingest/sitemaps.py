@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from usp.fetch_parse import SitemapFetcher
@@ -193,8 +194,15 @@ class _Client(AbstractWebClient):
         return _Response(result, body)
 
 
+def _path(url: str) -> str:
+    """The URL without its host: cambojanews.com's sitemaps are not all news sitemaps."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
 def _date_key(url: str) -> tuple[int, int, int] | None:
-    match = _DATED.search(url.rsplit("/", 1)[-1]) or _DATED.search(url)
+    path = _path(url)
+    match = _DATED.search(path.rsplit("/", 1)[-1]) or _DATED.search(path)
     if not match:
         return None
     return int(match.group(1)), int(match.group(2) or 0), int(match.group(3) or 0)
@@ -206,7 +214,7 @@ def choose_sitemaps(urls: Sequence[str], rules: tuple[re.Pattern[str], ...] = ()
     current month's archive, where new stories go). Year and month archives are left out."""
     if rules:
         kept = [u for u in urls if any(r.search(u) for r in rules)]
-    elif news := [u for u in urls if _NEWS.search(u)]:
+    elif news := [u for u in urls if _NEWS.search(_path(u))]:
         kept = news
     else:
         dates = {u: _date_key(u) for u in urls}

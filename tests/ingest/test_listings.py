@@ -30,6 +30,13 @@ def test_a_poll_keeps_the_news_sitemap_not_the_archives() -> None:
     rules = (re.compile(r"2025-(11|12)"),)
     assert choose_sitemaps(ARCHIVES, rules) == ARCHIVES[-2:]
     assert len(choose_sitemaps([f"https://o.example/s{i}.xml" for i in range(50)])) == MAX_CHILDREN
+    # "news" in the outlet's name is not a news sitemap; a year in its host is not a date
+    named = ["https://cambojanews.com/sitemap-2019-01.xml", "https://cambojanews.com/sitemap-2025-12.xml"]
+    assert choose_sitemaps(named) == named[1:]
+    assert choose_sitemaps(["https://site2024.example/posts.xml", *ARCHIVES[:2]]) == [
+        "https://site2024.example/posts.xml",
+        ARCHIVES[1],
+    ]
 
 
 def test_sitemap_size_caps() -> None:
