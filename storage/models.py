@@ -232,6 +232,17 @@ class Tombstone(SQLModel, table=True):
     pruned_at: datetime = Field(default_factory=now_utc)
 
 
+class HostSlot(SQLModel, table=True):
+    """A host's politeness state, shared by every process on this database (storage/hostslots.py):
+    when the next request to it may start, and the requests in flight (token: lease expiry)."""
+
+    __tablename__ = "host_slots"
+
+    host: str = Field(primary_key=True, max_length=300)
+    next_start: float  # seconds since the epoch, on the database's clock
+    leases: dict[str, float] = Field(sa_column=Column(JSON, nullable=False))
+
+
 # The tables as SQLAlchemy Core sees them, for the queries of storage.repository, archive and search.
 SOURCES = Source.__table__  # type: ignore[attr-defined]
 ARTICLES = Article.__table__  # type: ignore[attr-defined]
@@ -242,6 +253,7 @@ JUDGMENTS = Judgment.__table__  # type: ignore[attr-defined]
 DIGESTS = Digest.__table__  # type: ignore[attr-defined]
 STORY_TOPICS = StoryTopic.__table__  # type: ignore[attr-defined]
 TOMBSTONES = Tombstone.__table__  # type: ignore[attr-defined]
+HOST_SLOTS = HostSlot.__table__  # type: ignore[attr-defined]
 
 # A source's newest articles by publication (else fetch) time, read by the health stage every run
 # for each source's rhythm: with this index that costs the same at any archive size (migration 0006).

@@ -23,6 +23,7 @@ class IngestOptions:
     extract_processes: int = 0
     extract_timeout: float = 30.0
     embed_model: str | None = None  # the page workers' model (tasks.semantic.model_choice); None: no vectors
+    host_slots_db: str | None = None  # the database whose host slots every worker shares (None: this process's)
 
     @classmethod
     def from_settings(cls, s: Settings) -> IngestOptions:
@@ -37,8 +38,12 @@ class IngestOptions:
             s.extract_processes,
             s.extract_timeout,
             model_choice(s.embed_model),
+            s.db_url,
         )
 
     def fetcher(self) -> PoliteFetcher:
-        """A fetcher with its own session, sharing the process's per-host limits and robots.txt."""
-        return PoliteFetcher(self.policy, self.host_concurrency, self.host_min_gap, self.obey_robots)
+        """A fetcher with its own session, sharing the per-host limits (of every worker on the
+        database) and the process's robots.txt."""
+        return PoliteFetcher(
+            self.policy, self.host_concurrency, self.host_min_gap, self.obey_robots, self.host_slots_db
+        )
