@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RejectedEntry:
-    """A feed entry left out alone, and why: the database refused its values, or handling it
-    failed. The source's other entries are stored all the same."""
+    """A feed entry left out alone, and why: it has no link newswatch may fetch (javascript:,
+    data:, over 4,096 characters), the database refused its values, or handling it failed. The
+    source's other entries are stored all the same."""
 
     url: str
     reason: str
@@ -140,7 +141,8 @@ def _revised(stored: KnownArticle, entry: FeedEntry, source_id: int) -> bool:
 def _store_entries(source: _Source, feed: ParsedFeed) -> None:
     """Store the feed's new entries (and new revisions of known ones); counts in the outcome."""
     db_url, outcome, source_id = source.db_url, source.outcome, source.state.id
-    outcome.entries = len(feed.entries)
+    outcome.entries = len(feed.entries) + len(feed.left_out)
+    outcome.rejected += [RejectedEntry(link, reason) for link, reason in feed.left_out]
     fresh: dict[str, FeedEntry] = {}
     for key, entry in zip(entry_keys([e.url for e in feed.entries]), feed.entries, strict=True):
         fresh.setdefault(key, entry)  # a feed listing one URL twice

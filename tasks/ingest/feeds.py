@@ -75,6 +75,13 @@ class ParsedFeed:
     warning: str | None = None  # a feed that parsed with complaints (feedparser's "bozo", truncation, ...)
     encoding: str | None = None  # Python codec the body was decoded with ("utf-8", "cp1252", "utf-8+cp1252", ...)
     dropped: int = 0  # incomplete entries dropped from a truncated document
+    # Entries left out for want of a link newswatch may fetch: (the link as written, cut to 200
+    # characters; why). Counted in the source's outcome and its log line, never dropped unsaid.
+    left_out: tuple[tuple[str, str], ...] = ()
+
+
+class _LeftOut(Exception):
+    """An entry that cannot be kept: `args` are (its link as written, cut short; why)."""
 
 
 def plain(html_or_text: str | None, limit: int = MAX_FIELD) -> str:
@@ -111,26 +118,33 @@ def _iso_date(value: Any) -> datetime | None:
         return None
 
 
-def _link(base_url: str, link: Any) -> str | None:
-    """The entry's absolute http(s) URL, or None: we fetch these, so no javascript:, file:, data:."""
-    if not isinstance(link, str) or not link.strip() or len(link) > MAX_URL:
-        return None
+def _link(base_url: str, link: Any) -> str:
+    """The entry's absolute http(s) URL: we fetch these, so no javascript:, file:, data:
+    (_LeftOut otherwise)."""
+    if not isinstance(link, str) or not link.strip():
+        raise _LeftOut("", "no link")
+    if len(link) > MAX_URL:
+        raise _LeftOut(clean(link, 200), f"a link of {len(link)} characters (at most {MAX_URL})")
     url = clean(urljoin(base_url, link.strip()))
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise _LeftOut(clean(link, 200), "not an http(s) link")
+    return url
 
 
-def _each(raws: list[Any], convert: Callable[[Any], FeedEntry | None], notes: list[str]) -> list[FeedEntry]:
-    """`convert` applied to each raw entry alone: an entry it cannot convert (a bug, or an input
-    nobody foresaw) is left out with a note, and never takes the feed's other entries with it."""
+def _each(
+    raws: list[Any], convert: Callable[[Any], FeedEntry], notes: list[str], left_out: list[tuple[str, str]]
+) -> list[FeedEntry]:
+    """`convert` applied to each raw entry alone: an entry without a link to fetch goes to
+    `left_out`; one it cannot convert (a bug, or an input nobody foresaw) is left out with a
+    note. Neither takes the feed's other entries with it."""
     entries, failed = [], []
     for raw in raws:
         try:
-            entry = convert(raw)
+            entries.append(convert(raw))
+        except _LeftOut as exc:
+            left_out.append(exc.args)
         except Exception as exc:  # one entry's failure is that entry's alone
             failed.append(f"{type(exc).__name__}: {clean(str(exc), 100)}")
-            continue
-        if entry is not None:
-            entries.append(entry)
     if failed:
         notes.append(f"{len(failed)} unreadable entries left out (first: {failed[0]})")
     return entries
@@ -143,7 +157,7 @@ def _text(value: Any) -> str:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
-def _json_feed(text: str, base_url: str, notes: list[str]) -> ParsedFeed:
+def _json_feed(text: str, base_url: str, notes: list[str], left_out: list[tuple[str, str]]) -> ParsedFeed:
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -160,13 +174,14 @@ def _json_feed(text: str, base_url: str, notes: list[str]) -> ParsedFeed:
         "json" + (version.group(1) if version else ""),
         plain(_text(doc.get("title")), MAX_FIELD),
         clean(_text(doc.get("language")), 35) or None,
-        _each(items or [], lambda item: _json_entry(item, base_url), notes),
+        _each(items or [], lambda item: _json_entry(item, base_url), notes, left_out),
     )
 
 
-def _json_entry(item: Any, base_url: str) -> FeedEntry | None:
-    if not isinstance(item, dict) or not (url := _link(base_url, item.get("url") or item.get("external_url"))):
-        return None
+def _json_entry(item: Any, base_url: str) -> FeedEntry:
+    if not isinstance(item, dict):
+        raise _LeftOut("", "not a JSON object")
+    url = _link(base_url, item.get("url") or item.get("external_url"))
     authors = item.get("authors")
     if not isinstance(authors, list):
         authors = [item.get("author")]  # JSON Feed 1.0
@@ -182,7 +197,7 @@ def _json_entry(item: Any, base_url: str) -> FeedEntry | None:
     )
 
 
-def _xml_feed(doc: Sanitized, url: str, notes: list[str]) -> tuple[ParsedFeed, int]:
+def _xml_feed(doc: Sanitized, url: str, notes: list[str], left_out: list[tuple[str, str]]) -> tuple[ParsedFeed, int]:
     """(feed, entries dropped as incomplete) from a sanitized XML document."""
     # A bytes argument always: feedparser opens a str as a local path or URL (shared NOTES).
     result = feedparser.parse(
@@ -197,7 +212,7 @@ def _xml_feed(doc: Sanitized, url: str, notes: list[str]) -> tuple[ParsedFeed, i
     if doc.open_entry_at_end and raw_entries:
         raw_entries, dropped = raw_entries[:-1], 1
         notes.append("truncated feed; dropped 1 incomplete entry")
-    entries = _each(raw_entries, lambda e: _xml_entry(e, url), notes)
+    entries = _each(raw_entries, lambda e: _xml_entry(e, url), notes, left_out)
     if result.get("bozo"):
         notes.insert(0, clean(str(result.get("bozo_exception", "")), 300) or "malformed feed")
     feed = result.get("feed", {})
@@ -205,10 +220,9 @@ def _xml_feed(doc: Sanitized, url: str, notes: list[str]) -> tuple[ParsedFeed, i
     return ParsedFeed(result.version, plain(feed.get("title"), MAX_FIELD), language, entries), dropped
 
 
-def _xml_entry(e: Any, base_url: str) -> FeedEntry | None:
+def _xml_entry(e: Any, base_url: str) -> FeedEntry:
     link = e.get("link") or (e.get("id") if str(e.get("id", "")).startswith("http") else None)
-    if not (entry_url := _link(base_url, link)):
-        return None
+    entry_url = _link(base_url, link)
     return FeedEntry(
         guid=clean(e.get("id"), MAX_FIELD) or None,
         url=entry_url,
@@ -224,10 +238,11 @@ def _parse_here(body: bytes, url: str, content_type: str) -> ParsedFeed:
     try:
         doc = sanitize(body, content_type)
         notes = list(doc.warnings)
+        left_out: list[tuple[str, str]] = []
         if doc.is_json:
-            feed, dropped = _json_feed(doc.text, url, notes), 0
+            feed, dropped = _json_feed(doc.text, url, notes, left_out), 0
         else:
-            feed, dropped = _xml_feed(doc, url, notes)
+            feed, dropped = _xml_feed(doc, url, notes, left_out)
     except MalformedBody as exc:
         raise ParseError(str(exc)) from None
     except ParseError:
@@ -235,7 +250,9 @@ def _parse_here(body: bytes, url: str, content_type: str) -> ParsedFeed:
     except Exception as exc:  # last resort: a crash named as one (the bench counts these apart)
         raise ParseCrash(f"parser failed: {type(exc).__name__}: {clean(str(exc), 200)}") from exc
     warning = clean("; ".join(notes), 500) or None
-    return ParsedFeed(feed.kind[:20], feed.title, feed.language, feed.entries, warning, doc.encoding, dropped)
+    return ParsedFeed(
+        feed.kind[:20], feed.title, feed.language, feed.entries, warning, doc.encoding, dropped, tuple(left_out)
+    )
 
 
 # --- time budget: a child process for large bodies ------------------------------------------------
