@@ -219,8 +219,24 @@ def choose_sitemaps(urls: Sequence[str], rules: tuple[re.Pattern[str], ...] = ()
     else:
         dates = {u: _date_key(u) for u in urls}
         newest = max((d for d in dates.values() if d), default=None)
-        kept = [u for u in urls if dates[u] is None or dates[u] == newest]
+        kept = _last_of_each_series([u for u in urls if dates[u] is None or dates[u] == newest])
     return kept[:MAX_CHILDREN]
+
+
+def _last_of_each_series(urls: list[str]) -> list[str]:
+    """Of numbered siblings (post-sitemap.xml ... post-sitemap40.xml, wp-sitemap-posts-post-1..9),
+    the highest-numbered: WordPress core and Yoast fill them oldest first, so new posts are in
+    the last. Others as they are, in the index's order."""
+    best: dict[str, tuple[int, str]] = {}
+    for url in urls:
+        path = _path(url)
+        numbers = re.findall(r"\d+", path)
+        number = int(numbers[-1]) if numbers else 0
+        series = re.sub(r"\d+(?=\D*$)", "", path)  # the name without its last number
+        if series not in best or number > best[series][0]:
+            best[series] = (number, url)
+    chosen = {url for _, url in best.values()}
+    return [u for u in urls if u in chosen]
 
 
 def _walk(

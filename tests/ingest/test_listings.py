@@ -29,7 +29,13 @@ def test_a_poll_keeps_the_news_sitemap_not_the_archives() -> None:
     # a recurse rule decides instead, at most MAX_CHILDREN
     rules = (re.compile(r"2025-(11|12)"),)
     assert choose_sitemaps(ARCHIVES, rules) == ARCHIVES[-2:]
-    assert len(choose_sitemaps([f"https://o.example/s{i}.xml" for i in range(50)])) == MAX_CHILDREN
+    assert len(choose_sitemaps([f"https://o.example/section-{chr(97 + i)}.xml" for i in range(20)])) == MAX_CHILDREN
+    # numbered siblings are filled oldest first (WordPress core, Yoast): the last one has the new posts
+    yoast = [f"https://w.example/post-sitemap{i if i > 1 else ''}.xml" for i in range(1, 41)]
+    assert choose_sitemaps([*yoast, "https://w.example/page-sitemap.xml"]) == [
+        "https://w.example/post-sitemap40.xml",
+        "https://w.example/page-sitemap.xml",
+    ]
     # "news" in the outlet's name is not a news sitemap; a year in its host is not a date
     named = ["https://cambojanews.com/sitemap-2019-01.xml", "https://cambojanews.com/sitemap-2025-12.xml"]
     assert choose_sitemaps(named) == named[1:]
