@@ -31,7 +31,8 @@ ARTICLE_ID = re.compile(r"article:(\d+)")
 def missing_extra() -> str | None:
     """Why semantic matching cannot run here, or None: the libraries are importable (found,
     not imported) and so is the shipped model, unless the operator names a model directory."""
-    needed = ["tokenizers"] + ([] if os.environ.get("NEWSWATCH_EMBED_MODEL") else ["safetensors", "static_model"])
+    named = os.environ.get("NEWSWATCH_EMBED_MODEL", "").strip().lower() not in ("", "auto", "off")
+    needed = ["tokenizers"] + ([] if named else ["safetensors", "static_model"])
     for module in needed:
         try:
             found = importlib.util.find_spec(module) is not None
