@@ -45,19 +45,37 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _within(item: Any, selector: etree.XPath | None) -> Any:
+    """The first thing `selector` finds in the item (None for an item that is a string, or a
+    selector that fails on it)."""
+    if selector is None or not isinstance(item, etree._Element):  # noqa: SLF001
+        return None
+    try:
+        return _first(selector(item))
+    except etree.XPathEvalError:
+        return None
+
+
 def _link(item: Any, selector: etree.XPath | None) -> tuple[str, str]:
     """The item's link and the text of the element it came from."""
+    if not isinstance(item, etree._Element):  # noqa: SLF001 - an XPath that selected a string: the link
+        return str(item), ""
     if selector is not None:
-        found = _first(selector(item))
+        found = _within(item, selector)
         if isinstance(found, etree._Element):  # noqa: SLF001
             return found.get("href") or _text(found), _text(found)
         return _text(found), ""
-    if not isinstance(item, etree._Element):  # noqa: SLF001 - an XPath that selected a string: the link
-        return str(item), ""
     # The item's first link with text: a teaser's image link comes before its headline's.
     anchors = [item] if item.tag == "a" else item.xpath(".//a[@href]")
     anchor = next((a for a in anchors if _text(a).strip()), _first(anchors))
     return (anchor.get("href") or "", _text(anchor)) if anchor is not None else ("", "")
+
+
+def _time(found: Any) -> datetime | None:
+    """An item's date: a <time> element's datetime attribute, else the text found, in ISO 8601."""
+    if isinstance(found, etree._Element) and found.get("datetime"):  # noqa: SLF001
+        return _date(found.get("datetime") or "")
+    return _date(_text(found))
 
 
 def _date(text: str) -> datetime | None:
@@ -93,7 +111,8 @@ def read_page(body: bytes, url: str, selectors: PageSelectors) -> PageRead:
         items = item_sel(tree)
     except etree.XPathEvalError as exc:
         raise ParseError(f"item selector {selectors.item!r} failed: {exc}") from None
-    items = items if isinstance(items, list) else [items]
+    if not isinstance(items, list):  # count(...), a boolean: no items to read
+        raise ParseError(f"item selector {selectors.item!r} selects no elements (it gives {items!r})")
     entries, seen = [], set()
     for item in items[:MAX_ITEMS]:
         href, anchor_text = _link(item, uri_sel)
@@ -104,8 +123,8 @@ def read_page(body: bytes, url: str, selectors: PageSelectors) -> PageRead:
         if not re.match(r"https?://", link, re.I) or canonical_url(link) in seen:
             continue  # javascript:, data:, mailto:, ...; or a story listed twice (a teaser and a headline)
         seen.add(canonical_url(link))
-        title = _text(_first(title_sel(item))) if title_sel is not None else anchor_text
-        published = _date(_text(_first(time_sel(item)))) if time_sel is not None else None
+        title = _text(_within(item, title_sel)) if title_sel is not None else anchor_text
+        published = _time(_within(item, time_sel))
         entries.append(FeedEntry(None, link, plain(title, MAX_TITLE), "", None, published))
     warning = (
         f"the item selector matched {len(items)} items: read the first {MAX_ITEMS}" if len(items) > MAX_ITEMS else None

@@ -11,6 +11,7 @@ import pytest
 
 from tasks.config import PageSelectors, SourceSpec
 from tasks.fetching import FetchError, FetchPolicy, PoliteFetcher
+from tasks.ingest.feeds import ParseError
 from tasks.ingest.listpages import read_page
 from tasks.ingest.sitemaps import MAX_CHILDREN, cap_urls, choose_sitemaps, inflate
 from tasks.ingest.sourcekinds import read_listing, same_site, sniff
@@ -91,8 +92,15 @@ def test_listing_page_items_become_entries(selectors: PageSelectors) -> None:
         ("https://o.example/news/story-2", "Council budget approved"),
     ]
     assert read.matched == 4 and read.title == ""
-    if not selectors.css:
-        assert read.entries[0].published is not None and read.entries[0].published.hour == 1  # in UTC
+    assert read.entries[0].published is not None and read.entries[0].published.hour == 1  # in UTC
+
+
+def test_odd_selectors() -> None:
+    # an XPath selecting the links themselves: each string is a link
+    read = read_page(PAGE, "https://o.example/list", PageSelectors(item="//article//h2/a/@href", item_title=".//h2"))
+    assert [e.url for e in read.entries] == ["https://o.example/news/story-1", "https://o.example/news/story-2"]
+    with pytest.raises(ParseError, match="selects no elements"):
+        read_page(PAGE, "https://o.example/list", PageSelectors(item="count(//article)"))
 
 
 def test_a_news_sitemap_is_polled_conditionally_an_index_is_not(web: NewsWeb) -> None:
