@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -25,14 +25,15 @@ def articles_without_story(db_url: str, limit: int) -> list[tuple[int, bytes | N
     return [(r[0], r[1]) for r in rows]
 
 
-def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, bytes]]:
-    """(article_id, story_id, signature) of the articles fetched since `since`: what the story
-    index holds."""
+def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, bytes, str, datetime]]:
+    """(article_id, story_id, signature, title, published or else fetched time) of the articles
+    fetched since `since`: what the story index holds."""
     last_id = 0
+    when = func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at)
     while True:
         with get_engine(db_url).connect() as conn:
             rows = conn.execute(
-                select(ARTICLES.c.id, ARTICLES.c.story_id, ARTICLES.c.signature)
+                select(ARTICLES.c.id, ARTICLES.c.story_id, ARTICLES.c.signature, ARTICLES.c.title, when)
                 .where(
                     ARTICLES.c.fetched_at >= since, ARTICLES.c.story_id.is_not(None), ARTICLES.c.signature.is_not(None)
                 )
@@ -42,8 +43,25 @@ def story_signatures(db_url: str, since: datetime) -> Iterator[tuple[int, int, b
             ).all()
         if not rows:
             return
-        yield from ((article_id, story_id, signature) for article_id, story_id, signature in rows)
+        yield from ((r[0], r[1], r[2], r[3], _utc(r[4])) for r in rows)
         last_id = rows[-1][0]
+
+
+def story_facts(db_url: str, ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    """article_id -> (title, published or else fetched time) of these articles."""
+    if not ids:
+        return {}
+    when = func.coalesce(ARTICLES.c.published_at, ARTICLES.c.fetched_at)
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(select(ARTICLES.c.id, ARTICLES.c.title, when).where(ARTICLES.c.id.in_(list(ids)))).all()
+    return {r[0]: (r[1], _utc(r[2])) for r in rows}
+
+
+def _utc(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite returns COALESCE's result as text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def set_stories(db_url: str, assignments: Sequence[tuple[int, int]]) -> None:

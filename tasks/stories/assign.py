@@ -1,6 +1,7 @@
 """Stories: one story told by five outlets is one story. Each new article joins the story of
 its nearest near-duplicate among the articles of the last N days (MinHash + LSH, verified by
-estimated similarity: tasks.stories.minhash), or starts a story of its own. Runs between storing and
+estimated similarity, publication dates within N days of each other and, for short texts,
+titles that agree: tasks.stories.minhash), or starts a story of its own. Runs between storing and
 matching, in one process, so matching can alert once per (topic, story)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from storage import repository
 from storage.clock import now_utc
 from tasks.common.runlog import run_logger
-from tasks.stories.minhash import StoryIndex
+from tasks.stories.minhash import StoryFacts, StoryIndex
 
 ARTICLES_PER_READ = 500  # articles awaiting a story, read and assigned per round
 
@@ -34,20 +35,24 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
     batch = repository.articles_without_story(db_url, ARTICLES_PER_READ)
     if not batch:
         return report  # nothing new: the index (the window's signatures) is not even loaded
-    index = StoryIndex()  # keyed by article; story_of maps each to its story
+    # Two articles published (else fetched) further apart than the window are never one story: a
+    # backfilled feed's 2016 and 2017 editions of one announcement were, fetched the same day.
+    index = StoryIndex(window=window)  # keyed by article; story_of maps each to its story
     story_of: dict[int, int] = {}
-    for article_id, story_id, stored in repository.story_signatures(db_url, now_utc() - window):
-        index.add(article_id, stored)
+    for article_id, story_id, stored, title, when in repository.story_signatures(db_url, now_utc() - window):
+        index.add(article_id, stored, StoryFacts(title, when))
         story_of[article_id] = story_id
         report.indexed += 1
     while batch:
         assignments = []
+        facts = repository.story_facts(db_url, [article_id for article_id, signature in batch if signature])
         for article_id, signature in batch:
-            nearest = index.nearest(signature) if signature else None
+            known = StoryFacts(*facts[article_id]) if signature else None
+            nearest = index.nearest(signature, known) if signature else None
             story_id = story_of[nearest[0]] if nearest else article_id
             report.joined += nearest is not None
             if signature:
-                index.add(article_id, signature)
+                index.add(article_id, signature, known)
                 story_of[article_id] = story_id
             assignments.append((article_id, story_id))
         repository.set_stories(db_url, assignments)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 import regex
@@ -39,6 +42,21 @@ MATCH_THRESHOLD = 0.5
 # 1 - (1 - 0.5**3)**42 = 0.996 (32 x 4: 0.87), at J = 0.05 with 0.005. Insertion costs per band:
 # 42 bands build 20,000 signatures in about 2 s, 64 x 2 in twice that.
 LSH_BANDS, LSH_ROWS = 42, 3
+# At most this many of a band's newest signatures are candidates for a query. An outlet that
+# sends thousands of entries from one template (differing only by numbers) fills the same buckets:
+# every query had every earlier entry as a candidate, and 10,000 such entries took 3.5 minutes
+# in story assignment (issue #19). A true copy shares several bands with its original (at J = 0.5,
+# 5 of 42 on average), so a hot band that no longer lists the original costs little recall.
+# bench/dedup.py's templated outlet gives the cost with and without the cap.
+HOT_BUCKET = 64
+# A text of fewer shingles than this (estimated from its signature) is short: templated notices
+# ("API v201509 sunset reminder" and "v201506", one text but for the version) scored 0.55 and
+# were merged on their bodies. Two short texts are one story only when their titles agree too
+# (StoryFacts.agrees): no number in one title that the other lacks, unless one title's numbers are
+# all in the other's. Not shared words: outlets retitle syndicated copies ("42 workers freed from
+# scam compound" for "Police free 42 workers held in debt bondage at ... scam compound").
+# bench/dedup.py measures what this costs syndicated copies and what it saves on templated notices.
+SHORT_SHINGLES = 150
 
 # The permutation scheme of datasketch >= 2.0 ("affine32") keeps hash values in uint32, so
 # 4 bytes per permutation lose nothing (512 bytes, not 1 KiB). Sketches of different schemes,
@@ -104,6 +122,39 @@ def minhash(items: list[bytes]) -> np.ndarray:
     return np.minimum(values, permuted.min(axis=0))
 
 
+def shingle_estimate(values: np.ndarray) -> float:
+    """How many distinct shingles the signed text had, estimated from its minimum hash values
+    (each the least of n uniform draws, 1/(n+1) on average): within about 10% at 100-1,000."""
+    return float((NUM_PERM - 1) / max(float(np.sum(values, dtype=np.float64)) / 2**32, 1e-12))
+
+
+_DIGIT = regex.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class StoryFacts:
+    """What besides its text tells an article's story apart: its title (None when unknown, or a
+    URL standing in for one) and when it was published (else fetched)."""
+
+    title: str | None = None
+    when: datetime | None = None
+
+    @cached_property
+    def title_numbers(self) -> frozenset[str] | None:
+        """The title's words with a digit in them (None: no title, or a URL standing in for one)."""
+        if not self.title or self.title.startswith(("http://", "https://")):
+            return None
+        return frozenset(w for w in words(self.title) if _DIGIT.search(w))
+
+    def agrees(self, other: StoryFacts) -> bool:
+        """The titles do not tell two editions apart: one's numbers (words with a digit) are all
+        in the other's ("v201509" and "v201506" are two notices). Unknown titles agree."""
+        mine, theirs = self.title_numbers, other.title_numbers
+        if mine is None or theirs is None:
+            return True
+        return mine <= theirs or theirs <= mine
+
+
 def _decode(sig: bytes) -> tuple[int, np.ndarray]:
     if len(sig) != _SIG_BYTES:
         raise ValueError(f"not a signature: {len(sig)} bytes, expected {_SIG_BYTES}")
@@ -138,8 +189,17 @@ class StoryIndex:
 
     MERGE_EVERY = 2048
 
-    def __init__(self, threshold: float = MATCH_THRESHOLD) -> None:
+    def __init__(
+        self,
+        threshold: float = MATCH_THRESHOLD,
+        hot_bucket: int | None = HOT_BUCKET,
+        window: timedelta | None = None,
+    ) -> None:
         self.threshold = threshold
+        self.hot_bucket = hot_bucket  # None: every owner of a band is a candidate (the bench's baseline)
+        self.window = window  # two articles further apart in time are never one story (None: no limit)
+        self._facts: dict[int, StoryFacts] = {}  # caller's key -> its facts, when given
+        self._sizes = np.empty(0, dtype=np.float64)  # estimated shingles by position
         self._keys: list[int] = []  # position -> caller's key
         self._positions: dict[int, int] = {}  # caller's key -> position
         self._values = np.empty((0, NUM_PERM), dtype=np.uint32)  # rows by position (grown by doubling)
@@ -159,7 +219,7 @@ class StoryIndex:
             raise ValueError(f"index holds {self._shingle_words}-word shingles, got {shingle_words}")
         return values
 
-    def add(self, key: int, sig: bytes) -> None:
+    def add(self, key: int, sig: bytes, facts: StoryFacts | None = None) -> None:
         values = self._decoded(sig)
         if key in self._positions:
             raise ValueError(f"key {key} is already indexed")
@@ -169,7 +229,11 @@ class StoryIndex:
             grown = np.empty((max(1024, 2 * position), NUM_PERM), dtype=np.uint32)
             grown[:position] = self._values
             self._values = grown
+            self._sizes = np.concatenate([self._sizes, np.zeros(len(grown) - len(self._sizes))])
         self._values[position] = values
+        self._sizes[position] = shingle_estimate(values)
+        if facts is not None:
+            self._facts[key] = facts
         self._keys.append(key)
         self._positions[key] = position
         for band in _band_keys(values).tolist():
@@ -189,20 +253,26 @@ class StoryIndex:
         self._pending_count = 0
 
     def _candidates(self, values: np.ndarray) -> np.ndarray:
-        """Positions sharing at least one band with `values` (each once)."""
+        """Positions sharing at least one band with `values` (each once); of a band shared by more
+        than hot_bucket signatures, its newest hot_bucket (owners are kept oldest first)."""
         bands = _band_keys(values)
+        cap = self.hot_bucket or len(self._keys) + 1
         parts = []
         if len(self._sorted_bands):
             lo = np.searchsorted(self._sorted_bands, bands, side="left")
             hi = np.searchsorted(self._sorted_bands, bands, side="right")
-            parts = [self._sorted_owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
-        pending = [p for band in bands.tolist() for p in self._pending.get(band, ())]
+            parts = [
+                self._sorted_owner[max(a, b - cap) : b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a
+            ]
+        pending = [p for band in bands.tolist() for p in self._pending.get(band, ())[-cap:]]
         if pending:
             parts.append(np.array(pending, dtype=np.int64))
         return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
-    def matches(self, sig: bytes) -> list[tuple[int, float]]:
-        """Every indexed key verified as the same story, best first (ties: lowest key first)."""
+    def matches(self, sig: bytes, facts: StoryFacts | None = None) -> list[tuple[int, float]]:
+        """Every indexed key verified as the same story, best first (ties: lowest key first).
+        With the query's `facts`: none published further than the window apart, and two short
+        texts only where their titles agree."""
         values = self._decoded(sig)
         positions = self._candidates(values)
         if not len(positions):
@@ -211,16 +281,28 @@ class StoryIndex:
         # an outlet can make hundreds of them candidates for every query.
         scores = np.count_nonzero(self._values[positions] == values, axis=1) / NUM_PERM
         keep = scores >= self.threshold
+        short = np.minimum(self._sizes[positions], shingle_estimate(values)) < SHORT_SHINGLES
         found = [
             (self._keys[p], float(score))
-            for p, score in zip(positions[keep].tolist(), scores[keep].tolist(), strict=True)
+            for p, score, is_short in zip(
+                positions[keep].tolist(), scores[keep].tolist(), short[keep].tolist(), strict=True
+            )
+            if facts is None or self._same_story(facts, self._facts.get(self._keys[p]), is_short)
         ]
         found.sort(key=lambda kv: (-kv[1], kv[0]))
         return found
 
-    def nearest(self, sig: bytes) -> tuple[int, float] | None:
+    def _same_story(self, query: StoryFacts, stored: StoryFacts | None, short: bool) -> bool:
+        if stored is None:
+            return True
+        apart = abs(query.when - stored.when) if query.when is not None and stored.when is not None else None
+        if self.window is not None and apart is not None and apart > self.window:
+            return False
+        return not short or query.agrees(stored)
+
+    def nearest(self, sig: bytes, facts: StoryFacts | None = None) -> tuple[int, float] | None:
         """The most similar indexed key and its estimated Jaccard, if it passes verification."""
-        found = self.matches(sig)
+        found = self.matches(sig, facts)
         return found[0] if found else None
 
 

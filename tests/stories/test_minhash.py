@@ -234,3 +234,32 @@ def test_signing_does_not_import_scipy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+TEMPLATE = (
+    "Scheduled maintenance notice number {n}. The customer portal will be unavailable during the "
+    "maintenance window while engineers upgrade the database servers and apply security patches to "
+    "the web front end. Customers are advised to complete any pending transactions before the window "
+    "begins and to sign in again afterwards. Mobile applications will show a maintenance banner until "
+    "the work is complete. We apologise for any inconvenience and thank you for your patience. "
+    "Reference {m} in any question to the support desk."
+)
+
+
+def test_a_templated_flood_bounds_what_one_query_compares() -> None:
+    """2,000 entries of one template, differing only by numbers, fill the same LSH buckets: a query
+    is compared with at most HOT_BUCKET of each band's newest signatures, not with all of them
+    (10,000 such entries took 3.5 minutes in story assignment; issue #19 item 19)."""
+    from tasks.stories.minhash import HOT_BUCKET, LSH_BANDS
+
+    index = StoryIndex()
+    for n in range(2000):
+        sig = signature(TEMPLATE.format(n=n, m=90000 + n))
+        assert sig is not None
+        index.add(n, sig)
+    query = signature(TEMPLATE.format(n=5000, m=95000))
+    assert query is not None
+    found = index.matches(query)
+    assert found, "a template's entries are near-duplicates of each other"
+    assert len(found) <= LSH_BANDS * HOT_BUCKET and len(found) < 500  # without the cap: about 2,000
+    assert max(k for k, _ in found) == 1999  # the newest entries stay candidates
