@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
+from bench.reference import in_extractions, machine_reference, reference_line  # noqa: E402
 from tasks.ingest import extract as newswatch_extract  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "scrapinghub-aeb"
@@ -432,6 +433,11 @@ def print_report(res: dict) -> None:
         f">= wrapped: {str(v['pipeline_call_f1_ge_wrapped']).lower()}; "
         f"median speed-up over the wrapped call: {v['pipeline_call_speedup_vs_wrapped']:.2f}x"
     )
+    ref = res["reference"]
+    ratios = ", ".join(
+        f"{r['name']} {r['ms_median_in_extractions']:.2f}" for r in res["rows"] if "ms_median_in_extractions" in r
+    )
+    print(f"{reference_line(ref)}; median time per page in reference extractions: {ratios}")
     print(f"run time {res['seconds']:.1f} s")
 
 
@@ -454,6 +460,10 @@ def main() -> int:
         return 0
     res = _rounded(evaluate_all(args.limit))
     assert isinstance(res, dict)
+    res["reference"] = reference = machine_reference()  # in the same run (bench/reference.py)
+    for row in res["rows"]:
+        if row.get("ms_median") is not None:
+            row["ms_median_in_extractions"] = round(in_extractions(row["ms_median"] / 1000, reference), 2)
     print_report(res)
     print(json.dumps(res))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from bench.reference import in_loops, machine_reference, reference_line  # noqa: E402
 from storage import repository  # noqa: E402
 from storage.db import dispose_all, get_engine  # noqa: E402
 from storage.models import Article  # noqa: E402
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    reference = machine_reference()  # in the same run (bench/reference.py)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
@@ -164,13 +166,17 @@ def main() -> None:
                     rows.append(measure("postgresql", url, size, args.sources))
                 finally:
                     drop()
-    print(f"{'backend':<11} {'articles':>9} {'windowed s':>11} {'source_health s':>16} {'ratio':>6}")
+    for r in rows:  # the times in reference loops, to compare across machines
+        r["source_health_loops"] = round(in_loops(r["source_health_s"], reference), 4)
+    print(reference_line(reference))
+    print(f"{'backend':<11} {'articles':>9} {'windowed s':>11} {'source_health s':>16} {'ratio':>6} {'in loops':>9}")
     for r in rows:
         old, new = r["windowed_s"], r["source_health_s"]
-        print(f"{r['backend']:<11} {r['articles']:>9,} {old:>11.3f} {new:>16.3f} {r['ratio']:>6}")
+        line = f"{r['backend']:<11} {r['articles']:>9,} {old:>11.3f} {new:>16.3f} {r['ratio']:>6}"
+        print(f"{line} {r['source_health_loops']:>9.4f}")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": RUNS, "recent": RECENT, "rows": rows}, indent=2))
-    print(json.dumps({"health": rows}))
+    RESULTS.write_text(json.dumps({"runs": RUNS, "recent": RECENT, "rows": rows, "reference": reference}, indent=2))
+    print(json.dumps({"health": rows, "reference": reference}))
 
 
 if __name__ == "__main__":
