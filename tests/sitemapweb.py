@@ -113,6 +113,9 @@ def hostile_cases(web: NewsWeb, internal: str, bomb: bytes) -> list[HostileCase]
     web.add("/h/bomb.xml.gz", bomb, "application/gzip")
     web.add("/h/plain.xml.gz", news_sitemap([(story, "A story", now)]), "application/x-gzip")
     web.add("/h/moved.xml", "", status=302, headers={"Location": internal})
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    web.add("/h/laughs.xml", f'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY l0 "ha">{laughs}]><urlset>&l9;</urlset>', xml)
+    web.add("/h/double.xml.gz", gzip.compress(gzip.compress(bytes(1 << 20))), "application/gzip")
     odd = [internal, "javascript:alert(1)", "data:text/html,<b>x</b>", "http://169.254.169.254/latest/meta-data/"]
     web.add("/h/odd.xml", urlset([*((u, now) for u in odd), (story, now)]), xml)
     links = "".join(f'<article><a href="/h/n/{i}">Story {i}</a></article>' for i in range(10_000))
@@ -130,7 +133,7 @@ def hostile_cases(web: NewsWeb, internal: str, bomb: bytes) -> list[HostileCase]
     def feed(path: str) -> Callable[[PoliteFetcher], object]:
         def run(fetcher: PoliteFetcher) -> object:
             response = fetcher.get(web.url(path), "application/xml")
-            return parse_feed_source(response.body, response.url, response.content_type)
+            return parse_feed_source(response.body, response.url, response.content_type, timeout=2.0)
 
         return run
 
@@ -141,6 +144,8 @@ def hostile_cases(web: NewsWeb, internal: str, bomb: bytes) -> list[HostileCase]
         HostileCase("sitemap of 100,000 URLs", sitemap("/h/100k.xml"), "lists more than 5000 URLs"),
         HostileCase("gzip bomb .xml.gz (200 MiB)", sitemap("/h/bomb.xml.gz"), "larger than"),
         HostileCase(".gz that is not gzip", sitemap("/h/plain.xml.gz"), "ok 1 entries"),
+        HostileCase("gzip inside gzip", sitemap("/h/double.xml.gz"), "gzip inside gzip"),
+        HostileCase("entity bomb (billion laughs)", sitemap("/h/laughs.xml"), "not a sitemap"),
         HostileCase("sitemap redirects to internal", sitemap("/h/moved.xml"), "AddressRefused"),
         HostileCase("internal, javascript:, data: entries", sitemap("/h/odd.xml"), "ok 1 entries"),
         HostileCase("page selector matches 10,000 links", page("/h/10k.html"), "ok 500 entries"),

@@ -37,9 +37,9 @@ from tasks.common.text import clean
 from tasks.fetching import FetchError, FetchResult, PoliteFetcher
 from tasks.ingest.feeds import MAX_TITLE, FeedEntry, ParseError, plain
 
-# usp logs each failed request and each ".gz" that is plain XML as a warning; the poll's own
-# warning names what failed, once.
-logging.getLogger("usp").setLevel(logging.ERROR)
+# usp logs each failed request, each ".gz" that is plain XML and each sitemap it could read
+# only in part; the poll's own warning or error names what failed, once.
+logging.getLogger("usp").setLevel(logging.CRITICAL)
 
 SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, */*;q=0.5"
 MAX_REQUESTS = 8  # sitemaps fetched per poll: an index, its news sitemap, a few kept by `recurse`
@@ -116,6 +116,8 @@ def inflate(body: bytes, limit: int, url: str) -> bytes:
         raise FetchError(f"broken gzip sitemap ({url}): {exc}") from None
     if len(out) > limit:
         raise FetchError(f"gzip sitemap larger than {limit} bytes once inflated ({url})")
+    if out.startswith(b"\x1f\x8b"):  # usp would inflate the inner one, up to 100 MB
+        raise FetchError(f"gzip inside gzip: not a sitemap ({url})")
     return out
 
 

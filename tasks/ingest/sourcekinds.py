@@ -45,10 +45,10 @@ def _wrong_kind(kind: SourceKind, found: SourceKind | None, url: str) -> ParseEr
     return ParseError(f"{url} is a {found}, not a {kind}: use kind: {found} in sources.yaml")
 
 
-def parse_feed_source(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+def parse_feed_source(body: bytes, url: str, content_type: str = "", timeout: float | None = None) -> ParsedFeed:
     """parse_feed, but a sitemap where a feed was expected says to use kind: sitemap."""
     try:
-        return parse_feed(body, url, content_type)
+        return parse_feed(body, url, content_type, timeout)
     except ParseError:
         if (found := sniff(body, content_type)) == "sitemap":
             raise _wrong_kind("feed", found, url) from None

@@ -33,6 +33,8 @@ CASES = [
     "sitemap of 100,000 URLs",
     "gzip bomb .xml.gz (200 MiB)",
     ".gz that is not gzip",
+    "gzip inside gzip",
+    "entity bomb (billion laughs)",
     "sitemap redirects to internal",
     "internal, javascript:, data: entries",
     "page selector matches 10,000 links",
