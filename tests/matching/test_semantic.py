@@ -101,3 +101,28 @@ def test_semantic_match_is_added_and_explained(
     (alert,) = [p["message"] for p in hook.posts if meaning in p["title"]]
     assert "similar in meaning (no term matched)" in alert
     assert f"{score:.2f} (threshold 0.63) to description: People recruited with false promises" in alert
+
+
+def test_stored_articles_as_examples(db_url: str) -> None:
+    """Examples may name stored articles, by id or URL: their title and text are the reference;
+    one not found is left out."""
+    from storage import repository
+    from tasks.config import SemanticSpec, TopicSpec
+    from tasks.matching import closest, compile_semantic
+    from tasks.semantic import embed_article, load_embedder, unpack
+    from tests.helpers import stored_article
+
+    source = repository.upsert_sources(db_url, [("Coast News", "https://coast.example/rss", [])])["Coast News"]
+    urls = [f"https://coast.example/{k}" for k in ("meaning", "rates")]
+    records = [stored_article(source, u, *STORIES[k]) for u, k in zip(urls, ("meaning", "rates"), strict=True)]
+    first, second = repository.insert_articles(db_url, records).new_ids
+    examples = (f"article:{first}", urls[1], "article:999999", "https://coast.example/none")
+    spec = SemanticSpec(examples=examples, threshold={"en": 0.99})
+    embedder = load_embedder()
+    (compiled,) = compile_semantic([TopicSpec(name="t", terms=("x",), semantic=spec)], embedder, db_url)
+    titles = [STORIES["meaning"][0], STORIES["rates"][0]]
+    assert compiled.labels == [f"article {first}: {titles[0]}", f"article {second}: {titles[1]}"]
+    same = unpack(embed_article(*STORIES["meaning"], embedder).data)
+    found = closest(compiled, same, "en")
+    assert found is not None and found.label == compiled.labels[0] and found.score > 0.99
+    assert closest(compiled, same, "km") is None  # no threshold for Khmer, no default: nothing added
