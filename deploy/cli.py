@@ -18,7 +18,7 @@ from deploy.cli_sources import sources_app
 app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    help="newswatch: news monitoring with alerts, on Prefect.",
+    help="newswatch: news monitoring with alerts, on Prefect.\n\nExample: newswatch run --only cambodia",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -34,7 +34,7 @@ cli_archive.register(app)  # export, prune
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
+    sys.exit(app(prog_name="newswatch"))  # `python -m deploy.cli` is newswatch too
 
 
 if __name__ == "__main__":  # python -m deploy.cli

@@ -12,16 +12,30 @@ from rich.table import Table
 
 from deploy.cli_common import DbOpt, JsonOpt, esc, fail, open_db, out, print_json
 
-alerts_app = typer.Typer(help="Alerts: the outbox, dead letters, retries, judgments.", invoke_without_command=True)
+alerts_app = typer.Typer(
+    help="Alerts: the outbox, dead letters, retries, judgments.\n\nExample: newswatch alerts --status dead",
+    invoke_without_command=True,
+)
 StatusOpt = Annotated[
     list[str] | None, typer.Option("--status", help="pending, sent, dead or dry_run; repeat for several.")
 ]
+LimitOpt = Annotated[int, typer.Option("--limit", help="How many alerts, newest first.")]
 STATUSES = ("pending", "sent", "dead", "dry_run")
+
+
+def short_label(label: str, width: int = 48) -> str:
+    """A target's label for a table column: without Apprise's options (labels stored before
+    they were dropped carry them), cut at a `/` rather than mid-word when still too long."""
+    label = label.split("?", 1)[0]
+    if len(label) <= width:
+        return label
+    cut = label.rfind("/", 0, width)
+    return (label[: cut + 1] if cut > label.find("://") + 3 else label[:width]) + "…"
 
 
 @alerts_app.callback()
 def alerts_main(
-    ctx: typer.Context, status: StatusOpt = None, limit: int = 50, db: DbOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context, status: StatusOpt = None, limit: LimitOpt = 50, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Without a subcommand: the newest alerts (same as `newswatch alerts list`)."""
     if ctx.invoked_subcommand is None:
@@ -31,7 +45,7 @@ def alerts_main(
 @alerts_app.command("list")
 def alerts_list(
     status: StatusOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    limit: LimitOpt = 50,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -58,7 +72,7 @@ def alerts_list(
             status_text,
             esc(r.topic),
             esc(r.title[:80]),
-            esc(r.target_label[:40]),
+            esc(short_label(r.target_label)),
             str(r.attempts),
             r.created_at.strftime("%Y-%m-%d %H:%M"),
             esc((r.last_error or "")[:120]),

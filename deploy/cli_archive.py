@@ -25,15 +25,25 @@ def _duration(option: str, value: str) -> timedelta:
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell: lists and dicts as JSON, None as empty."""
+    """A CSV cell: a list of words or clauses as text ("a; b": JSON in a cell read as a heap of
+    doubled quotes), other lists and dicts as JSON, None as empty."""
     if value is None:
         return ""
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return "; ".join(map(str, value))
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
     return value
 
 
-def _write(rows: Iterator[dict[str, Any]], fmt: str, stream: IO[str]) -> int:
+def counted(n: int, kind: str) -> str:
+    """'1 match', '2 matches', '1 article': a count of one of the export KINDS."""
+    if n == 1:
+        return f"1 {kind.removesuffix('es') if kind.endswith('ches') else kind.removesuffix('s')}"
+    return f"{n} {kind}"
+
+
+def write_rows(rows: Iterator[dict[str, Any]], fmt: str, stream: IO[str]) -> int:
     count = 0
     if fmt == "jsonl":
         for row in rows:
@@ -73,15 +83,15 @@ def export(
     url = open_db(db)
     rows = export_rows(url, kind, cutoff, topic)  # type: ignore[arg-type]
     if output is None:
-        count = _write(rows, fmt, sys.stdout)
+        count = write_rows(rows, fmt, sys.stdout)
         sys.stdout.flush()
     else:
         try:
             with output.open("w", encoding="utf-8", newline="") as stream:
-                count = _write(rows, fmt, stream)
+                count = write_rows(rows, fmt, stream)
         except OSError as exc:
             raise fail("cannot write", f"{output}: {exc.strerror}", 1) from None
-    err.print(f"exported {count} {kind}", highlight=False)
+    err.print(f"exported {counted(count, kind)}", highlight=False)
 
 
 def prune(
@@ -92,7 +102,9 @@ def prune(
 ) -> None:
     """Delete old articles with their matches and alerts; a tombstone of each keeps it from coming back.
 
-    Articles with alerts still pending are kept. Example: newswatch prune --older-than 180d --dry-run
+    Articles with alerts still pending are kept.
+
+    Example: newswatch prune --older-than 180d --dry-run
     """
     from storage.archive import count_prunable
     from storage.archive import prune as prune_articles

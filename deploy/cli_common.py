@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +30,62 @@ def esc(value: object) -> str:
     """Text from outside (titles, URLs, errors) printed literally, never read as rich markup."""
     return rich_escape(str(value))
 
+
+# --- how --help reads -------------------------------------------------------------------------
+# Typer shows every option's Python type (`--dry-run <bool>`, as if a flag took a value;
+# `--notify <list[str]>`) and arguments as `{query}`. Help says what a value is instead: flags
+# nothing, options a name (URL, DURATION, FILE), arguments in capitals (QUERY, [QUERY]).
+VALUE_NAMES = {
+    "--db": "URL",
+    "--notify": "URL",
+    "--url": "URL",
+    "--since": "DURATION",
+    "--older-than": "DURATION",
+    "--only": "NAME|TAG",
+    "--topic": "TOPIC",
+    "--tag": "TAG",
+    "--lang": "CODE",
+    "--by": "NAME",
+    "--name": "NAME",
+    "--block": "NAME",
+    "--status": "STATUS",
+    "--revision": "REVISION",
+    "--kind": "KIND",
+    "--format": "FORMAT",
+}
+
+
+def _option_value(option: Any, ctx: Any) -> str | None:
+    if option.is_flag or option.count:
+        return None
+    if option.metavar is not None:
+        return str(option.metavar)
+    named = next((VALUE_NAMES[o] for o in option.opts if o in VALUE_NAMES), None)
+    if named:
+        return named
+    described = option.type_descriptor
+    if described.is_path:
+        return "DIR" if option.name in ("keep",) else "FILE"
+    annotation = described.annotation
+    inner = (getattr(annotation, "__args__", None) or (annotation,))[0]
+    return {int: "N", float: "NUMBER"}.get(inner, "TEXT")
+
+
+def _argument_usage(argument: Any) -> str:
+    name = argument.display_name_raw
+    return (name if argument.required else f"[{name}]") + ("..." if argument.nargs != 1 else "")
+
+
+def _readable_help() -> None:
+    from typer.core import TyperArgument, TyperOption
+
+    setattr(TyperOption, "display_type_rich", _option_value)  # noqa: B010
+    setattr(TyperArgument, "display_type_rich", lambda self, ctx: None)  # noqa: B010  (the name says it)
+    setattr(TyperArgument, "display_name_raw", property(lambda self: str(self.metavar or self.name).upper()))  # noqa: B010
+    setattr(TyperArgument, "_usage_display_name", _argument_usage)  # noqa: B010
+
+
+_readable_help()
 
 err = Console(stderr=True, soft_wrap=True)  # messages name files and URLs: never break them
 out = Console(soft_wrap=True)
@@ -119,15 +175,20 @@ def preflight(
     return len(chosen), len(watched), targets
 
 
+ALL_TIME = datetime(1, 1, 1, tzinfo=UTC)  # `--since all`: before any article's date
+
+
 def since(value: str) -> datetime:
-    """The moment `--since 7d` means; a bad duration exits 2."""
+    """The moment `--since 7d` means (`all`: the whole archive); a bad duration exits 2."""
     from storage.clock import now_utc
     from tasks.common.interval import MAX_SPAN, parse_interval
 
+    if value.strip().lower() == "all":
+        return ALL_TIME
     try:
         return now_utc() - parse_interval(value, MAX_SPAN)
     except ValueError as exc:
-        raise fail("--since", exc, 2) from None
+        raise fail("--since", f"{exc}, or all", 2) from None
 
 
 def run_failed(what: str, exc: Exception) -> typer.Exit:

@@ -8,7 +8,7 @@ import typer
 
 from deploy.cli_common import DbOpt, JsonOpt, esc, fail, out, print_json, use_db
 
-db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: schema migrations.\n\nExample: newswatch db current", no_args_is_help=True)
 RevisionOpt = Annotated[str, typer.Option("--revision", help="Target revision (default: head, the newest).")]
 
 
@@ -38,6 +38,7 @@ def db_upgrade(db: DbOpt = None, revision: RevisionOpt = "head", as_json: JsonOp
     """Apply the schema migrations (every command also does this on open, up to head).
 
     A database made before the migrations existed is recognised and adopted first.
+
     Example: newswatch db upgrade --db postgresql://newswatch@db.internal/newswatch
     """
     from storage.db import display_url

@@ -37,6 +37,7 @@ def setup(
     never the database URL) become Prefect Variables named newswatch_<setting>, which workers
     and served runs read when their environment does not set them. The automations that crash
     zombie runs and cancel late runs are created, or updated when they exist.
+
     Example: NEWSWATCH_APPRISE_CONFIG=apprise.yaml PREFECT_API_URL=http://127.0.0.1:4200/api newswatch setup
     """
     from pydantic import ValidationError

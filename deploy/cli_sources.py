@@ -13,7 +13,8 @@ from deploy.cli_common import DbOpt, JsonOpt, SourcesOpt, esc, fail, open_db, ou
 from deploy.cli_opml import sources_export, sources_import
 
 sources_app = typer.Typer(
-    help="Sources: their health, testing a URL, adding a site's feed, sitemap or page, OPML import and export.",
+    help="Sources: their health, testing a URL, adding a site's feed, sitemap or page, OPML import and export."
+    "\n\nExample: newswatch sources test https://www.khmertimeskh.com/feed/",
     invoke_without_command=True,
     no_args_is_help=False,
 )

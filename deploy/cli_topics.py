@@ -12,7 +12,10 @@ from rich.table import Table
 
 from deploy.cli_common import DbOpt, JsonOpt, WatchlistOpt, err, esc, fail, open_db, out, print_json, since
 
-topics_app = typer.Typer(help="Watched topics: list them, test a query.", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="Watched topics: list them, test a query.\n\nExample: newswatch topics test human-trafficking --url URL",
+    no_args_is_help=True,
+)
 
 
 @topics_app.command("list")
@@ -207,7 +210,7 @@ def _over_archive(query: str, since_: str, watchlist: Path | None, db: str | Non
 
 def backtest(
     query: Annotated[str, typer.Argument(help="A topic of the watchlist, or a query not yet saved.")],
-    since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 12h.")] = "30d",
+    since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 12h, or all.")] = "30d",
     examples: Annotated[int, typer.Option("--examples", help="How many example articles.")] = 10,
     against: Annotated[
         Path | None, typer.Option("--against", help="An earlier watchlist: what the topic's change adds and removes.")
@@ -258,7 +261,9 @@ def backtest(
 
 def search(
     query: Annotated[str, typer.Argument(help="A query in the watchlist's language, or a topic's name.")],
-    since_: Annotated[str, typer.Option("--since", help="How far back: 7d, 30d, 365d.")] = "30d",
+    since_: Annotated[
+        str, typer.Option("--since", help="How far back on the publication date: 7d, 30d, 365d, or all.")
+    ] = "30d",
     topic: Annotated[str | None, typer.Option("--topic", help="Only articles that matched this topic.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many results, newest first.")] = 20,
     watchlist: WatchlistOpt = None,
