@@ -77,9 +77,17 @@ def timed(command: list[str], env: dict[str, str], runs: int) -> list[dict[str, 
         started = time.perf_counter()
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
         wall = time.perf_counter() - started
-        last = (done.stderr.strip().splitlines() or [""])[-1][:300]
-        results.append({"wall_s": round(wall, 2), "rc": done.returncode, "error": last if done.returncode else ""})
+        results.append({"wall_s": round(wall, 2), "rc": done.returncode, "error": failure(done)})
     return results
+
+
+def failure(done: subprocess.CompletedProcess[str]) -> str:
+    """The line that says why a run failed: the last naming an error, else the last one."""
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.strip().splitlines() or [""]
+    named = [line for line in lines if "Error" in line or "error" in line or "failed" in line]
+    return (named or lines)[-1][:300]
 
 
 def summary(runs: list[dict[str, Any]], ref: dict[str, Any]) -> dict[str, Any]:

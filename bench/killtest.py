@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, update  # noqa: E402
 
+from bench.reference import with_reference  # noqa: E402
 from storage.db import dispose_all, get_engine  # noqa: E402
 from storage.models import Alert, Article  # noqa: E402
 from tests.newsweb import NewsWeb, article_page, distinct_paragraphs, rfc822, rss  # noqa: E402
@@ -495,6 +496,7 @@ def main() -> int:
         **{k: v for k, v in asdict(figures).items()},
         "checks": checks,
     }
+    summary = with_reference(summary, ("seconds",))
     print(json.dumps(summary))
     out = ROOT / "bench" / "results" / "killtest.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.reference import with_reference  # noqa: E402
 from tasks.ingest.charsets import codec_for_label  # noqa: E402
 from tasks.ingest.feeds import ParseCrash, ParsedFeed, ParseError, parse_feed  # noqa: E402
 
@@ -287,6 +288,7 @@ def main() -> int:
         "encoding_expected": total.encoding_expected,
         "encoding_match": total.encoding_match,
     }
+    summary = with_reference({**summary, "seconds": round(total.seconds, 3)}, ("seconds", "slowest_seconds"))
     print(json.dumps(summary))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"summary": summary, "corpora": [asdict(t) for t in tallies]}, indent=2) + "\n")

@@ -97,6 +97,21 @@ def in_extractions(seconds: float, ref: dict[str, Any]) -> float:
     return seconds / (float(ref["trafilatura_cpu_s"]) / TRAFILATURA_REPEATS)
 
 
+def with_reference(summary: dict[str, Any], seconds: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`summary` with the machine reference measured now, each of its `seconds` keys also in
+    reference loops (`<key>_in_loops`); the reference line is printed. For a bench's last step:
+    its figures are measured, and the reference is of the same run on the same machine."""
+    ref = machine_reference()
+    print(reference_line(ref))
+    out = {**summary, "reference": ref}
+    for key in seconds:
+        value = summary.get(key)
+        if isinstance(value, int | float):
+            out[f"{key}_in_loops"] = round(in_loops(value, ref), 3)
+            print(f"{key}: {value} s = {out[f'{key}_in_loops']} reference loops")
+    return out
+
+
 def reference_line(ref: dict[str, Any]) -> str:
     per_page_ms = 1000 * float(ref["trafilatura_cpu_s"]) / TRAFILATURA_REPEATS
     return (

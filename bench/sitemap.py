@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.reference import with_reference  # noqa: E402
 from tasks.config import SourceSpec  # noqa: E402
 from tasks.fetching import FetchPolicy, PoliteFetcher  # noqa: E402
 from tasks.ingest.canonical import canonical_url  # noqa: E402
@@ -154,6 +155,7 @@ def main() -> int:
         "new_missed": len(missed),
         "targets": targets,
     }
+    summary = with_reference(summary, ("quiet_seconds_median",))
     print(json.dumps(summary))
     out = ROOT / "bench" / "results" / "sitemap.json"
     out.parent.mkdir(parents=True, exist_ok=True)
