@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.newsweb import WATCHLIST  # noqa: E402
+from bench.reference import in_extractions, in_loops, machine_reference, reference_line  # noqa: E402
 from tests.receivers import JsonReceiver, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pipeline.json"
@@ -527,6 +528,24 @@ def verdicts(r: dict) -> dict[str, object]:
     return out
 
 
+def reference_lines(r: dict) -> list[str]:
+    """The machine reference of the run (bench/reference.py) and each run's figures in it: CPU
+    and wall time in reference loops, CPU per new article in reference trafilatura extractions."""
+    ref = r.get("reference")
+    if not ref:
+        return []
+    lines = [reference_line(ref)]
+    for name in ("naive", "plain", "cold", "semantic", "warm", "incremental"):
+        if name in r:
+            m = r[name]
+            line = f"{name}: CPU {in_loops(m['cpu_s'], ref):.1f} reference loops, wall {in_loops(m['wall_s'], ref):.1f}"
+            new = (m.get("output") or {}).get("new_articles") or 0
+            if new:
+                line += f"; CPU per new article {in_extractions(m['cpu_s'] / new, ref):.1f} reference extractions"
+            lines.append(line)
+    return lines
+
+
 def table(r: dict) -> str:
     rows = [("run", "wall s", "CPU s", "peak RSS MB", "peak PSS MB", "web CPU s", "notes")]
     for name in ("naive", "plain", "cold", "warm", "incremental"):
@@ -571,6 +590,7 @@ def table(r: dict) -> str:
             if name in rows_by:
                 row = rows_by[name]
                 lines.append(f"scrapinghub-aeb {name}: F1 {row['f1']:.3f}, {row['ms_median']:.1f} ms/page median")
+    lines += reference_lines(r)
     v = r.get("verdicts", {})
     lines += [f"{k}: {v[k] if not isinstance(v[k], float) else round(v[k], 2)}" for k in v if k != "met"]
     lines.append(f"targets met: {v.get('met')}")
@@ -621,6 +641,7 @@ def main() -> None:
             subprocess.run(["rm", "-rf", str(work)], check=False)
         else:
             print(f"bench: work folder kept: {work}", file=sys.stderr)
+    bench.results["reference"] = machine_reference()  # the same run, the same machine
     bench.results["verdicts"] = verdicts(bench.results)
     print(table(bench.results))
     print(json.dumps(bench.results, default=str))
