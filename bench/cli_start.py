@@ -8,9 +8,9 @@ times in a row, each in a new process with no PREFECT_API_URL and one Prefect ho
 processes spin in a Python loop (default: one per core); then --idle-runs more without the load.
 --ephemeral-runs N also times N runs of the monitor flow through Prefect's temporary server, the way
 `newswatch run` went before (`python -c "from flows.monitor import monitor; monitor()"`), under
-the same load. Reports failures (exit code not 0, with the last line of stderr) and the median wall
-time, the machine reference (bench/reference.py) and the median in reference loops. Prints a table
-and one JSON line, writes bench/results/cli_start.json.
+the same load. Reports failures (runs that did not complete: an exit code other than 0, 4 or 5,
+with the line saying why) and the median wall time, the machine reference (bench/reference.py) and
+the median in reference loops. Prints a table and one JSON line, writes bench/results/cli_start.json.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 from bench.reference import in_loops, machine_reference, reference_line  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "cli_start.json"
+# Exit codes of a run that completed (README "Exit codes"): 4, every source it fetched failed (the
+# example config offline), 5, alerts not delivered. Anything else is a run that did not complete.
+COMPLETED = {0, 4, 5}
 NEWSWATCH = [sys.executable, "-m", "deploy.cli", "run"]
 EPHEMERAL = [sys.executable, "-c", "from flows.monitor import monitor; monitor()"]
 
@@ -83,7 +86,7 @@ def timed(command: list[str], env: dict[str, str], runs: int) -> list[dict[str, 
 
 def failure(done: subprocess.CompletedProcess[str]) -> str:
     """The line that says why a run failed: the last naming an error, else the last one."""
-    if done.returncode == 0:
+    if done.returncode in COMPLETED:
         return ""
     lines = done.stderr.strip().splitlines() or [""]
     named = [line for line in lines if "Error" in line or "error" in line or "failed" in line]
@@ -92,11 +95,13 @@ def failure(done: subprocess.CompletedProcess[str]) -> str:
 
 def summary(runs: list[dict[str, Any]], ref: dict[str, Any]) -> dict[str, Any]:
     walls = [r["wall_s"] for r in runs]
-    failures = [r for r in runs if r["rc"] != 0]
+    failures = [r for r in runs if r["rc"] not in COMPLETED]
+    codes = [r["rc"] for r in runs]
     median = statistics.median(walls) if walls else 0.0
     return {
         "runs": len(runs),
         "failures": len(failures),
+        "exit_codes": {str(c): codes.count(c) for c in sorted(set(codes))},
         "failure_lines": sorted({r["error"] for r in failures}),
         "median_wall_s": round(median, 2),
         "max_wall_s": max(walls, default=0.0),
