@@ -11,8 +11,14 @@ original (recall, precision), and no original may map to another original. A har
 different stories carrying the same outlet's boilerplate. Also: a brute-force sweep of shingle
 size (3, 4, 5 words) x rule (Jaccard thresholds, containment), the CPU time per article
 (signature + lookup, median, one core) and the time and memory to build a StoryIndex from
-20,000 signatures. Prints a table and one JSON line, writes bench/results/dedup.json. Skips
-(exit 0) when the corpora are absent.
+20,000 signatures. Queries carry their facts as assign_stories gives them (StoryFacts: a title,
+the original's first words, and a copy's its outlet's retitling, "... | outlet 3"; no dates).
+Templated notices (one text but for a version number and a date, as an API blog's sunset
+reminders) are negatives: how many pairs are one story with and without the title rule. A
+templated outlet (issue #19): TEMPLATED_N entries differing only by numbers, assigned one by one
+as assign_stories does, with the hot-bucket cap and (on fewer, it is quadratic) without: CPU
+seconds, stories formed, verified matches per query. Prints a table and one JSON line, writes
+bench/results/dedup.json. Skips (exit 0) when the corpora are absent.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ RESULTS = ROOT / "bench" / "results" / "dedup.json"
 SEED = 20240612
 OUTLETS = 5
 BUILD_N = 20_000
+TEMPLATED_N = 10_000  # entries of the templated outlet, with the cap
+TEMPLATED_UNCAPPED_N = 2_000  # and without it (quadratic: 10,000 took 3.5 minutes in a run)
 TARGET_MS = 5.0
 
 NAV = "home news world politics business technology science health sport culture opinion video podcasts weather "
@@ -185,12 +193,18 @@ def make_variants(originals: list[str]) -> list[tuple[str, int, str]]:
     return out
 
 
+def title_of(text: str) -> str:
+    """An original's title: its first eight words (the corpora give bodies only)."""
+    return " ".join(text.split()[:8])
+
+
 def evaluate(originals: list[str], variants: list[tuple[str, int, str]]) -> tuple[dict, list[float], dict]:
-    """The shipped configuration end to end: StoryIndex over the originals, one query per copy."""
+    """The shipped configuration end to end: StoryIndex over the originals, one query per copy,
+    each with its facts (a copy retitled by its outlet)."""
     index = neardup.StoryIndex()
     sigs = [neardup.signature(t) or b"" for t in originals]  # distinct_originals kept only signed texts
     for i, s in enumerate(sigs):
-        index.add(i, s)
+        index.add(i, s, neardup.StoryFacts(title_of(originals[i])))
     rows: dict[str, dict[str, int]] = {
         k: {"n": 0, "tp": 0, "wrong": 0, "missed": 0, "lsh_missed": 0, "no_sig": 0} for k in KINDS
     }
@@ -199,7 +213,8 @@ def evaluate(originals: list[str], variants: list[tuple[str, int, str]]) -> tupl
         # CPU time of this process: other jobs on a shared machine inflate wall time, not this.
         t0 = time.process_time()
         sig = neardup.signature(text)
-        hit = index.nearest(sig) if sig is not None else None
+        facts = neardup.StoryFacts(f"{title_of(originals[i])} | outlet {i % OUTLETS}")
+        hit = index.nearest(sig, facts) if sig is not None else None
         times.append((time.process_time() - t0) * 1000)
         row = rows[kind]
         row["n"] += 1
@@ -330,6 +345,79 @@ def build_20k(originals: list[str], variants: list[tuple[str, int, str]]) -> dic
     }
 
 
+NOTICE = (
+    "API {v} sunset reminder. API {v} will be sunset on {d}. After this date, all requests made to {v} "
+    "will fail. Please migrate to a newer version before then to ensure that your applications continue to "
+    "work without interruption. The release notes and the migration guide describe the changes between "
+    "versions, and the developer forum is open for any questions about the upgrade. As always, we recommend "
+    "that you test your applications against the new version in a test account before you switch production "
+    "traffic, and that you follow this blog and the forum for announcements."
+)
+TEMPLATED = (
+    "Lot {n} has been listed in the weekly auction. The lot holds {m} units in their original packaging, "
+    "stored in the central warehouse and available for inspection by appointment during opening hours. "
+    "Bids are accepted through the online portal until the auction closes on Friday at noon, and the "
+    "winning bidder is told by e-mail within one working day. Collection is at the buyer's expense."
+)
+
+
+def templated_notices() -> dict:
+    """Short notices of one template (12 API versions): pairs that are one story, with the title
+    rule (the shipped behaviour) and on their bodies alone."""
+    versions = [f"v2015{m:02d}" for m in range(1, 13)]
+    days = [f"{['March', 'June', 'August', 'October'][m % 4]} {m}, 2016" for m in range(1, 13)]
+    texts = [NOTICE.format(v=v, d=d) for v, d in zip(versions, days, strict=True)]
+    sigs = [neardup.signature(t) or b"" for t in texts]
+    facts = [neardup.StoryFacts(f"API {v} sunset reminder") for v in versions]
+    merged = {}
+    for rule, use_facts in (("title rule", True), ("body only", False)):
+        index = neardup.StoryIndex()
+        for i, sig in enumerate(sigs):
+            index.add(i, sig, facts[i] if use_facts else None)
+        merged[rule] = (
+            sum(
+                len([k for k, _ in index.matches(s, facts[i] if use_facts else None) if k != i])
+                for i, s in enumerate(sigs)
+            )
+            // 2
+        )
+    scores = [neardup.similarity(a, b) for i, a in enumerate(sigs) for b in sigs[i + 1 :]]
+    return {
+        "notices": len(texts),
+        "pairs": len(scores),
+        "max_j": max(scores),
+        "min_j": min(scores),
+        "merged_pairs": merged,
+    }
+
+
+def templated_outlet(n: int, hot_bucket: int | None, titles: bool) -> dict:
+    """n entries of one template differing only by numbers, each looked up and then added, as
+    assign_stories does: CPU seconds (signatures apart), stories, verified matches per query.
+    `titles`: each entry's numbered title goes with it (the shipped rule for short texts)."""
+    sigs = [neardup.signature(TEMPLATED.format(n=1000 + k, m=10 + k % 90)) or b"" for k in range(n)]
+    index = neardup.StoryIndex(hot_bucket=hot_bucket)
+    story: dict[int, int] = {}
+    found_sizes = []
+    t0 = time.process_time()
+    for k, sig in enumerate(sigs):
+        facts = neardup.StoryFacts(f"Lot {1000 + k} listed") if titles else None
+        found = index.matches(sig, facts)
+        found_sizes.append(len(found))
+        story[k] = story[found[0][0]] if found else k
+        index.add(k, sig, facts)
+    seconds = time.process_time() - t0
+    return {
+        "entries": n,
+        "hot_bucket": hot_bucket,
+        "titles": titles,
+        "cpu_s": round(seconds, 2),
+        "ms_per_entry": round(1000 * seconds / n, 3),
+        "stories": len(set(story.values())),
+        "verified_per_query_max": max(found_sizes),
+    }
+
+
 def main() -> int:
     if read_bytes(AEB) is None and not READABILITY.is_dir():
         print(f"skipping bench/dedup.py: corpora not found under {CORPORA}")
@@ -342,6 +430,13 @@ def main() -> int:
     variants = make_variants(originals)
     rows, times, negatives = evaluate(originals, variants)
     build = build_20k(originals, variants)
+    notices = templated_notices()
+    flood = [
+        templated_outlet(TEMPLATED_N, neardup.HOT_BUCKET, titles=True),  # as shipped
+        templated_outlet(TEMPLATED_N, neardup.HOT_BUCKET, titles=False),  # the cap alone
+        templated_outlet(TEMPLATED_UNCAPPED_N, neardup.HOT_BUCKET, titles=False),
+        templated_outlet(TEMPLATED_UNCAPPED_N, None, titles=False),  # before the cap
+    ]
     grid = sweep(originals, variants)
 
     table = []
@@ -375,6 +470,18 @@ def main() -> int:
         f"{build['lookup_queries']} copies with 1% edits looked up in it: {build['lookup_found_own']} found, "
         f"median {build['ms_per_article_median']:.2f} ms, p95 {build['ms_per_article_p95']:.2f} ms"
     )
+    print(
+        f"templated notices ({notices['notices']} of one template, J {notices['min_j']:.2f}-{notices['max_j']:.2f}): "
+        + ", ".join(f"{rule}: {m} of {notices['pairs']} pairs one story" for rule, m in notices["merged_pairs"].items())
+    )
+    for f in flood:
+        cap = f"cap {f['hot_bucket']}" if f["hot_bucket"] else "no cap"
+        cap += ", numbered titles" if f["titles"] else ", bodies only"
+        print(
+            f"templated outlet, {f['entries']:,} entries differing only by numbers ({cap}): {f['cpu_s']:.1f} s CPU, "
+            f"{f['ms_per_entry']:.2f} ms/entry, {f['stories']:,} stories, at most {f['verified_per_query_max']} "
+            "verified matches per query"
+        )
     print("\nsweep (brute force, recall per kind; false pairs among originals / same-outlet boilerplate copies):")
     print(f"{'k':>2} {'rule':>11} " + " ".join(f"{k[:12]:>12}" for k in KINDS) + f" {'false':>5} {'bp-false':>8}")
     for g in grid:
@@ -389,6 +496,8 @@ def main() -> int:
             "lsh_bands_rows": [neardup.LSH_BANDS, neardup.LSH_ROWS],
             "num_perm": neardup.NUM_PERM,
             "min_words": neardup.MIN_WORDS,
+            "hot_bucket": neardup.HOT_BUCKET,
+            "short_shingles": neardup.SHORT_SHINGLES,
         },
         "sources": sources,
         "originals": len(originals),
@@ -399,6 +508,8 @@ def main() -> int:
         "ms_per_article_median": round(ms, 3),
         "ms_per_article_p95": round(p95, 3),
         "build_20k": build,
+        "templated_notices": notices,
+        "templated_outlet": flood,
         "sweep": grid,
         "seconds": round(time.perf_counter() - started, 1),
     }
