@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import lxml.html  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.reference import with_reference  # noqa: E402
 from tasks.stories import minhash as neardup  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -513,6 +514,7 @@ def main() -> int:
         "sweep": grid,
         "seconds": round(time.perf_counter() - started, 1),
     }
+    result = with_reference(result, ("seconds",))
     print(json.dumps(result))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
