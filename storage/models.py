@@ -85,6 +85,9 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = None
     fetched_at: datetime = Field(default_factory=now_utc)
     language: str | None = Field(default=None, max_length=20)
+    # What the page or feed declared, where the text overruled it (tasks.common.language):
+    # NULL when the declaration was kept or there was none.
+    declared_language: str | None = Field(default=None, max_length=20)
     summary: str | None = Field(default=None, sa_column=Column(Text))
     text: str = Field(sa_column=Column(Text, nullable=False))
     # SHA-256 of the normalized text; NULL when the text is too short to identify an article

@@ -81,6 +81,7 @@ class ArticleRecord:
     signature: bytes | None = None
     vector: bytes | None = None  # int8 (tasks.semantic.pack), by vector_model
     vector_model: str | None = None
+    declared_language: str | None = None  # what the page or feed said, where the text overruled it
 
 
 @dataclass(frozen=True)

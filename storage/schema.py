@@ -6,7 +6,7 @@ from __future__ import annotations
 
 # The newest migration in storage/migrations/versions; tests/storage/test_migrations.py checks that it
 # is Alembic's head, so a new migration cannot be forgotten here.
-SCHEMA_REVISION = "0010_host_slots"
+SCHEMA_REVISION = "0011_declared_language"
 VERSION_TABLE = "alembic_version"
 
 

@@ -121,6 +121,7 @@ def _record(entry: FeedEntry, canonical: str, source_id: int, article: FetchedAr
         author=entry.author or (page.author if page else None),
         published_at=entry.published or (page.published if page else None),
         language=result.language,
+        declared_language=result.declared_language,
         summary=entry.summary or None,
         text=result.text,
         content_hash=result.content_hash,

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tasks.common.language import detect
+from tasks.common.language import read_language
 from tasks.common.text import clean, content_hash
 from tasks.ingest.extraction import Extracted, extract
 from tasks.semantic import ArticleVector, worker_vector
@@ -38,6 +38,7 @@ class ArticleText:
     signature: bytes | None
     content_hash: str | None
     vector: ArticleVector | None = None  # None: no model (tasks.semantic.model_choice)
+    declared_language: str | None = None  # the page's or feed's, where the text overruled it
 
 
 class ExtractionTimeout(RuntimeError):
@@ -59,9 +60,10 @@ def analyze(
     model of its vector (tasks.semantic.model_choice; None: no vector)."""
     page = extract(html, url, metadata=metadata) if html is not None else None
     text = page.text if page else clean(summary)
-    language = detect(f"{title}\n{text}", (page.language if page else None) or language_hint)
+    reading = read_language(f"{title}\n{text}", (page.language if page else None) or language_hint)
+    overruled = reading.declared if reading.declared != reading.language else None
     vector = worker_vector(title or (page.title if page and page.title else ""), text, embed_model)
-    return ArticleText(page, text, language, signature(text), content_hash(text), vector)
+    return ArticleText(page, text, reading.language, signature(text), content_hash(text), vector, overruled)
 
 
 class ArticleWorkerPool:

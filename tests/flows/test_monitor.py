@@ -263,3 +263,25 @@ def test_missing_apprise_config_file_fails_the_run_before_fetching(
     with pytest.raises(NotifyConfigError, match="missing.yaml"):
         run_monitor(src, wl)
     assert web.hits == []
+
+
+def test_a_page_declaring_the_wrong_language_is_filed_by_its_text_and_keeps_both(
+    flow_db: str, web: NewsWeb, tmp_path: Path
+) -> None:
+    """Issue #19 item 13: an English story on a page that says lang="de" is matched as English,
+    and the article records what the page declared."""
+    from tests.newsweb import TRAFFICKING_PARAGRAPHS, article_page
+
+    site = build_site(web)
+    web.add(
+        "/mekong/national/officials-traffickers",
+        article_page(TRAFFICKING_TITLE, TRAFFICKING_PARAGRAPHS, "M", lang="de"),
+    )
+    run_monitor(*write_config(tmp_path, [("Mekong Daily", site["feed"])]))
+    with get_engine(flow_db).connect() as conn:
+        row = conn.execute(
+            select(Article.language, Article.declared_language).where(Article.url == site["story"])
+        ).one()
+        other = conn.execute(select(Article.language, Article.declared_language).where(Article.url != site["story"]))
+        assert tuple(row) == ("en", "de")
+        assert {tuple(r) for r in other} == {("en", None)}  # a right declaration stands, nothing to keep
