@@ -10,6 +10,7 @@ import typer
 
 from deploy import cli_archive, cli_run, cli_topics
 from deploy.cli_alerts import alerts_app
+from deploy.cli_common import ExitCode, fail
 from deploy.cli_db import db_app
 from deploy.cli_setup import setup
 from deploy.cli_sources import sources_app
@@ -34,7 +35,13 @@ cli_archive.register(app)  # export, prune
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app(prog_name="newswatch"))  # `python -m deploy.cli` is newswatch too
+    from tasks.config import ConfigError
+
+    try:
+        sys.exit(app(prog_name="newswatch"))  # `python -m deploy.cli` is newswatch too
+    except ConfigError as exc:  # a setting (NEWSWATCH_*) that cannot be used, wherever it was read
+        fail("config error", exc, ExitCode.BAD_INPUT)
+        sys.exit(ExitCode.BAD_INPUT)
 
 
 if __name__ == "__main__":  # python -m deploy.cli

@@ -40,11 +40,16 @@ def setup(
 
     Example: NEWSWATCH_APPRISE_CONFIG=apprise.yaml PREFECT_API_URL=http://127.0.0.1:4200/api newswatch setup
     """
-    from pydantic import ValidationError
-
     from deploy.automations import ensure_automations
     from tasks.alerting import NotifyConfigError, save_secret_block
-    from tasks.config import VARIABLE_PREFIX, environment_values, load_settings, prefect_api_url, save_variables
+    from tasks.config import (
+        VARIABLE_PREFIX,
+        ConfigError,
+        environment_values,
+        load_settings,
+        prefect_api_url,
+        save_variables,
+    )
 
     quiet_prefect()
     api = prefect_api_url()
@@ -52,7 +57,7 @@ def setup(
         raise fail("no Prefect server", "set PREFECT_API_URL to the server of the deployments", 2)
     try:
         settings = load_settings()
-    except ValidationError as exc:
+    except ConfigError as exc:
         raise fail("config error", exc, 2) from None
     values = environment_values()
     has_targets = bool(settings.notify_urls() or settings.apprise_config)

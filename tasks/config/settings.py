@@ -16,10 +16,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tasks.common.interval import parse_interval
+from tasks.config.files import ConfigError
 from tasks.config.variables import read_variables
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
@@ -59,32 +61,47 @@ class Settings(BaseSettings):
     )
 
     user_agent: str = f"newswatch/{VERSION} (+{HOMEPAGE})"
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 30.0
-    max_bytes: int = 15 * 1024 * 1024
-    max_redirects: int = Field(default=5, ge=0)
+    # Every number is bounded, so that what `check` accepts a run can compute with (a story
+    # window of 99,999,999 days overflowed datetime in every run): the bounds are far beyond use.
+    connect_timeout: float = Field(default=10.0, gt=0, le=3600)
+    read_timeout: float = Field(default=20.0, gt=0, le=3600)
+    total_timeout: float = Field(default=30.0, gt=0, le=3600)
+    max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, le=1 << 30)
+    max_redirects: int = Field(default=5, ge=0, le=50)
     allow_private: str = Field(
         default="",
         description="Hosts, host:port pairs or CIDRs that may be fetched although private (intranet sources, tests).",
     )
-    parse_timeout: float = Field(default=20.0, gt=0, description="Time budget for parsing one feed (seconds).")
+    parse_timeout: float = Field(default=20.0, gt=0, le=3600, description="Time budget for parsing one feed (seconds).")
 
-    host_concurrency: int = Field(default=2, ge=1, description="Requests in flight per host at most.")
-    host_min_gap: float = Field(default=1.0, ge=0, description="Seconds between two requests to the same host.")
+    host_concurrency: int = Field(default=2, ge=1, le=1000, description="Requests in flight per host at most.")
+    host_min_gap: float = Field(
+        default=1.0, ge=0, le=3600, description="Seconds between two requests to the same host."
+    )
     obey_robots: bool = Field(default=True, description="Article pages obey robots.txt (feeds are subscribed to).")
     default_interval: str = Field(default="15m", description="Poll interval of a source that sets none.")
-    story_window_days: int = Field(default=30, ge=1, description="Days of articles a new one is compared with.")
-    alert_claim_lease: float = Field(
-        default=600, gt=0, description="Seconds a claimed alert stays reserved to its run (must outlast one send)."
+    story_window_days: int = Field(
+        default=30, ge=1, le=3650, description="Days of articles a new one is compared with."
     )
-    alert_max_attempts: int = Field(default=8, ge=1, description="Send attempts before an alert is dead-lettered.")
-    pause_after_failures: int = Field(default=10, ge=1, description="Consecutive failures that pause a source.")
+    alert_claim_lease: float = Field(
+        default=600,
+        gt=0,
+        le=86400,
+        description="Seconds a claimed alert stays reserved to its run (must outlast one send).",
+    )
+    alert_max_attempts: int = Field(
+        default=8, ge=1, le=1000, description="Send attempts before an alert is dead-lettered."
+    )
+    pause_after_failures: int = Field(
+        default=10, ge=1, le=10_000, description="Consecutive failures that pause a source."
+    )
 
     extract_processes: int = Field(
-        default=0, ge=0, description="Processes extracting article pages (CPU-bound); 0: one per CPU core."
+        default=0, ge=0, le=1024, description="Processes extracting article pages (CPU-bound); 0: one per CPU core."
     )
-    extract_timeout: float = Field(default=30.0, gt=0, description="Time budget for extracting one page (seconds).")
+    extract_timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="Time budget for extracting one page (seconds)."
+    )
     embed_model: str = Field(
         default="auto",
         description="Article vectors for topics' semantic: key: auto (the [semantic] extra's model if installed), "
@@ -92,16 +109,16 @@ class Settings(BaseSettings):
     )
     # All batches share the fetch threads, so a batch is a unit of retry and of reporting, not of
     # concurrency: 100 rather than 25 cut a quiet 1,000-source run by 0.5 s (40 task runs to 10).
-    batch_size: int = Field(default=100, ge=1, description="Sources per Prefect task.")
+    batch_size: int = Field(default=100, ge=1, le=100_000, description="Sources per Prefect task.")
     # A source's pages come one per host_min_gap, so a second or more per new article: keeping
     # two cores extracting takes a couple of hundred sources in flight. The fetch threads are
     # one pool per process, shared by the batches; waiting threads cost little memory and no CPU
     # (bench/pipeline.py).
     batch_concurrency: int = Field(
-        default=32, ge=1, description="Batches (Prefect tasks) run at once; they share the fetch threads."
+        default=32, ge=1, le=1000, description="Batches (Prefect tasks) run at once; they share the fetch threads."
     )
-    fetch_workers: int = Field(default=200, ge=1, description="Sources fetched at once by one process.")
-    schedule_minutes: int = Field(default=15, ge=1, description="Interval of the scheduled monitor run.")
+    fetch_workers: int = Field(default=200, ge=1, le=10_000, description="Sources fetched at once by one process.")
+    schedule_minutes: int = Field(default=15, ge=1, le=10_080, description="Interval of the scheduled monitor run.")
 
     @classmethod
     def settings_customise_sources(
@@ -113,6 +130,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, dotenv_settings, file_secret_settings, PrefectVariables(settings_cls)
+
+    @field_validator("default_interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        parse_interval(value)
+        return value
 
     @cached_property
     def db_url(self) -> str:
@@ -148,4 +171,12 @@ def environment_values() -> dict[str, str]:
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The settings; a value that cannot be used is a ConfigError naming its variable, a line each."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"NEWSWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None

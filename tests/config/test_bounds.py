@@ -154,3 +154,28 @@ def test_what_check_accepts_at_the_bounds_runs(flow_db: str, web: NewsWeb, tmp_p
     assert len(load_sources(src).sources[0].language or "") == 20
     summary = run_monitor(str(src), str(wl), force=True)
     assert summary.sources_ok == 1 and summary.sources_failed == 0 and summary.new_articles >= 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("STORY_WINDOW_DAYS", "99999999", "NEWSWATCH_STORY_WINDOW_DAYS: Input should be less than or equal to 3650"),
+        ("DEFAULT_INTERVAL", "9999999d", "NEWSWATCH_DEFAULT_INTERVAL: interval '9999999d' is over 365 days"),
+        ("ALERT_CLAIM_LEASE", "1e300", "NEWSWATCH_ALERT_CLAIM_LEASE: Input should be less than or equal to 86400"),
+        ("BATCH_SIZE", "abc", "NEWSWATCH_BATCH_SIZE: Input should be a valid integer"),
+    ],
+)
+def test_settings_are_bounded(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
+    from tasks.config import load_settings
+
+    monkeypatch.setenv(f"NEWSWATCH_{name}", value)
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value).startswith(expected)
+
+
+def test_a_bad_setting_is_one_line_exit_2() -> None:
+    result = cli(["check"], {"NEWSWATCH_STORY_WINDOW_DAYS": "abc"}, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    reason = "Input should be a valid integer, unable to parse string as an integer"
+    assert result.stderr.strip() == f"config error NEWSWATCH_STORY_WINDOW_DAYS: {reason}"
