@@ -18,6 +18,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from tasks.config.files import ConfigError, SourceSpec
+from tasks.config.selectors import compile_selector
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_OUTLINES = 20000
@@ -122,8 +123,8 @@ def _outline(spec: SourceSpec, indent: str) -> str:
         attrs = {"text": spec.name, "title": spec.name, "type": "HTML+XPath", "xmlUrl": spec.url, "htmlUrl": spec.url}
         attrs["newswatch:kind"] = "page"
         for key, name in FRESHRSS_SELECTORS.items():
-            if value := getattr(spec.page, key):
-                attrs[f"frss:{name}"] = value
+            if value := getattr(spec.page, key):  # CSS goes out as the XPath it compiles to (FreshRSS reads XPath)
+                attrs[f"frss:{name}"] = compile_selector(value, True).path if spec.page.css else value
     if spec.tags:
         attrs["category"] = ",".join(spec.tags)
     return f"{indent}<outline {' '.join(f'{k}={quoteattr(v)}' for k, v in attrs.items())}/>\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import ConfigError, load_sources, read_opml
+from tasks.config import ConfigError, SourceSpec, load_sources, read_opml, write_opml
 from tests.helpers import cli
 
 # As Miniflux and FreshRSS write them: folders of folders, text and title, htmlUrl, a FreshRSS
@@ -84,3 +84,11 @@ def test_bad_opml_is_one_clear_line(tmp_path: Path, text: str, words: str) -> No
     path.write_text(text)
     with pytest.raises(ConfigError, match=words):
         read_opml(path)
+
+
+def test_a_css_page_source_goes_out_as_the_xpath_freshrss_reads(tmp_path: Path) -> None:
+    spec = SourceSpec(name="K", url="https://k.example/news", kind="page", page={"item": "article", "css": True})
+    path = tmp_path / "k.opml"
+    path.write_text(write_opml((spec,)))
+    (entry,) = read_opml(path).entries
+    assert entry["page"] == {"item": "descendant-or-self::article"}  # what CSS `article` compiles to
