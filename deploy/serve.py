@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
-from prefect import serve
+from prefect import Flow, serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 
+import flows
+from deploy.runform import run_form
 from flows.digest import digest
 from flows.monitor import monitor
-from tasks.config import Settings, load_settings
+from tasks.config import Settings, load_settings, load_sources, load_watchlist
 
 # Digests are checked often and sent once per period (hourly, or daily at the configured time).
 DIGEST_EVERY_MINUTES = 15
@@ -23,30 +27,50 @@ DIGEST_EVERY_MINUTES = 15
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
+# The folder that holds flows/: entrypoints are shown relative to it (flows/monitor.py:monitor).
+PROJECT = Path(flows.__file__).resolve().parent.parent
+
+
+def from_project(flow: Flow[Any, Any], **options: Any) -> RunnerDeployment:
+    """flow.to_deployment(**options) with its entrypoint relative to the project: Prefect takes it
+    relative to the working directory, and the UI showed `../../<clone>/flows/monitor.py:monitor`
+    for a serve started elsewhere (issue #19 item 4). Its path is the project's, as Prefect's
+    from_entrypoint sets it (RunnerDeployment has no public field for it)."""
+    with contextlib.chdir(PROJECT):
+        deployment = cast(RunnerDeployment, flow.to_deployment(**options))
+    deployment._path = str(PROJECT)
+    return deployment
+
+
+def with_run_form(deployment: RunnerDeployment, settings: Settings) -> RunnerDeployment:
+    """The Run form built from the config (deploy/runform.py). The schema has no public setter:
+    Prefect's own templated parameters edit these properties in place too."""
+    schema = deployment._parameter_openapi_schema
+    sources, watchlist = load_sources(settings.sources_file), load_watchlist(settings.watchlist_file)
+    files = (str(settings.sources_file), str(settings.watchlist_file))
+    schema.properties = run_form(schema.properties, sources.sources, watchlist.topics, files)
+    return deployment
+
+
 def build_deployments(settings: Settings) -> list[RunnerDeployment]:
-    return [
-        cast(
-            RunnerDeployment,
-            monitor.to_deployment(
-                name="monitor",
-                interval=timedelta(minutes=settings.schedule_minutes),
-                parameters={"dry_run": False},
-                description="Fetch every source, store new articles, match the watchlist, send alerts.",
-                tags=["newswatch"],
-                concurrency_limit=ONE_AT_A_TIME,
-            ),
-        ),
-        cast(
-            RunnerDeployment,
-            digest.to_deployment(
-                name="digest",
-                interval=timedelta(minutes=DIGEST_EVERY_MINUTES),
-                description="Send the due digests (hourly and daily topics, and alerts held back by max_per_hour).",
-                tags=["newswatch"],
-                concurrency_limit=ONE_AT_A_TIME,
-            ),
-        ),
-    ]
+    monitoring = from_project(
+        monitor,
+        name="monitor",
+        interval=timedelta(minutes=settings.schedule_minutes),
+        parameters={"dry_run": False},
+        description="Fetch every source, store new articles, match the watchlist, send alerts.",
+        tags=["newswatch"],
+        concurrency_limit=ONE_AT_A_TIME,
+    )
+    digesting = from_project(
+        digest,
+        name="digest",
+        interval=timedelta(minutes=DIGEST_EVERY_MINUTES),
+        description="Send the due digests (hourly and daily topics, and alerts held back by max_per_hour).",
+        tags=["newswatch"],
+        concurrency_limit=ONE_AT_A_TIME,
+    )
+    return [with_run_form(monitoring, settings), with_run_form(digesting, settings)]
 
 
 def main() -> None:

@@ -458,22 +458,24 @@ def load_watchlist(path: str | Path) -> Watchlist:
     return _load(Path(path), Watchlist)
 
 
+def _picked(wanted: list[str] | None) -> set[str] | None:
+    """The names asked for, casefolded; None for all: none, or "all" (the Run form's default)."""
+    return None if not (keys := {w.strip().casefold() for w in wanted or ()}) or "all" in keys else keys
+
+
 def select_sources(sources: tuple[SourceSpec, ...], wanted: list[str] | None) -> list[SourceSpec]:
-    """Enabled sources whose name or one of whose tags is in `wanted` (all when empty)."""
-    enabled = [s for s in sources if s.enabled]
-    if not wanted:
-        return enabled
-    keys = {w.strip().casefold() for w in wanted}
+    """Enabled sources whose name or one of whose tags is in `wanted` (all when empty or "all")."""
+    if (keys := _picked(wanted)) is None:
+        return [s for s in sources if s.enabled]
     unknown = keys - {s.name.casefold() for s in sources} - {t for s in sources for t in s.tags}
     if unknown:
         raise ConfigError(f"unknown source names or tags: {', '.join(sorted(unknown))}")
-    return [s for s in enabled if s.name.casefold() in keys or keys & set(s.tags)]
+    return [s for s in sources if s.enabled and (s.name.casefold() in keys or keys & set(s.tags))]
 
 
 def select_topics(topics: tuple[TopicSpec, ...], wanted: list[str] | None) -> list[TopicSpec]:
-    if not wanted:
+    if (keys := _picked(wanted)) is None:
         return list(topics)
-    keys = {w.strip().casefold() for w in wanted}
     unknown = keys - {t.name.casefold() for t in topics}
     if unknown:
         raise ConfigError(f"unknown topics: {', '.join(sorted(unknown))}")

@@ -1,7 +1,9 @@
 """The Prefect UI end to end (issue 9): a real Prefect server, `newswatch serve`, and headless
-Debian chromium driven through Playwright: Deployments -> monitor -> Run -> Custom run with one
-topic and dry_run off -> the run completes in the UI -> the alert e-mail reaches a local SMTP
-server. Screenshots go to $NEWSWATCH_UI_SCREENSHOTS (default: the test's tmp dir)."""
+Debian chromium driven through Playwright at 1440 px: Deployments -> monitor (its entrypoint
+relative to the project) -> Run -> Custom run, one topic picked from the config's list and
+dry_run off -> the run completes in the UI -> the alert e-mail reaches a local SMTP server -> the
+run report's artifact fits its pane (issue #19 items 1, 2, 4). Screenshots go to
+$NEWSWATCH_UI_SCREENSHOTS (default: the test's tmp dir)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,20 @@ CHROMIUM_FLAGS = [
 # Read at import: the autouse clean_env fixture removes NEWSWATCH_* variables before the test runs.
 SCREENSHOTS = os.environ.get("NEWSWATCH_UI_SCREENSHOTS")
 UI_TIMEOUT_MS = 45_000  # the React UI is heavy on a 2-core machine
+WIDTH = 1440  # a laptop's window: the artifact pane is about 870 px of it
+
+# Every element of the rendered run report (the root is the parent of its "newswatch run" heading)
+# whose right edge is past the report's or the window's, and the report's overflow in pixels.
+OFF_SCREEN = """() => {
+  const heading = [...document.querySelectorAll('h1')].find(h => h.textContent.startsWith('newswatch run'));
+  const root = heading.parentElement;
+  const right = Math.min(root.getBoundingClientRect().right, window.innerWidth) + 1;
+  const off = [...root.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > right)
+    .map(e => `${e.tagName}: ${e.textContent.slice(0, 60)} (${Math.round(e.getBoundingClientRect().right)} px)`);
+  let scrolled = 0;
+  for (let e = root; e; e = e.parentElement) scrolled = Math.max(scrolled, e.scrollWidth - e.clientWidth);
+  return {off, scrolled, width: Math.round(root.getBoundingClientRect().width)};
+}"""
 
 
 def _require_browser() -> None:
@@ -77,7 +93,7 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, mekong: Wat
     with smtp, serving, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             page.set_default_timeout(UI_TIMEOUT_MS)
             expect.set_options(timeout=UI_TIMEOUT_MS)
 
@@ -95,15 +111,26 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, mekong: Wat
             page.get_by_role("link", name="Deployments", exact=True).first.click()
             page.get_by_role("link", name="monitor", exact=True).first.click()
             expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
-            expect(page.get_by_text("flows/monitor.py:monitor")).to_be_visible()
+            expect(page.get_by_text("flows/monitor.py:monitor", exact=True)).to_be_visible()  # not ../../
             page.screenshot(path=shots / "1-deployment.png", full_page=True)
 
             page.get_by_role("button", name="Run", exact=True).click()
             page.get_by_text("Custom run", exact=True).click()
+            # The topics and sources the config has, "all" by default; no None toggles.
+            expect(page.get_by_text('Property is type "None"')).to_have_count(0)
             topics = _section(page, "topics")
-            topics.get_by_role("tab", name="list", exact=True).click()
-            topics.get_by_role("button", name="Add item").click()
-            topics.get_by_role("textbox").last.fill("human-trafficking")
+            expect(topics.get_by_role("tab", name="from the config")).to_have_attribute("aria-selected", "true")
+            topics.get_by_role("button", name="Remove all tag").click()
+            topics.get_by_role("button", name="Select from the config").click()
+            expect(page.get_by_role("option", name="water-festival", exact=True)).to_be_visible()
+            page.get_by_role("option", name="human-trafficking", exact=True).click()
+            page.keyboard.press("Escape")
+            sources = _section(page, "sources")
+            expect(sources.get_by_title("all", exact=True)).to_be_visible()
+            sources.get_by_role("button", name="Select from the config").click()
+            for name in ("Mekong Daily", "test"):  # its name and its tag
+                expect(page.get_by_role("option", name=name, exact=True)).to_be_visible()
+            page.keyboard.press("Escape")
             dry_run = _section(page, "dry_run").get_by_role("switch")
             if dry_run.get_attribute("aria-checked") == "true":
                 dry_run.click()
@@ -137,6 +164,18 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, mekong: Wat
             page.get_by_role("tab", name="Artifacts").click()
             expect(page.get_by_text("newswatch-run").first).to_be_visible()
             page.screenshot(path=shots / "4-run-artifacts.png", full_page=True)
+
+            page.get_by_text("newswatch-run").first.click()
+            report = re.search(r"/artifacts/artifact/([0-9a-f-]+)", page.url)
+            assert report, page.url
+            # The default UI, then the V1 UI ("Switch to V1 UI"), whose tables do not wrap.
+            for name, address in (("5-run-report", page.url), ("6-run-report-v1", f"{ui}{report.group(0)}")):
+                page.goto(address)
+                expect(page.get_by_role("heading", name="newswatch run", exact=True)).to_be_visible()
+                page.screenshot(path=shots / f"{name}.png", full_page=True)
+                fit = page.evaluate(OFF_SCREEN)
+                assert fit["off"] == [] and fit["scrolled"] <= 1, (name, fit)  # nothing of a match off screen
+                expect(page.get_by_role("heading", name=f"1. {TRAFFICKING_TITLE}")).to_be_visible()
         finally:
             browser.close()
 
