@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event
 
 from storage import repository
 from storage.clock import aware
+from storage.db import get_engine
 from storage.records import MatchRecord, Target
 from tests.helpers import numbered_article
 
@@ -61,21 +63,25 @@ def test_matches_alerts_and_claims(db_url: str) -> None:
     assert repository.save_matches(db_url, art, [m], {"ht": targets}) == []  # a second run adds nothing
     assert repository.count_pending_alerts(db_url) == 2
 
-    # Two claimers at once: each alert is taken exactly once.
-    taken: list[int] = []
-    lock = threading.Lock()
+    # Two claimers at once, in the one interleaving that matters, made to happen (threads met it
+    # only sometimes): the late claimer read both alerts as claimable, then the other claimed them
+    # before its first UPDATE. Each alert is taken exactly once.
+    engine = get_engine(db_url)
+    early: list[int] = []
+    interleaved: list[bool] = []
 
-    def claim() -> None:
-        got = repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5))
-        with lock:
-            taken.extend(a.id for a in got)
+    def other_run_claims_first(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE ALERTS") and not interleaved:
+            interleaved.append(True)  # once: the other run's own UPDATEs pass through
+            early.extend(a.id for a in repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5)))
 
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(taken) == 2 and len(set(taken)) == 2
+    event.listen(engine, "before_cursor_execute", other_run_claims_first)
+    try:
+        late = [a.id for a in repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5))]
+    finally:
+        event.remove(engine, "before_cursor_execute", other_run_claims_first)
+    assert len(early) == 2 and len(set(early)) == 2 and late == []
+    taken = early
     assert repository.claim_pending_alerts(db_url, ["t1", "t2"], timedelta(minutes=5)) == []  # leased
 
     repository.mark_alert(db_url, taken[0], None)
