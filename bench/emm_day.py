@@ -67,6 +67,7 @@ INTERVAL_S = 900  # the schedule: a run every 15 minutes
 RUNS_PER_DAY = 24 * 3600 // INTERVAL_S
 EMM_ARTICLES_PER_DAY = 300_000
 NEWSWATCH_CAP_BYTES = 100 * 10**9
+ARTICLES = "SELECT count(*) FROM articles"
 WORKERS = ("w0", "w1")  # split mode: source i is tagged WORKERS[i % 2]
 # The Prefect server's retention as the README's production settings give it. The events'
 # period must be a duration ("P7D"): Prefect 3.9 takes plain seconds for the vacuum's period but
@@ -86,7 +87,8 @@ class Interval:
     mode: str
     index: int
     published: int
-    new_articles: int
+    new_articles: int  # rows added to the articles table (a run's summary undercounts after a retried batch)
+    reported_new: int  # the runs' own count (summary JSON)
     wall_s: float
     cpu_s: float
     web_cpu_s: float
@@ -213,10 +215,25 @@ class Day(Bench):
     def db_bytes(self, name: str) -> int:
         if self.args.db == "sqlite":
             return sqlite_bytes(self.work / f"{name}.db")
+        return self.db_number(name, "SELECT pg_database_size(current_database())")
+
+    def db_number(self, name: str, sql: str) -> int:
+        """One number read from newswatch's database (0 before its first run made the tables)."""
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as conn:
-            row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        try:
+            if self.args.db == "sqlite":
+                path = self.work / f"{name}.db"
+                if not path.exists():
+                    return 0
+                with sqlite3.connect(path, timeout=60) as conn:
+                    row = conn.execute(sql).fetchone()
+                conn.close()
+            else:
+                with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as pg:
+                    row = pg.execute(sql).fetchone()
+        except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):
+            return 0
         return int(row[0]) if row else 0
 
     # --- the day ---------------------------------------------------------------------------
@@ -253,6 +270,7 @@ class Day(Bench):
     def interval(self, backend: str, mode: str, index: int, db: str) -> Interval:
         self.counters(reset=True)
         nw_before = self.db_bytes(db)
+        rows_before = self.db_number(db, ARTICLES)
         pf_before = sqlite_bytes(self.prefect_db) if mode == "prefect" else None
         pf_cpu = self.prefect_cpu() if mode == "prefect" else None
         web_cpu = sum(self.web.cpu_times()[:2])
@@ -270,6 +288,7 @@ class Day(Bench):
             mode,
             index,
             len(published["articles"]),
+            self.db_number(db, ARTICLES) - rows_before,
             sum(int(m.output.get("new_articles", 0)) for m in runs),
             wall,
             sum(m.cpu_s for m in runs),
