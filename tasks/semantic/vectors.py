@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 SHIPPED = "shipped"
 
 SCALE = 127.0
-MAX_CHARS = 6000  # more than the 512 tokens a model reads; the tokenizer need not see the rest
+# The 512 tokens a model reads are ~2,800 characters of English news (measured with the shipped
+# tokenizer: 540 tokens in 3,000); tokenizing a 6,800-character article whole cost 2x the time.
+MAX_CHARS = 3000
 
 
 @dataclass(frozen=True)

@@ -13,51 +13,23 @@ import pytest
 from storage import repository
 from tasks.matching import Scored, tune
 from tests.helpers import cli, stored_article
+from tests.semantic.stories import DESCRIPTION, STORIES
 
-TOPIC = """\
+TOPIC = f"""\
 topics:
   - name: trafficking
     terms: [human trafficking]
     semantic:
-      description: >-
-        People recruited with false promises of jobs, then held and forced to work without pay,
-        on fishing boats, in factories or scam compounds.
+      description: {DESCRIPTION}
       threshold: 0.63
   - name: plain
     terms: [pangolin]
 """
-# (id, title, text, wanted); cosines to the description with the shipped model: 0.47, 0.68,
-# 0.30, 0.57 (tests/matching/test_semantic.py)
+# (id, title, text, wanted): cosines to the description with the shipped model 0.47, 0.68, 0.30,
+# 0.57 (tests/semantic/stories.py)
 LABELLED = [
-    (
-        "kw",
-        "Court jails ring leader for human trafficking",
-        "A provincial court jailed the leader of a human trafficking ring on Monday. The ring sent young women "
-        "across the border with promises of restaurant work.",
-        True,
-    ),
-    (
-        "boats",
-        "Men lured by job offers held on fishing vessels for two years",
-        "Twelve men who answered an advertisement for factory work were taken to a port, put on fishing vessels "
-        "and made to work twenty hours a day without wages. Their passports were taken by the captain and they "
-        "were beaten when they asked to go home. A patrol found them last week.",
-        True,
-    ),
-    (
-        "rates",
-        "Central bank keeps interest rates unchanged",
-        "The central bank left its benchmark interest rate unchanged on Tuesday, citing steady inflation and "
-        "slower growth in exports. Economists had expected the decision and markets barely moved.",
-        False,
-    ),
-    (
-        "drugs",
-        "Police seize methamphetamine at the border",
-        "Police seized two hundred kilograms of methamphetamine hidden in a truck at the border crossing and "
-        "arrested the driver. The drugs were bound for the capital, officers said.",
-        False,
-    ),
+    (key, *STORIES[key], wanted)
+    for key, wanted in (("keyword", True), ("meaning", True), ("rates", False), ("drugs", False))
 ]
 
 
