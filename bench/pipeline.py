@@ -9,6 +9,10 @@ Phases (all by default; pick with --phases):
                its time for all sites is that figure scaled (it is strictly sequential)
   plain        baseline (b): bench/plain_loop.py, newswatch's stage functions without Prefect
   cold         `newswatch run --force` on an empty database: every page fetched and extracted
+               (NEWSWATCH_EMBED_MODEL=off: no article vectors)
+  semantic     the cold run again with the shipped embedding model on (issue #16: each article's
+               vector computed in the page workers, and a topic with `semantic:` in the
+               watchlist): CPU per stored article against the cold run's; target <= +30%
   warm         the same again with nothing new, --warm-runs times: target < 5 s (median), and no
                article page fetched
   incremental  --publish new articles, then a run: time from publication to each alert
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import statistics
@@ -50,7 +55,17 @@ from tests.receivers import JsonReceiver, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pipeline.json"
 BIN = Path(sys.executable).parent
-PHASES = ("naive", "plain", "cold", "warm", "incremental", "serve", "extraction")
+PHASES = ("naive", "plain", "cold", "semantic", "warm", "incremental", "serve", "extraction")
+# The bench's topic with a `semantic:` key, for the semantic phase (the model must load and score).
+SEMANTIC_TOPIC = """\
+  - name: trafficking-meaning
+    terms: [zzz-no-such-term]
+    semantic:
+      description: >-
+        People recruited with false promises of jobs, then held and forced to work without pay,
+        on fishing boats, in factories or in scam compounds.
+      threshold: 0.9
+"""
 EMPTY_FLOW = "from prefect import flow\n\n@flow\ndef empty():\n    pass\n\nempty()\n"
 
 TARGETS = {
@@ -59,6 +74,7 @@ TARGETS = {
     "warm_wall_s_max": 5.0,
     "time_to_alert_s_max": 15.0,
     "cold_peak_rss_mb_max": 600.0,
+    "semantic_cpu_per_article_growth_max": 0.30,
     # "Extraction keeps both cores busy": the machine (the run and the simulated web) near two
     # cores over the busiest 10 s, and the run's worker processes alone above one core (threads
     # under the GIL never are).
@@ -244,6 +260,7 @@ class Bench:
             "NEWSWATCH_WATCHLIST_FILE": str(self.work / "watchlist.yaml"),
             "NEWSWATCH_NOTIFY": self.receiver.apprise_url(),
             "NEWSWATCH_ALLOW_PRIVATE": "127.0.0.1",
+            "NEWSWATCH_EMBED_MODEL": "off",  # the semantic phase turns the model on
         }
 
     def new_db(self, name: str) -> str:
@@ -294,7 +311,7 @@ class Bench:
             requests.post(f"{self.control}/reset-counters", timeout=30)
         return counts
 
-    def run_newswatch(self, db: str, label: str) -> Measured:
+    def run_newswatch(self, db: str, label: str, env: dict[str, str] | None = None) -> Measured:
         self.counters(reset=True)
         cmd = [str(BIN / "newswatch"), "run", "--force", "--json"]
         profile = self.work / f"{label}.pyspy"
@@ -313,7 +330,7 @@ class Bench:
                 "--",
             ]
             cmd += [str(BIN / "newswatch"), "run", "--force", "--json"]
-        m = measure(cmd, self.env(db), self.web, self.work / f"{label}.log")
+        m = measure(cmd, {**self.env(db), **(env or {})}, self.web, self.work / f"{label}.log")
         m.output["requests"] = self.counters()
         if profile.exists():
             self.results[f"{label}_profile"] = summarize_profile(profile)
@@ -364,6 +381,18 @@ class Bench:
             "missed": sorted(self.expected - set(alerted))[:20],
             "alerted_twice": len(alerted) - len(set(alerted)),
         }
+
+    def semantic(self) -> None:
+        """The cold run with the shipped model on: vectors in the page workers, a semantic topic."""
+        if importlib.util.find_spec("static_model") is None:
+            print("bench: semantic skipped: the [semantic] extra is not installed", file=sys.stderr)
+            return
+        watchlist = self.work / "watchlist-semantic.yaml"
+        watchlist.write_text(WATCHLIST + SEMANTIC_TOPIC)
+        env = {"NEWSWATCH_EMBED_MODEL": "auto", "NEWSWATCH_WATCHLIST_FILE": str(watchlist)}
+        m = self.run_newswatch(self.new_db("newswatch_semantic"), "semantic", env)
+        quiet = self.run_newswatch("newswatch_semantic", "semantic-warm", env)  # nothing new: no model loaded
+        self.results["semantic"] = {**asdict(m), "warm": {"wall_s": quiet.wall_s, "cpu_s": quiet.cpu_s}}
 
     def warm(self) -> None:
         """--warm-runs quiet runs one after another; the figures are the median run's (by wall
@@ -505,6 +534,13 @@ def verdicts(r: dict) -> dict[str, object]:
         out["cold_cores_busy"] = cold["cpu_s"] / cold["wall_s"]
         out["cold_peak_cores_10s"] = cold.get("peak_cores_10s", 0.0)
         out["cold_peak_worker_cores_10s"] = cold.get("peak_worker_cores_10s", 0.0)
+    if cold and "semantic" in r:
+        per = {k: r[k]["cpu_s"] / max(1, r[k]["output"].get("new_articles", 0)) for k in ("cold", "semantic")}
+        out["cold_cpu_ms_per_article"] = per["cold"] * 1000
+        out["semantic_cpu_ms_per_article"] = per["semantic"] * 1000
+        out["semantic_cpu_per_article_growth"] = per["semantic"] / per["cold"] - 1
+        out["semantic_peak_rss_mb"] = r["semantic"]["peak_rss_mb"]
+        out["semantic_peak_pss_mb"] = r["semantic"]["peak_pss_mb"]
     if "warm" in r:
         out["warm_wall_s"] = r["warm"]["wall_s"]
         out["warm_pages_fetched"] = r["warm"]["pages_fetched"]
@@ -519,6 +555,7 @@ def verdicts(r: dict) -> dict[str, object]:
         "warm_pages_fetched": lambda v: v == 0,
         "time_to_alert_s": lambda v: v is not None and v < TARGETS["time_to_alert_s_max"],
         "cold_peak_rss_mb": lambda v: v < TARGETS["cold_peak_rss_mb_max"],
+        "semantic_cpu_per_article_growth": lambda v: v <= TARGETS["semantic_cpu_per_article_growth_max"],
         "cold_peak_pss_mb": lambda v: v < TARGETS["cold_peak_rss_mb_max"],
         "cold_peak_cores_10s": lambda v: v >= TARGETS["cold_peak_cores_min"],
         "cold_peak_worker_cores_10s": lambda v: v > TARGETS["cold_peak_worker_cores_min"],
@@ -548,7 +585,7 @@ def reference_lines(r: dict) -> list[str]:
 
 def table(r: dict) -> str:
     rows = [("run", "wall s", "CPU s", "peak RSS MB", "peak PSS MB", "web CPU s", "notes")]
-    for name in ("naive", "plain", "cold", "warm", "incremental"):
+    for name in ("naive", "plain", "cold", "semantic", "warm", "incremental"):
         if name not in r:
             continue
         m = r[name]
@@ -557,6 +594,11 @@ def table(r: dict) -> str:
             note = f"{m['sites_run']} sites; scaled to all: {m['scaled_wall_s']:.0f} s wall"
         elif name == "cold":
             note = f"{m['alerted']}/{m['expected_matches']} expected alerts, {m['alerted_twice']} twice"
+        elif name == "semantic":
+            note = (
+                f"{m['output'].get('new_articles', 0)} articles, model on (vectors, a semantic topic); "
+                f"a warm run after it: {m['warm']['wall_s']:.1f} s wall, {m['warm']['cpu_s']:.1f} s CPU"
+            )
         elif name == "warm":
             note = f"median of {m.get('runs', 1)} runs {m.get('walls_s', [])}; pages fetched {m['pages_fetched']}"
             if "empty_flow_wall_s" in m:

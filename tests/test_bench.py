@@ -21,7 +21,7 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     cmd = [sys.executable, str(ROOT / "bench" / "pipeline.py"), "--sites", "8", "--entries", "3"]
     cmd += ["--naive-sites", "2", "--publish", "4", "--serve-runs", "2", "--warm-runs", "2", "--match-share", "0.25"]
     cmd += ["--new-match-share", "1.0", "--fail-share", "0.25", "--port-base", "26500"]
-    cmd += ["--phases", "naive,plain,cold,warm,incremental,serve"]
+    cmd += ["--phases", "naive,plain,cold,semantic,warm,incremental,serve"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=580, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     r = json.loads(results.read_text())
@@ -39,6 +39,9 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     assert inc["time_to_alert_s"]["after_run_start_max"] > 0
     assert r["serve"]["runs"] == 2 and len(r["serve"]["serve_rss_mb"]) == 2
     assert set(r["verdicts"]["met"]) >= {"warm_pages_fetched", "time_to_alert_s", "cold_peak_rss_mb"}
+    if "semantic" in r:  # the [semantic] extra is installed: the cold run again with the model on
+        assert r["semantic"]["output"]["new_articles"] == cold["output"]["new_articles"]
+        assert r["semantic"]["warm"]["cpu_s"] > 0 and "semantic_cpu_per_article_growth" in r["verdicts"]
     assert "naive" in done.stdout and "targets met" in done.stdout
 
 
