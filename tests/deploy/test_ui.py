@@ -63,6 +63,43 @@ def _require_browser() -> None:
         pytest.skip(reason)
 
 
+def _new_page(browser, api: str):  # type: ignore[no-untyped-def]
+    """A page of WIDTH px whose UI talks to `api`."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+
+    def ui_settings(route) -> None:  # type: ignore[no-untyped-def]
+        # `prefect server start --port N` still tells the UI its API is on :4200
+        # unless PREFECT_UI_API_URL is set: point it at this server.
+        response = route.fetch()
+        settings = response.json()
+        settings["api_url"] = api
+        route.fulfill(response=response, body=json.dumps(settings))
+
+    page.route("**/ui-settings", ui_settings)
+    return page
+
+
+def _assert_report_fits(page, ui: str, artifact_id: str, shot: Path) -> None:  # type: ignore[no-untyped-def]
+    """The run report's artifact page in the default UI and in the V1 UI ("Switch to V1 UI",
+    where the field report measured a 3,779 px table in an 868 px pane): a screenshot of each,
+    and nothing of the report past its pane or the window."""
+    from playwright.sync_api import expect
+
+    for version, address in (
+        ("", f"{ui}/v2/artifacts/artifact/{artifact_id}"),
+        ("-v1", f"{ui}/artifacts/artifact/{artifact_id}"),
+    ):
+        page.goto(address)
+        expect(page.get_by_role("heading", name="newswatch run", exact=True)).to_be_visible()
+        page.screenshot(path=f"{shot}{version}.png", full_page=True)
+        fit = page.evaluate(OFF_SCREEN)
+        assert fit["off"] == [] and fit["scrolled"] <= 1, (address, fit)
+
+
 def _watchlist_with_two_topics(wl: str) -> None:
     """A second topic that also matches the feed (the Water Festival story): without the topic
     limit the run would send two e-mails."""
@@ -93,19 +130,7 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, mekong: Wat
     with smtp, serving, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            expect.set_options(timeout=UI_TIMEOUT_MS)
-
-            def ui_settings(route) -> None:  # type: ignore[no-untyped-def]
-                # `prefect server start --port N` still tells the UI its API is on :4200
-                # unless PREFECT_UI_API_URL is set: point it at this server.
-                response = route.fetch()
-                settings = response.json()
-                settings["api_url"] = api
-                route.fulfill(response=response, body=json.dumps(settings))
-
-            page.route("**/ui-settings", ui_settings)
+            page = _new_page(browser, api)
             page.goto(f"{ui}/")
 
             page.get_by_role("link", name="Deployments", exact=True).first.click()
@@ -168,16 +193,71 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, mekong: Wat
             page.get_by_text("newswatch-run").first.click()
             report = re.search(r"/artifacts/artifact/([0-9a-f-]+)", page.url)
             assert report, page.url
-            # The default UI, then the V1 UI ("Switch to V1 UI"), whose tables do not wrap.
-            for name, address in (("5-run-report", page.url), ("6-run-report-v1", f"{ui}{report.group(0)}")):
-                page.goto(address)
-                expect(page.get_by_role("heading", name="newswatch run", exact=True)).to_be_visible()
-                page.screenshot(path=shots / f"{name}.png", full_page=True)
-                fit = page.evaluate(OFF_SCREEN)
-                assert fit["off"] == [] and fit["scrolled"] <= 1, (name, fit)  # nothing of a match off screen
-                expect(page.get_by_role("heading", name=f"1. {TRAFFICKING_TITLE}")).to_be_visible()
+            _assert_report_fits(page, ui, report.group(1), shots / "5-run-report")
+            expect(page.get_by_role("heading", name=f"1. {TRAFFICKING_TITLE}")).to_be_visible()
         finally:
             browser.close()
 
     assert len(smtp.messages) == 1, [m["Subject"] for m in smtp.messages]
     assert TRAFFICKING_TITLE in str(smtp.messages[0]["Subject"])
+
+
+def _heavy_report() -> str:
+    """The run report of a match with everything long: title, sentence, clauses, indicators,
+    outlets, and a failing source whose error holds a long URL."""
+    from storage.records import MatchRow
+    from tasks.report import RunSummary, render_markdown
+    from tests.helpers import NOW, health_row
+
+    sentence = (
+        "Police said the recruiters, who advertised well-paid jobs in Thailand on social media, confiscated "
+        "the workers' passports, forced them to work sixteen hours a day defrauding strangers online and "
+        "threatened to sell them to another compound if they did not meet their targets."
+    )
+    fired = {"recruitment": ["advertised well-paid jobs"], "documents": ["confiscated the workers' passports"],
+             "coercion": ["forced them to work", "threatened to sell them"]}  # fmt: skip
+    outlets = ["Phnom Penh Post", "Khmer Times", "VOD English", "CamboJA News", "The Irrawaddy", "Frontier Myanmar"]
+    matches = [
+        MatchRow(
+            "human-trafficking",
+            f"{TRAFFICKING_TITLE}: rights groups say scam compounds still hold thousands",
+            f"https://{outlet.lower().replace(' ', '')}.example/2026/11/27/officials-accused-of-colluding-with"
+            "-human-traffickers-in-sihanoukville-rights-groups-say",
+            outlet,
+            NOW,
+            sentence,
+            ["recruiters", "passports", "forced", "sell"],
+            ["@recruitment", "@documents", "@coercion", '"scam compound"', "traffick*", '"forced labour"'],
+            7,
+            fired,
+        )  # fmt: skip
+        for outlet in outlets
+    ]
+    summary = RunSummary(sources_ok=11, sources_failed=1, entries_seen=412, already_known=380, new_articles=30,
+                         matches=6, alerts_sent=6, sources_run=outlets, failures=["Broken: HTTP 500"])  # fmt: skip
+    error = "HTTP 503 from https://feeds.example-news-network.com/asia/cambodia/national/rss.xml?format=full&since=2026-11-27"
+    return render_markdown(summary, matches, [health_row(name="Broken", consecutive_failures=4, last_error=error)])
+
+
+@pytest.mark.timeout(240)
+def test_a_heavy_run_report_fits_the_pane(prefect_server: str, tmp_path: Path) -> None:
+    """Issue #19 item 2: the report of a match with long text everywhere, as a newswatch-run
+    artifact on a real Prefect server, opened at 1440 px: nothing of it off screen."""
+    _require_browser()
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    api = prefect_server
+    artifact = {"key": "newswatch-run", "type": "markdown", "data": _heavy_report(), "description": "heavy"}
+    created = httpx.post(f"{api}/artifacts/", json=artifact, timeout=30)
+    assert created.status_code == 201, created.text
+    shots = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            _assert_report_fits(
+                _new_page(browser, api), api.removesuffix("/api"), created.json()["id"], shots / "heavy-report"
+            )
+        finally:
+            browser.close()
