@@ -53,7 +53,7 @@ def fetch_article(
                 fetched_url, html = response.url, response.body
             except FetchError as exc:
                 note = f"page not fetched: {exc}"
-    workers = article_workers(options.extract_processes)
+    workers = article_workers(options.extract_processes, options.embed_model)
     try:
         content = workers.analyze(
             html, fetched_url, title, summary, language_hint, metadata, options.extract_timeout, options.embed_model

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from tasks.common.language import read_language
 from tasks.common.text import clean, content_hash
 from tasks.ingest.extraction import Extracted, extract
-from tasks.semantic import ArticleVector, worker_vector
+from tasks.semantic import PRELOAD_ENV, PRELOAD_MODULE, ArticleVector, worker_vector
 from tasks.stories import signature
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,9 @@ class ArticleWorkerPool:
     """The worker processes for the CPU-bound work on articles: a process pool that replaces
     itself when a worker dies or hangs."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, embed_model: str | None = None) -> None:
         self.processes = processes or os.cpu_count() or 1
+        self.embed_model = embed_model  # loaded in the fork server, shared by the workers (tasks.semantic.preload)
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         # At most two pages per worker submitted at once (one running, one waiting), so the
@@ -82,7 +83,12 @@ class ArticleWorkerPool:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__, "trafilatura", "trafilatura.settings"])
+                preload = [__name__, "trafilatura", "trafilatura.settings"]
+                if self.embed_model:
+                    # The fork server inherits this environment when it starts (once per process).
+                    os.environ[PRELOAD_ENV] = self.embed_model
+                    preload.append(PRELOAD_MODULE)
+                context.set_forkserver_preload(preload)
                 # No max_tasks_per_child: with it (2,000) a 20,000-page bench run on Python 3.11
                 # stalled after worker replacements and the queued pages timed out.
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
@@ -134,11 +140,12 @@ class ArticleWorkerPool:
         raise BrokenProcessPool("the article worker pool was replaced twice while submitting")
 
 
-_pools: dict[int, ArticleWorkerPool] = {}
+_pools: dict[tuple[int, str | None], ArticleWorkerPool] = {}
 _pools_lock = threading.Lock()
 
 
-def article_workers(processes: int) -> ArticleWorkerPool:
-    """The process's pool of `processes` article workers (0: one per core), made on first use."""
+def article_workers(processes: int, embed_model: str | None = None) -> ArticleWorkerPool:
+    """The process's pool of `processes` article workers (0: one per core), made on first use;
+    `embed_model`: the model of the articles' vectors, loaded once for all of them."""
     with _pools_lock:
-        return _pools.setdefault(processes, ArticleWorkerPool(processes))
+        return _pools.setdefault((processes, embed_model), ArticleWorkerPool(processes, embed_model))

@@ -8,6 +8,8 @@ without either, nothing here is imported and everything else works.
   loaders of an operator's ONNX or model2vec directory.
 - vectors.py: what is embedded of an article, its int8 vector as stored, which model the page
   workers use (NEWSWATCH_EMBED_MODEL: auto, off or a directory), loaded once per worker.
+- preload.py: imported by the page workers' fork server: the model loaded there once, its
+  pages shared by every worker forked from it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
         unit,
     )
     from tasks.semantic.vectors import (
+        PRELOAD_ENV,
+        PRELOAD_MODULE,
         SHIPPED,
         ArticleVector,
         article_input,
@@ -55,6 +59,8 @@ __all__ = [
     "EmbedderUnavailable",
     "INSTALL_HINT",
     "OnnxEmbedder",
+    "PRELOAD_ENV",
+    "PRELOAD_MODULE",
     "SHIPPED",
     "StaticEmbedder",
 ]

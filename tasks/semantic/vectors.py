@@ -19,6 +19,10 @@ from tasks.semantic.embedders import SHIPPED_PACKAGE, Embedder, EmbedderUnavaila
 
 log = logging.getLogger(__name__)
 SHIPPED = "shipped"
+# The model the page workers' fork server loads (tasks/semantic/preload.py); set by
+# tasks.ingest.workers for its fork server, never by operators.
+PRELOAD_ENV = "NEWSWATCH_WORKERS_PRELOAD_MODEL"
+PRELOAD_MODULE = "tasks.semantic.preload"
 
 SCALE = 127.0
 # The 512 tokens a model reads are ~2,800 characters of English news (measured with the shipped

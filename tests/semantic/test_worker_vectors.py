@@ -70,3 +70,32 @@ def _installed(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def models_cached() -> int:
+    """In a worker, before it embeds anything: the models already in its cache."""
+    from tasks.semantic import cached_embedder
+
+    return int(cached_embedder.cache_info().currsize)
+
+
+def test_the_fork_server_loads_the_model_once_for_every_worker(tmp_path: Path) -> None:
+    """A fresh process (the fork server is one per process): the workers of a pool made with a
+    model find it loaded before they embed anything, forked from the fork server that loaded it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.helpers import ROOT
+
+    script = textwrap.dedent(
+        f"""
+        from tasks.ingest.workers import ArticleWorkerPool
+        from tests.semantic.test_worker_vectors import models_cached
+        pool = ArticleWorkerPool(2, {str(_model(tmp_path))!r})
+        print(sorted(pool.run(models_cached, timeout=60) for _ in range(4)))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[1, 1, 1, 1]"
