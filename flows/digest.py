@@ -21,7 +21,10 @@ def run_digest(
     """One digest run, its stage called through `stages` (the parameters: see `digest`)."""
     settings = load_settings()
     watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
-    chosen = [t.name for t in select_topics(watchlist.topics, topics)] if topics else None
+    # Every topic (none named, or "all", the Run form's default) is no filter: the stories still
+    # waiting for a topic since removed from the watchlist go out too.
+    picked = select_topics(watchlist.topics, topics)
+    chosen = [t.name for t in picked] if len(picked) < len(watchlist.topics) else None
     senders = load_senders(settings)
     get_engine(settings.db_url)
     lease = timedelta(seconds=settings.alert_claim_lease)

@@ -76,6 +76,21 @@ def test_daily_digest_lists_the_stories_once(web: NewsWeb, tmp_path: Path, monke
         assert forced.stories == 1 and len(hook.posts) == 2 and "1 story" in hook.posts[1]["title"]
 
 
+def test_all_topics_of_a_digest_include_those_removed_since(
+    web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest deployment's Run form defaults to topics ["all"] (issue #19 item 1): it is
+    every waiting digest, as with no topics named, even of a topic no longer in the watchlist."""
+    feed = border_news(web, BORDER_STORIES[:1])
+    src, wl = write_config(tmp_path, [("Border News", feed)], "  - {name: abuse, terms: [debt bondage], mode: daily}\n")
+    with JsonReceiver() as hook:
+        monkeypatch.setenv("NEWSWATCH_NOTIFY", hook.apprise_url())
+        assert run_monitor(src, wl).matches == 1 and hook.posts == []
+        write_config(tmp_path, [("Border News", feed)], "  - {name: other, terms: [rice], mode: daily}\n")
+        assert run_digest(wl, topics=["all"], force=True).digests == 1
+    assert [p["title"].split(" (")[0] for p in hook.posts] == ["[newswatch] abuse: 1 story"]
+
+
 def test_max_per_hour_rolls_the_excess_into_the_next_digest(
     web: NewsWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
