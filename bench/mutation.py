@@ -1,0 +1,212 @@
+"""Mutation testing of the modules that hold the README's promises (issue #19, "Tests that let
+bugs through"): mutmut 3 plants one small change at a time (a flipped comparison, `and` for `or`,
+a changed constant, a dropped argument) in a module and runs the unit tests that cover it; a
+mutant no test fails on "survived". Each survivor is killed by a test or explained in
+bench/mutation.md. A bench, never run in CI: one module takes minutes of CPU.
+
+    .venv/bin/python bench/mutation.py                        # the default modules, one at a time
+    .venv/bin/python bench/mutation.py --modules canonical windows
+    .venv/bin/python bench/mutation.py --list                 # every module it knows and its tests
+
+Each module runs in its own copy of the project under a temporary directory (mutmut writes its
+mutants into ./mutants of the directory it runs in; the shared working tree is never touched), with
+only that module mutated and only its fast unit-test files as the selection. mutmut forks each
+mutant's run from a pytest process that has already imported everything (3 s of CPU per pytest
+start here), and runs only the tests that executed the mutated function. Prints a table (module,
+mutants, killed, survived, timeout, score) and one JSON line, and writes bench/results/mutation.json
+(with the surviving mutants' names; `--show` prints their diffs).
+
+Score = (killed + timeout) / (mutants - not run): a mutant that hangs the tests is caught by the
+timeout; one that no selected test executes ("no tests") counts as surviving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "mutation.json"
+COPIED = ("tasks", "storage", "flows", "deploy", "tests", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Modules mutated together and the test selection (pytest arguments) that covers them."""
+
+    paths: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+# The fast ones first: a few seconds of tests each. The others need databases or servers.
+TARGETS: dict[str, Target] = {
+    "canonical": Target(("tasks/ingest/canonical.py",), ("tests/ingest/test_canonical.py",)),
+    "windows": Target(("tasks/common/windows.py",), ("tests/common/test_windows.py",)),
+    "render": Target(("tasks/alerting/render.py",), ("tests/alerting/test_titles.py",)),
+    "addresses": Target(
+        ("tasks/fetching/addresses.py",),
+        ("tests/fetching/test_fetch_hostile.py", "-k", "internal or private or rebinding or allow"),
+    ),
+    "minhash": Target(("tasks/stories/minhash.py",), ("tests/stories/test_minhash.py",)),
+    "netguard": Target(("tasks/fetching/netguard.py",), ("tests/fetching/test_fetch_hostile.py",)),
+    "query": Target(("tasks/query/*.py",), ("tests/query",)),
+    "stories": Target(("tasks/stories/assign.py",), ("tests/stories/test_story_rules.py",)),
+    "delivery": Target(("tasks/alerting/delivery.py",), ("tests/alerting/test_delivery.py",)),
+    "archive": Target(("storage/archive.py",), ("tests/storage/test_archive.py",)),
+}
+DEFAULT = ("canonical", "windows", "render", "addresses", "minhash")
+
+
+def copy_project(dest: Path) -> None:
+    """The project's sources and tests, without caches, into dest (mutmut runs there)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=ignore)
+        else:
+            shutil.copy2(source, dest / name)
+
+
+def mutmut_config(target: Target) -> str:
+    """The [tool.mutmut] table for one target (appended to the copy's pyproject.toml)."""
+    sources = sorted({path.split("/")[0] for path in target.paths})
+    also_copy = [name for name in ("tasks", "storage", "flows", "deploy") if name not in sources]
+    return (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {json.dumps(sources)}\n"
+        f"only_mutate = {json.dumps(list(target.paths))}\n"
+        f"also_copy = {json.dumps(also_copy)}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(list(target.tests))}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:randomly"]\n'
+    )
+
+
+def read_verdicts(workdir: Path) -> dict[str, int | None]:
+    """Every mutant's exit code from mutmut's .meta files (None: not run)."""
+    verdicts: dict[str, int | None] = {}
+    for meta in (workdir / "mutants").rglob("*.py.meta"):
+        verdicts.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return verdicts
+
+
+def tally(verdicts: dict[str, int | None]) -> dict[str, Any]:
+    """Counts by mutmut's own statuses, and the score."""
+    from mutmut.stats import status_by_exit_code
+
+    statuses = {name: status_by_exit_code[code] for name, code in verdicts.items()}
+    count = {status: sum(1 for s in statuses.values() if s == status) for status in set(statuses.values())}
+    killed = count.get("killed", 0) + count.get("caught by type check", 0)
+    timeout = count.get("timeout", 0)
+    not_run = count.get("not checked", 0) + count.get("skipped", 0)
+    judged = len(verdicts) - not_run
+    survived = sorted(name for name, s in statuses.items() if s in ("survived", "no tests", "suspicious"))
+    return {
+        "mutants": len(verdicts),
+        "killed": killed,
+        "survived": len(survived),
+        "timeout": timeout,
+        "not_run": not_run,
+        # A mutant that hangs the tests is caught by the timeout: it counts as detected.
+        "score": round((killed + timeout) / judged, 3) if judged else None,
+        "survivors": survived,
+        "statuses": count,
+    }
+
+
+def run_target(name: str, target: Target, keep: bool, show: bool, max_children: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"mutation-{name}-"))
+    try:
+        copy_project(workdir)
+        with (workdir / "pyproject.toml").open("a") as config:
+            config.write(mutmut_config(target))
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COVERAGE_PROCESS_START")}
+        started = time.monotonic()
+        cpu = os.times()
+        run = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        after = os.times()
+        result = tally(read_verdicts(workdir))
+        result["wall_s"] = round(time.monotonic() - started, 1)
+        children = after.children_user + after.children_system - cpu.children_user - cpu.children_system
+        result["cpu_s"] = round(children, 1)
+        if run.returncode != 0 or not result["mutants"]:
+            result["error"] = (run.stderr or run.stdout).strip().splitlines()[-5:]
+        if show:
+            for mutant in result["survivors"]:
+                show_cmd = [sys.executable, "-m", "mutmut", "show", mutant]
+                diff = subprocess.run(show_cmd, cwd=workdir, env=env, capture_output=True, text=True)
+                print(f"--- {mutant}\n{diff.stdout}", file=sys.stderr)
+        return result
+    finally:
+        if keep:
+            print(f"{name}: mutmut's directory kept at {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{'module':<10} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'score':>6} {'wall s':>7}"]
+    for name, r in results.items():
+        score = "-" if r["score"] is None else f"{r['score']:.1%}"
+        lines.append(
+            f"{name:<10} {r['mutants']:>7} {r['killed']:>6} {r['survived']:>8} {r['timeout']:>7} {score:>6}"
+            f" {r['wall_s']:>7}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--modules", nargs="+", choices=sorted(TARGETS), default=list(DEFAULT), metavar="NAME")
+    parser.add_argument("--list", action="store_true", help="print the modules and their tests, run nothing")
+    parser.add_argument("--show", action="store_true", help="print each surviving mutant's diff (stderr)")
+    parser.add_argument("--keep", action="store_true", help="keep each module's mutmut directory")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants run at once (default 1)")
+    args = parser.parse_args()
+    if args.list:
+        for name, target in TARGETS.items():
+            print(f"{name:<10} {' '.join(target.paths)}  <-  {' '.join(target.tests)}")
+        return 0
+    results: dict[str, dict[str, Any]] = {}
+    for name in args.modules:
+        results[name] = run_target(name, TARGETS[name], args.keep, args.show, args.max_children)
+        print(f"{name}: {results[name]['killed']}/{results[name]['mutants']} killed", file=sys.stderr, flush=True)
+    print(table(results))
+    for name, r in results.items():
+        for mutant in r["survivors"]:
+            print(f"  survived: {mutant}")
+        if "error" in r:
+            print(f"  {name}: mutmut failed: " + " | ".join(r["error"]))
+    summary = {"tool": "mutmut " + _mutmut_version(), "modules": results}
+    print(json.dumps(summary))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    previous.setdefault("modules", {}).update(results)
+    previous["tool"] = summary["tool"]
+    RESULTS.write_text(json.dumps(previous, indent=2) + "\n")
+    return 1 if any("error" in r for r in results.values()) else 0
+
+
+def _mutmut_version() -> str:
+    from importlib.metadata import version
+
+    return version("mutmut")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
