@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.ingest.canonical import canonical_url, entry_keys
+from tasks.ingest.canonical import anchored_key, canonical_url, entry_keys
 
 
 def test_canonical_removes_tracking_parameters() -> None:
@@ -88,3 +88,24 @@ def test_entry_keys_drop_a_fragment_that_tells_nothing_apart() -> None:
         "https://news.example/a",
         "https://news.example/a",
     ]
+
+
+def test_canonical_strips_only_slashes_from_the_end_of_the_path() -> None:
+    # bench/mutation.py: rstrip("/") mutated to rstrip("XX/XX") survived; a path may end in any letter
+    assert canonical_url("https://news.example/news/X/") == "https://news.example/news/X"
+    assert canonical_url("https://news.example/XX") == "https://news.example/XX"
+
+
+def test_a_url_courlan_cannot_normalize_is_kept_as_given() -> None:
+    # courlan raises on a lone surrogate (UnicodeEncodeError, a ValueError); the URL falls back to
+    # itself, never to None (bench/mutation.py: `normalized = None` survived)
+    assert canonical_url(" https://news.example/a/\udc80 ") == "https://news.example/a/\udc80"
+
+
+def test_anchored_key_is_the_key_entry_keys_gives_among_siblings() -> None:
+    day = "http://Weblog.example/2002/09/29/?utm_source=rss"
+    siblings = entry_keys([f"{day}#When:12:59:01PM", f"{day}#When:6:52:02PM"])
+    assert anchored_key(f"{day}#When:6:52:02PM") == siblings[1] == "http://weblog.example/2002/09/29#When:6:52:02PM"
+    assert anchored_key("http://weblog.example/2002/09/29") is None  # no fragment, no anchored key
+    # a URL that does not parse (an unclosed IPv6 bracket) has no fragment rather than a made-up one
+    assert anchored_key("http://[::1/post#x") is None
