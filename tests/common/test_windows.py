@@ -3,6 +3,7 @@ midnight holds on both sides of it, whatever the time the tests run."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -63,3 +64,41 @@ def test_last_slot_is_today_after_the_time_and_yesterday_before() -> None:
     assert last_slot(at(9, 30), time(8, 0), ZoneInfo("UTC")) == at(8)
     assert last_slot(at(7, 30), time(8, 0), ZoneInfo("UTC")) == at(8, day=26)
     assert last_slot(at(8, 0), time(8, 0), ZoneInfo("UTC")) == at(8)
+
+
+PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")  # UTC+7, no daylight saving
+
+
+def test_last_slot_counts_days_on_the_zones_own_calendar() -> None:
+    # bench/mutation.py: every case above is in UTC, where the machine's zone is the operator's;
+    # reading the date in the machine's zone or the slot without a zone survived.
+    # 20:00 UTC is 03:00 the next day in Phnom Penh: today's 02:00 there is 19:00 UTC on the 27th
+    assert last_slot(at(20), time(2, 0), PHNOM_PENH) == at(19)
+    # 00:30 UTC is 07:30 there: 08:00 has not come, so yesterday's 08:00 there (01:00 UTC on the 26th)
+    assert last_slot(at(0, 30), time(8, 0), PHNOM_PENH) == at(1, day=26)
+    # the answer is in the caller's zone
+    now = datetime(2026, 11, 27, 9, 30, tzinfo=PHNOM_PENH)
+    assert last_slot(now, time(8, 0), ZoneInfo("UTC")).tzinfo is PHNOM_PENH
+
+
+def test_quiet_hours_parse_reads_hours_minutes_and_zone() -> None:
+    quiet = QuietHours.parse(" 22:30-07:15  Asia/Phnom_Penh ")
+    assert (quiet.start, quiet.end, quiet.zone) == (time(22, 30), time(7, 15), PHNOM_PENH)
+    assert QuietHours.parse("9:05-17:00").zone == ZoneInfo("UTC")  # the zone defaults to UTC
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "invalid quiet hours ''"),
+        ("22:00 UTC", "invalid quiet hours '22:00 UTC'"),  # no range
+        ("22:00-07:00 UTC extra", "invalid quiet hours '22:00-07:00 UTC extra'"),  # three parts
+        ("22:00-07:00-08:00", "invalid time of day '07:00-08:00'"),  # the end is what follows the first dash
+        ("24:00-07:00", "invalid time of day '24:00'"),
+        ("22:00-07:00 Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+    ],
+)
+def test_bad_quiet_hours_say_which_part_is_wrong(text: str, message: str) -> None:
+    # bench/mutation.py: messages replaced by None, `or` by `and` and a limit of 3 parts survived
+    with pytest.raises(ValueError, match=re.escape(message)):
+        QuietHours.parse(text)
