@@ -26,17 +26,33 @@ FULL_POLL_SECONDS = 0.1
 
 @dataclass(frozen=True)
 class Claim:
-    """The answer to a request for a slot: granted (start after `wait` seconds), or not (every
-    slot is taken: ask again after `wait` seconds)."""
+    """The answer to a request for a slot: granted (start at `start` on the database's clock,
+    `wait` seconds after it decided), or not (every slot is taken: ask again after `wait` s)."""
 
     granted: bool
     wait: float
+    start: float = 0.0
 
 
 def _now(conn: Connection) -> float:
     if conn.dialect.name == "postgresql":
         return float(conn.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
     return time.time()
+
+
+def clock_offset(db_url: str, samples: int = 5) -> float:
+    """The database's clock minus this machine's (time.time()), to within half the shortest of
+    `samples` round trips: 0 for SQLite, whose clock is this machine's."""
+    with get_engine(db_url).connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return 0.0
+        best = (float("inf"), 0.0)
+        for _ in range(samples):
+            before = time.time()
+            now = _now(conn)
+            after = time.time()
+            best = min(best, (after - before, now - (before + after) / 2))
+        return best[1]
 
 
 def _locked_row(conn: Connection, host: str) -> tuple[float, dict[str, float]]:
@@ -67,7 +83,7 @@ def claim_slot(db_url: str, host: str, token: str, concurrency: int, min_gap: fl
         values = {"next_start": start + min_gap, "leases": leases}
         conn.execute(update(HOST_SLOTS).where(HOST_SLOTS.c.host == host).values(**values))
         conn.commit()
-        return Claim(True, start - now)
+        return Claim(True, start - now, start)
 
 
 def release_slot(db_url: str, host: str, token: str) -> None:

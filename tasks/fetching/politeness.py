@@ -92,21 +92,28 @@ class SharedHostGate(HostGate):
         self.db_url = db_url
         self.lease = lease
         self.spacing = min_gap + LATE_START if min_gap > 0 else 0.0
+        self._offset: float | None = None  # the database's clock minus ours
+
+    def _clock_offset(self) -> float:
+        from storage.hostslots import clock_offset
+
+        if self._offset is None:
+            self._offset = clock_offset(self.db_url)
+        return self._offset
 
     def _granted(self, key: str, token: str) -> bool:
-        """Wait for a slot of `key` and its start; False when it came too late to be used."""
+        """Wait for a slot of `key` and its start; False when it came too late to be used.
+        Lateness is read on the database's clock (mapped to ours), so the time a claim waited
+        for the row's lock (SQLite's busy writers) does not count against it."""
         from storage.hostslots import claim_slot
 
-        while True:
-            asked = time.monotonic()
-            claim = claim_slot(self.db_url, key, token, self.concurrency, self.spacing, self.lease)
-            if claim.granted:
-                break
+        claim = claim_slot(self.db_url, key, token, self.concurrency, self.spacing, self.lease)
+        while not claim.granted:
             time.sleep(claim.wait)
-        # The database read its clock between `asked` and now: the start is due no earlier than
-        # asked + wait, and never before now + wait on our side.
-        time.sleep(claim.wait)
-        return self.spacing == 0 or time.monotonic() - (asked + claim.wait) <= LATE_START
+            claim = claim_slot(self.db_url, key, token, self.concurrency, self.spacing, self.lease)
+        due = claim.start - self._clock_offset()  # the start on this machine's clock
+        time.sleep(max(0.0, due - time.time()))
+        return self.spacing == 0 or time.time() - due <= LATE_START
 
     @contextmanager
     def slot(self, url: str) -> Iterator[None]:
