@@ -136,3 +136,20 @@ def test_a_config_error_is_one_line(tmp_path: Path) -> None:
     result = cli(["check", "--sources", str(bad)], {}, timeout=60)
     assert result.returncode == 2
     assert one_line(result).startswith(f"config error {bad}:4: sources[0].colour: unknown key (allowed: ")
+
+
+def test_a_read_only_postgresql_database_is_one_line_exit_3(db_url: str, tmp_path: Path) -> None:
+    """The same on PostgreSQL: a database whose transactions are read-only (a standby, or
+    default_transaction_read_only) passes `open` but not the write probe."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite: test_a_database_that_cannot_be_written_is_one_line_exit_3")
+    import psycopg
+
+    repository.upsert_sources(db_url, [("Kept", "https://kept.example/rss", [])])  # migrated, as a run left it
+    dispose_all()
+    name = db_url.rsplit("/", 1)[1]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    result = cli(["check", "--db", db_url], {}, timeout=60)
+    assert result.returncode == 3
+    assert "cannot execute UPDATE in a read-only transaction" in one_line(result)
