@@ -190,9 +190,11 @@ def article_ids_by_url(db_url: str, urls: Sequence[str]) -> dict[str, int]:
                 ARTICLES.c.url.in_(list(urls)) | ARTICLES.c.canonical_url.in_(keys)
             )
         ).all()
-    found = {}
+    found: dict[str, int] = {}
     for url, key in zip(urls, keys, strict=True):
-        found.update({url: r.id for r in rows if url in (r.url, r.canonical_url) or key == r.canonical_url})
+        for r in rows:
+            if url in (r.url, r.canonical_url) or key == r.canonical_url:
+                found[url] = r.id
     return found
 
 

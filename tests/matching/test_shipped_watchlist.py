@@ -31,7 +31,8 @@ FIRES = [
     (
         "en",
         "Minister orders a hunt",
-        "The minister ordered a hunt for the masterminds behind trafficking rings that move Cambodians abroad illegally.",
+        "The minister ordered a hunt for the masterminds behind trafficking rings that move Cambodians abroad "
+        "illegally.",
     ),
     ("en", "Released", "He was released from prison for trafficking a minor for prostitution."),
     ("km", "ព័ត៌មាន", "ប៉ូលិសបានចាប់ខ្លួនជនសង្ស័យពីបទជួញដូរមនុស្សនៅខេត្តព្រះសីហនុ។"),
