@@ -77,7 +77,13 @@ def setup(
         variables = {VARIABLE_PREFIX + k: v for k, v in sorted(values.items())}
         print_json({"api": api, **secret, "variables": variables, "automations": automations})
         return
-    if has_targets:
+    _print_stored(block if has_targets else None, count, names, automations)
+
+
+def _print_stored(block: str | None, count: int, names: list[str], automations: dict[str, str]) -> None:
+    """What setup stored, for a person: the Secret block (None: left as it was), the Variables,
+    the automations."""
+    if block:
         out.print(
             f"saved {count} Apprise target(s) in the Secret block {esc(block)}; workers and `newswatch serve` "
             "find it through the Variable newswatch_apprise_secret_block "
@@ -88,5 +94,5 @@ def setup(
         out.print(f"saved {len(names)} Prefect Variable(s): {esc(', '.join(names))}", highlight=False)
     for name, what in automations.items():
         out.print(f"automation {what}: {esc(name)}", highlight=False)
-    if not has_targets:
+    if not block:
         err.print("no Apprise targets in this environment: the Secret block was left as it was", highlight=False)
