@@ -8,6 +8,8 @@ file, the line and the field.
 - variables.py: the non-secret settings kept as Prefect Variables (`newswatch setup`).
 - files.py: sources.yaml and watchlist.yaml: their schema, line-numbered errors, and the
   selection of sources and topics a run is asked for.
+- yamlfile.py: an operator's YAML read safely (size, nesting and aliases bounded) with the line
+  of every node, and ConfigError, the one-line error of any config file.
 - opml.py: OPML read into sources.yaml entries (folders become tags) and written (read_opml, write_opml).
 - selectors.py: a listing page's XPath or CSS selectors, compiled (compile_selector).
 - groups.py: the watchlist's indicator groups (shared and per topic, per language) and the
@@ -24,7 +26,6 @@ from tasks.common.exports import lazy_exports
 
 if TYPE_CHECKING:
     from tasks.config.files import (
-        ConfigError,
         SourceKind,
         SourceSpec,
         TopicSpec,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from tasks.config.semantic import SemanticSpec
     from tasks.config.settings import Settings, environment_values, load_settings
     from tasks.config.variables import VARIABLE_PREFIX, forget_read_variables, prefect_api_url, save_variables
+    from tasks.config.yamlfile import ConfigError
 
 __all__ = [
     "forget_read_variables",

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tasks.common.interval import parse_interval
@@ -19,11 +18,8 @@ from tasks.common.windows import QuietHours, parse_clock, parse_zone
 from tasks.config.groups import LANGUAGE_CODE, Groups, check_term, shared_groups, term_groups, unchecked_groups
 from tasks.config.selectors import PageSelectors
 from tasks.config.semantic import SemanticSpec
+from tasks.config.yamlfile import ConfigError, field_name, line_index, parse_yaml, read_config
 from tasks.query import QuerySyntaxError, TermGroup, parse_query
-
-
-class ConfigError(ValueError):
-    """A config file cannot be used; str() is the message for the operator."""
 
 
 class _FieldError(ValueError):
@@ -274,123 +270,11 @@ class Watchlist(_Strict):
 
 M = TypeVar("M", bound=BaseModel)
 
-# libyaml's loader (shipped in PyYAML's wheels) reads a 1,000-source file ~10x faster than
-# the pure-Python one; fall back to that where PyYAML was built without it.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _line_index(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """Map each YAML path (keys and list indexes) to its 1-based line."""
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is None:
-        return lines
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            lines.update(_line_index(value, child))
-            lines[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.update(_line_index(item, (*path, i)))
-    return lines
-
-
-def _field_name(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in (p for p in loc if p != "[key]"):  # a mapping key that fails: the key names itself
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-# A config file is read whole and every error explained with its line: bound what that costs.
-# The largest real files (a few thousand sources) are well under 1 MiB and nest 7 levels deep;
-# a 400-byte file of nested aliases ("billion laughs") would otherwise expand to 10^8 nodes
-# when an error's line is looked up, and 990 levels of brackets overflow Python's stack.
-MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_DEPTH = 32
-MAX_ALIAS_NODES = 100_000
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
-
-
-def _check_shape(path: Path, root: yaml.Node) -> None:
-    """Refuse a document nested deeper than MAX_DEPTH, with an alias that refers to itself, or
-    whose aliases add more than MAX_ALIAS_NODES nodes to it. One pass over the composed graph
-    (each collection once, however many aliases name it), without recursion: 0.1 s for a
-    5,000-source file, a quarter of its load."""
-    size: dict[int, int] = {}  # id(collection) -> nodes under it once aliases are expanded, itself included
-    height: dict[int, int] = {}
-    on_path: set[int] = set()
-    written = 1  # nodes as written (a scalar named by an alias counts again: one node per alias)
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, done = stack.pop()
-        key = id(node)
-        if done:
-            on_path.discard(key)
-            kids = _children(node)
-            size[key] = 1 + sum(size.get(id(k), 1) for k in kids)
-            height[key] = 1 + max((height.get(id(k), 1) for k in kids), default=0)
-            continue
-        if key in on_path:
-            raise ConfigError(f"{path}:{node.start_mark.line + 1}: YAML alias refers to itself")
-        seen = key in size  # named again by an alias: its whole height hangs from here
-        if depth + (height[key] - 1 if seen else 0) > MAX_DEPTH:
-            raise ConfigError(f"{path}:{node.start_mark.line + 1}: YAML nested deeper than {MAX_DEPTH} levels")
-        if seen or isinstance(node, yaml.ScalarNode):
-            continue
-        on_path.add(key)
-        stack.append((node, depth, True))
-        kids = _children(node)
-        written += len(kids)
-        stack.extend((kid, depth + 1, False) for kid in kids if not isinstance(kid, yaml.ScalarNode))
-        if depth + 1 > MAX_DEPTH and kids:
-            raise ConfigError(f"{path}:{kids[0].start_mark.line + 1}: YAML nested deeper than {MAX_DEPTH} levels")
-    if size.get(id(root), 1) - written > MAX_ALIAS_NODES:
-        raise ConfigError(f"{path}: YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes")
-
-
-def _read(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not a config file")
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-
-
-def _parse(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
-    """The YAML document (plain types only: a safe loader) and its node graph, whose marks
-    give an error its line; bounded by _check_shape before anything is built from it."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, None
-        _check_shape(path, node)
-        return loader.construct_document(node), node
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{where}: YAML error: {problem}") from None
-    finally:
-        loader.dispose()
-
-
 MAX_MESSAGES = 20  # errors explained one per line; the rest counted
 
 
 def _load(path: Path, model: type[M]) -> M:
-    text = _read(path)
-    data, node = _parse(path, text)
+    data, node = parse_yaml(path, read_config(path))
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: expected a mapping with {', '.join(model.model_fields)!s}, got {type(data).__name__}"
@@ -398,7 +282,7 @@ def _load(path: Path, model: type[M]) -> M:
     try:
         loaded = model.model_validate(data)
     except ValidationError as exc:
-        lines = _line_index(node)
+        lines = line_index(node)
         errors = exc.errors()
         # A list whose only item is broken is also "too short": say only what is wrong.
         real = [
@@ -418,7 +302,7 @@ def _load(path: Path, model: type[M]) -> M:
                 msg = "must list at least one item"
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key (allowed: {', '.join(_allowed(model, loc))})"
-            messages.append(f"{where}: {_field_name(loc)}: {msg}")
+            messages.append(f"{where}: {field_name(loc)}: {msg}")
         more = [f"{path}: and {len(messages) - MAX_MESSAGES} more errors"] if len(messages) > MAX_MESSAGES else []
         raise ConfigError("\n".join(messages[:MAX_MESSAGES] + more)) from None
     for list_name in model.model_fields:  # names are keys: two items must not share one
@@ -429,7 +313,7 @@ def _load(path: Path, model: type[M]) -> M:
         for i, item in enumerate(items):
             key = item.name.casefold()
             if key in seen:
-                line = _line_index(node).get((list_name, i, "name"))
+                line = line_index(node).get((list_name, i, "name"))
                 raise ConfigError(
                     f"{path}:{line}: {list_name}[{i}].name: duplicate name {item.name!r} "
                     f"(also {list_name}[{seen[key]}])"
