@@ -56,7 +56,9 @@ class Target:
 TARGETS: dict[str, Target] = {
     "canonical": Target(("tasks/ingest/canonical.py",), ("tests/ingest/test_canonical.py",)),
     "windows": Target(("tasks/common/windows.py",), ("tests/common/test_windows.py",)),
-    "render": Target(("tasks/alerting/render.py",), ("tests/alerting/test_titles.py",), "forkserver"),
+    "render": Target(
+        ("tasks/alerting/render.py",), ("tests/alerting/test_titles.py", "tests/alerting/test_render.py"), "forkserver"
+    ),
     "addresses": Target(
         ("tasks/fetching/addresses.py",),
         ("tests/fetching/test_fetch_hostile.py", "-k", "internal or private or rebinding or allow or classify"),
