@@ -78,7 +78,7 @@ def test_sources_add_json(web: NewsWeb, tmp_path: Path) -> None:
     path = tmp_path / "sources.yaml"
     assert not path.exists()  # created on the first add
     added = as_json(["sources", "add", site["feed"], "--name", "Mekong Daily", "--sources", str(path)])
-    assert added == {"name": "Mekong Daily", "url": site["feed"], "entries": 4, "file": str(path)}
+    assert added == {"name": "Mekong Daily", "url": site["feed"], "kind": "feed", "entries": 4, "file": str(path)}
     again = invoke(["sources", "add", site["feed"], "--sources", str(path)])
     assert again.exit_code == 2 and "already listed" in again.stderr
 

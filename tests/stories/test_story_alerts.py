@@ -88,10 +88,11 @@ def test_one_story_from_three_outlets_is_one_alert(
             sort=ArtifactSort.CREATED_DESC,  # the newest first: the session's server holds many
             limit=5,
         )
-    table = str(max(artifacts, key=lambda a: a.created).data).split("## New matches", 1)[1].split("##", 1)[0]
-    rows = [line for line in table.splitlines() if line.startswith("| trafficking |")]
-    assert len(rows) == 2  # stories, not raw duplicates: the three copies make one row
-    assert any(sum(name in row for name in ("Mekong Daily", "Khmer Wire", "Border Post")) == 3 for row in rows)
+    section = str(max(artifacts, key=lambda a: a.created).data).split("## New matches", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("\n### ")[1:]  # one block per story (tasks/report.py)
+    assert len(blocks) == 2  # stories, not raw duplicates: the three copies make one block
+    assert all("topic **trafficking**" in block for block in blocks)
+    assert any(sum(name in b for name in ("Mekong Daily", "Khmer Wire", "Border Post")) == 3 for b in blocks)
     with get_engine(home_db).connect() as conn:
         stories = dict(conn.execute(select(Article.url, Article.story_id)).all())
     by_slug = {url.split("/")[3]: story for url, story in stories.items()}
