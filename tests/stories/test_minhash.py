@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import random
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
-from tasks.stories.minhash import MATCH_THRESHOLD, StoryIndex, signature, similarity, words
+from tasks.stories.minhash import MATCH_THRESHOLD, StoryFacts, StoryIndex, signature, similarity, words
 
 FLOOD = """\
 Floodwaters from the Mekong River have forced more than 12,000 families from their homes in Kratie
@@ -263,3 +266,87 @@ def test_a_templated_flood_bounds_what_one_query_compares() -> None:
     assert found, "a template's entries are near-duplicates of each other"
     assert len(found) <= LSH_BANDS * HOT_BUCKET and len(found) < 500  # without the cap: about 2,000
     assert max(k for k, _ in found) == 1999  # the newest entries stay candidates
+
+
+def templated_index(merge_every: int, hot_bucket: int | None) -> StoryIndex:
+    index = StoryIndex(hot_bucket=hot_bucket)
+    index.MERGE_EVERY = merge_every  # type: ignore[misc]
+    for n in range(40):
+        index.add(n, sig(TEMPLATE.format(n=n, m=90000 + n)))
+    return index
+
+
+@pytest.mark.parametrize("merge_every", [1, 40])  # every signature merged at once; all merged at the end
+def test_merged_signatures_are_found_as_pending_ones_are(merge_every: int) -> None:
+    """bench/mutation.py: no test added MERGE_EVERY (2,048) signatures, so the merged (sorted) half
+    of the index went untested: every mutant of _merge and most of _candidates survived."""
+    query = sig(TEMPLATE.format(n=5000, m=95000))
+    for hot_bucket in (4, None):
+        merged, pending = templated_index(merge_every, hot_bucket), templated_index(2048, hot_bucket)
+        assert len(merged._pending) == 0 and len(pending._sorted_bands) == 0
+        assert merged.matches(query) == pending.matches(query)
+    capped = templated_index(merge_every, 4).matches(query)
+    assert sorted(k for k, _ in capped) == list(range(30, 40))  # each hot band's newest 4
+    assert len(templated_index(merge_every, None).matches(query)) == 40  # no cap: every entry
+    # copies and different stories alike, across merged and pending signatures
+    index = StoryIndex()
+    index.MERGE_EVERY = 2  # type: ignore[misc]
+    for key, text in enumerate([RATES, FLOOD, NAV_A + edited(FLOOD) + FOOT_A, FLOOD_OTHER_REPORT, truncated(FLOOD)]):
+        index.add(key, sig(text))
+    assert [k for k, _ in index.matches(sig(FLOOD))] == [1, 2, 4]
+    assert index.nearest(sig(RATES)) == (0, 1.0)
+
+
+def test_shingle_estimate_counts_a_texts_distinct_shingles() -> None:
+    from tasks.stories.minhash import SHORT_SHINGLES, shingle_estimate
+
+    rng = random.Random(3)
+    text = " ".join(f"w{rng.randrange(10**9)}" for _ in range(302))  # 300 distinct shingles
+    estimate = shingle_estimate(np.frombuffer(sig(text), dtype="<u4", offset=2))
+    assert 240 < estimate < 360  # within the estimate's error (about 9% at 128 permutations)
+    assert estimate == pytest.approx(281.5943310991249, rel=1e-9)  # this text's estimate, exactly
+    assert shingle_estimate(np.zeros(128, dtype=np.uint32)) == pytest.approx(127e12)  # never a division by 0
+    assert SHORT_SHINGLES < 300
+
+
+def facts(title: str | None, year: int = 2024) -> StoryFacts:
+    return StoryFacts(title=title, when=datetime(year, 3, 1, tzinfo=UTC))
+
+
+def test_titles_agree_unless_their_numbers_tell_editions_apart() -> None:
+    """bench/mutation.py: StoryFacts.agrees and StoryIndex._same_story ran only in the database
+    tests (tests/stories/test_story_rules.py)."""
+    assert not facts("API v201509 sunset reminder").agrees(facts("API v201506 sunset reminder"))
+    assert facts("42 workers freed from scam compound").agrees(facts("Police free 42 workers held in debt bondage"))
+    assert facts("Floods: 12,000 families moved").agrees(facts("Floods"))  # one's numbers all in the other's
+    assert facts("Floods").agrees(facts("Floods: 12,000 families moved"))
+    assert facts(None).agrees(facts("v201506")) and facts("v201506").agrees(facts(None))
+    assert facts("https://news.example/v201509").agrees(facts("v201506"))  # a URL is no title
+    assert facts("https://news.example/v1").title_numbers is None and facts("").title_numbers is None
+
+
+def test_an_index_with_a_window_keeps_stories_apart_in_time_and_short_texts_by_title() -> None:
+    body = TEMPLATE.format(n=1, m=2)  # about 80 words: a short text
+    index = StoryIndex(window=timedelta(days=30))
+    index.add(1, sig(body), facts("Maintenance notice 1", 2016))
+    index.add(2, sig(body + " "), facts("Maintenance notice 1", 2024))
+    index.add(3, sig(body + "  "))  # no facts: always a candidate
+    assert [k for k, _ in index.matches(sig(body), facts("Maintenance notice 1", 2024))] == [2, 3]
+    assert [k for k, _ in index.matches(sig(body), facts("Maintenance notice 7", 2024))] == [3]  # short: title
+    assert [k for k, _ in index.matches(sig(body))] == [1, 2, 3]  # no facts: text only
+    no_window = StoryIndex()
+    no_window.add(1, sig(body), facts("Maintenance notice 1", 2016))
+    assert [k for k, _ in no_window.matches(sig(body), facts("Maintenance notice 1", 2024))] == [1]
+    long = StoryIndex(window=timedelta(days=30))
+    long.add(1, sig(FLOOD), facts("Floods: 12,000 families moved"))
+    assert [k for k, _ in long.matches(sig(FLOOD), facts("Floods: 9,000 families moved"))] == [1]  # long: body
+
+
+def test_bad_signatures_say_what_is_wrong() -> None:
+    s = sig(FLOOD)
+    with pytest.raises(ValueError, match="not a signature: 3 bytes, expected 514"):
+        similarity(s, b"abc")
+    with pytest.raises(ValueError, match="signature format 2 is not 1"):
+        similarity(s, b"\x02" + s[1:])
+    with pytest.raises(ValueError, match="signatures of 3- and 5-word shingles are not comparable"):
+        similarity(s, signature(FLOOD, shingle_words=5) or b"")
