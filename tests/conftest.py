@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-# Prefect's first import replaces the root logger's handlers and binds its console output to the
-# stderr of that moment: import it here, before any test's caplog/capfd, not inside one.
-import prefect  # noqa: E402,F401
+# Prefect's first real import (prefect.main: `import prefect` alone is lazy) replaces the root
+# logger's handlers and binds its console output to the stderr of that moment: do it here,
+# before any test's capsys, not inside one (a later test would log to a closed capture).
+import prefect.main  # noqa: E402,F401
 
 # Tests serve everything from 127.0.0.1: allow it past the private-address guard, and do not
 # space requests to the one local "host" a second apart.
