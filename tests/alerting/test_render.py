@@ -153,3 +153,30 @@ def test_a_message_title_is_escaped_only_where_the_channel_merges_it() -> None:
     assert message.title_for(merged=False) == "a_b <c>"
     assert message.title_for(merged=True) == "a\\_b &lt;c&gt;"
     assert Message(title="a_b <c>", body="", format="html").title_for(merged=True) == "a_b &lt;c&gt;"
+
+
+def test_every_third_party_field_is_escaped_and_every_link_kept_safe() -> None:
+    """bench/mutation.py: with plain words in the topic, the other outlets, the groups and the
+    matched words, escaping any of them for no format (None) survived; so did mangling `<`, `>`
+    and `"` in links and refusing http:// (not https) links."""
+    odd = replace(
+        ALERT,
+        topic="scams_2026",
+        also=("Khmer_Times",),
+        words=["U.S."],
+        hit_sentence="Raids in the U.S. too.",
+        url='http://news.example/a?q="<b>"',
+        indicators={"debt_bondage": ["*owed*"], "no_quote": []},
+    )
+    markdown = render_alert(odd, "markdown").body
+    assert "Topic: scams\\_2026 (" in markdown and "Also reported by: Khmer\\_Times" in markdown
+    assert "**U\\.S\\.**" in markdown
+    assert "Indicators: debt\\_bondage: *\\*owed\\**; no\\_quote\n" in markdown  # a group without a quote
+    assert 'Link: <http://news.example/a?q="%3Cb%3E">' in markdown
+    html = render_alert(odd, "html").body
+    assert '<a href="http://news.example/a?q=&quot;&lt;b&gt;&quot;">' in html
+    assert "<em>*owed*</em>" in html
+    assert "scams_2026" in html  # html does not escape underscores
+    digest = render_digest("scams_2026", [odd], "markdown", "daily").body
+    assert digest.startswith("1 new story for scams\\_2026 (daily).")
+    assert "  Also reported by: Khmer\\_Times" in digest
