@@ -350,3 +350,38 @@ def test_bad_signatures_say_what_is_wrong() -> None:
         similarity(s, b"\x02" + s[1:])
     with pytest.raises(ValueError, match="signatures of 3- and 5-word shingles are not comparable"):
         similarity(s, signature(FLOOD, shingle_words=5) or b"")
+
+
+def test_index_edges_thresholds_ties_and_errors() -> None:
+    """bench/mutation.py: `>=` for `>` at the threshold and the window, the tie order, a cap of
+    len - 1 without hot_bucket, facts dropped by nearest, unknown dates and error messages survived."""
+    base = np.frombuffer(sig(FLOOD), dtype="<u4", offset=2)
+    half = base.copy()
+    half[64:] ^= np.uint32(0x5A5A5A5A)  # the first 64 values (21 whole bands) kept: similarity exactly 0.5
+    half_sig = sig(FLOOD)[:2] + half.astype("<u4").tobytes()
+    index = StoryIndex()
+    index.add(5, sig(FLOOD))
+    index.add(2, sig(FLOOD))  # the same text under a lower key, added later
+    assert index.matches(half_sig) == [(2, 0.5), (5, 0.5)]  # at the threshold: a match; ties by key
+    assert MATCH_THRESHOLD == 0.5
+    uncapped = StoryIndex(hot_bucket=None)
+    uncapped.add(1, sig(FLOOD))
+    uncapped.add(2, sig(FLOOD))
+    assert [k for k, _ in uncapped.matches(sig(FLOOD))] == [1, 2]  # every owner of a band
+    window = StoryIndex(window=timedelta(days=30))
+    window.add(1, sig(FLOOD), StoryFacts("Floods", datetime(2024, 3, 1, tzinfo=UTC)))
+    assert window.nearest(sig(FLOOD), StoryFacts("Floods", datetime(2024, 3, 31, tzinfo=UTC))) == (1, 1.0)
+    assert window.nearest(sig(FLOOD), StoryFacts("Floods", datetime(2024, 4, 1, tzinfo=UTC))) is None  # facts used
+    assert window.nearest(sig(FLOOD), StoryFacts("Floods", None)) == (1, 1.0)  # no date: not kept apart
+    with pytest.raises(ValueError, match="key 1 is already indexed"):
+        window.add(1, sig(RATES))
+    with pytest.raises(ValueError, match="index holds 3-word shingles, got 5"):
+        window.add(9, signature(FLOOD, shingle_words=5) or b"")
+
+
+def test_a_signature_is_the_minhash_of_the_texts_word_shingles() -> None:
+    from tasks.stories.minhash import minhash
+
+    text = " ".join(f"w{i}" for i in range(40))
+    shingles = [f"w{i} w{i + 1} w{i + 2}".encode() for i in range(38)]  # 38 three-word shingles, no shorter
+    assert sig(text) == b"\x01\x03" + minhash(shingles).astype("<u4").tobytes()
