@@ -64,7 +64,12 @@ TARGETS: dict[str, Target] = {
     ),
     "addresses": Target(
         ("tasks/fetching/addresses.py",),
-        ("tests/fetching/test_fetch_hostile.py", "-k", "internal or private or rebinding or allow or classify"),
+        (
+            "tests/fetching/test_addresses.py",
+            "tests/fetching/test_fetch_hostile.py",
+            "-k",
+            "addresses or internal or private or rebinding or allow or classify or ipv4 or host_rule",
+        ),
         "forkserver",
     ),
     "minhash": Target(("tasks/stories/minhash.py",), ("tests/stories/test_minhash.py",)),
