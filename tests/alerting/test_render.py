@@ -166,16 +166,16 @@ def test_every_third_party_field_is_escaped_and_every_link_kept_safe() -> None:
         words=["U.S."],
         hit_sentence="Raids in the U.S. too.",
         url='http://news.example/a?q="<b>"',
-        indicators={"debt_bondage": ["*owed*"], "no_quote": []},
+        indicators={"debt_bondage": ["*owed*", "a<b"], "no_quote": []},
     )
     markdown = render_alert(odd, "markdown").body
     assert "Topic: scams\\_2026 (" in markdown and "Also reported by: Khmer\\_Times" in markdown
     assert "**U\\.S\\.**" in markdown
-    assert "Indicators: debt\\_bondage: *\\*owed\\**; no\\_quote\n" in markdown  # a group without a quote
+    assert "Indicators: debt\\_bondage: *\\*owed\\**, *a&lt;b*; no\\_quote\n" in markdown  # a group without a quote
     assert 'Link: <http://news.example/a?q="%3Cb%3E">' in markdown
     html = render_alert(odd, "html").body
     assert '<a href="http://news.example/a?q=&quot;&lt;b&gt;&quot;">' in html
-    assert "<em>*owed*</em>" in html
+    assert "<em>*owed*</em>, <em>a&lt;b</em>" in html
     assert "scams_2026" in html  # html does not escape underscores
     digest = render_digest("scams_2026", [odd], "markdown", "daily").body
     assert digest.startswith("1 new story for scams\\_2026 (daily).")
