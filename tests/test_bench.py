@@ -109,3 +109,17 @@ def test_emm_day_bench_runs_intervals_in_one_and_two_processes() -> None:
     day = r["days"]["sqlite/local"]
     assert day["emm"]["cpu_hours"] > 0 and day["emm"]["retention_days_under_100gb"] > 0
     assert "day sqlite/split" in done.stdout
+
+
+def test_mutation_bench_lists_its_modules_without_running_mutmut() -> None:
+    """bench/mutation.py is never run in CI (minutes of CPU a module): its options and its
+    module list only, so the script cannot rot unseen."""
+    cmd = [sys.executable, str(ROOT / "bench" / "mutation.py"), "--list"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "tasks/ingest/canonical.py  <-  tests/ingest/test_canonical.py" in done.stdout
+    for path in done.stdout.split():
+        if path.startswith(("tasks/", "storage/", "tests/")) and "*" not in path:
+            assert (ROOT / path).exists(), path  # every module and test file it names exists
+    helped = subprocess.run([*cmd[:2], "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert helped.returncode == 0 and "--modules" in helped.stdout
