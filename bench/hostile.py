@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import platform
 import socket
 import sys
 import time
@@ -34,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.hostile_listings import listing_rows  # noqa: E402
-from bench.reference import with_reference  # noqa: E402
+from bench.reference import print_verdicts, summary_head, with_reference  # noqa: E402
 from tasks.fetching.httpget import AddressRefused, FetchError, FetchPolicy, RetryLater, fetch, new_session  # noqa: E402
 from tests.fetching.test_fetch_hostile import ETAG, HostileServer, Listener, fake_dns, policy_for  # noqa: E402
 
@@ -260,13 +259,9 @@ def main() -> int:
         "0 connections to internal listeners": sum(r.internal_connections for r in rows) == 0,
         "every case ended as expected": all(r.passed for r in rows),
     }
-    print()
-    for target, ok in targets.items():
-        print(f"{'pass' if ok else 'FAIL'}  {target}")
+    print_verdicts(targets)
     summary = {
-        "bench": "hostile",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
+        **summary_head("hostile"),
         "requests": requests.__version__,
         "memory_method": memory.method,
         "cases": len(rows),

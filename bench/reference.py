@@ -17,7 +17,9 @@ Run alone (`.venv/bin/python bench/reference.py`) it prints the reference and on
 from __future__ import annotations
 
 import json
+import platform
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 LOOP_ADDITIONS = 10_000_000
@@ -124,3 +126,16 @@ if __name__ == "__main__":
     reference = machine_reference()
     print(reference_line(reference))
     print(json.dumps(reference))
+
+
+def print_verdicts(targets: dict[str, bool]) -> None:
+    """A bench's targets, one line each: pass or FAIL, then what was aimed at."""
+    print()
+    for target, ok in targets.items():
+        print(f"{'pass' if ok else 'FAIL'}  {target}")
+
+
+def summary_head(bench: str) -> dict[str, Any]:
+    """The first keys of a bench's JSON line: its name, when it ran, and on which Python."""
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    return {"bench": bench, "when": when, "python": platform.python_version()}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reference import with_reference  # noqa: E402
+from bench.reference import print_verdicts, summary_head, with_reference  # noqa: E402
 from tasks.config import SourceSpec  # noqa: E402
 from tasks.fetching import FetchPolicy, PoliteFetcher  # noqa: E402
 from tasks.ingest.canonical import canonical_url  # noqa: E402
@@ -139,13 +138,9 @@ def main() -> int:
     print(f"{'outlet':<14} {'poll':<12} {'requests':>8} {'seconds':>8} {'entries':>8}")
     for r in rows:
         print(f"{r['outlet']:<14} {r['poll']:<12} {r['requests']:>8} {float(r['seconds']):>8.3f} {r['entries']:>8}")  # type: ignore[arg-type]
-    print()
-    for target, ok in targets.items():
-        print(f"{'pass' if ok else 'FAIL'}  {target}")
+    print_verdicts(targets)
     summary = {
-        "bench": "sitemap",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
+        **summary_head("sitemap"),
         "archives": args.archives,
         "urls": args.urls,
         "min_gap_s": args.min_gap,
