@@ -134,7 +134,7 @@ def test_cli_export_and_prune(db_url: str, tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
-    assert len(rows) == 6 and rows[0]["topic"] == "ht" and json.loads(rows[0]["words"]) == ["traffickers"]
+    assert len(rows) == 6 and rows[0]["topic"] == "ht" and rows[0]["words"] == "traffickers"  # a list: "a; b"
     assert json.loads(rows[0]["indicators"]) == {"means": ["traffickers"]} and rows[1]["indicators"] == "{}"
     assert list(rows[0])[:3] == ["id", "topic", "article_id"]
 
