@@ -16,7 +16,6 @@ the median in reference loops. Prints a table and one JSON line, writes bench/re
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -32,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reference import in_loops, machine_reference, reference_line  # noqa: E402
+from bench.reference import in_loops, machine_reference, reference_line, write_results  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "cli_start.json"
 # Exit codes of a run that completed (README "Exit codes"): 4, every source it fetched failed (the
@@ -142,9 +141,7 @@ def main() -> int:
             result["ephemeral_loaded"] = summary(timed(EPHEMERAL, env, args.ephemeral_runs), reference)
         result["idle"] = summary(timed(NEWSWATCH, env, args.idle_runs), reference)
     print(table(result))
-    print(json.dumps(result))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results(result, RESULTS)
     return 0
 
 

@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.newsweb import WATCHLIST  # noqa: E402
 from bench.pipeline import BIN, Bench, Measured, measure  # noqa: E402
-from bench.reference import machine_reference, reference_line  # noqa: E402
+from bench.reference import machine_reference, reference_line, write_results  # noqa: E402
 from tests.receivers import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "emm_day.json"
@@ -488,9 +488,7 @@ def main(argv: list[str] | None = None) -> None:
     results["intervals"] = [row(i) for i in day.intervals]
     results["days"] = days(day.intervals, args.per_interval)
     print(table(results))
-    print(json.dumps(results, default=str))
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2, default=str))
+    write_results(results, args.results)
 
 
 if __name__ == "__main__":

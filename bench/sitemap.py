@@ -12,7 +12,6 @@ Targets: a quiet poll makes at most 5 requests and takes under 2 s; every new st
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reference import print_verdicts, summary_head, with_reference  # noqa: E402
+from bench.reference import print_verdicts, summary_head, with_reference, write_results  # noqa: E402
 from tasks.config import SourceSpec  # noqa: E402
 from tasks.fetching import FetchPolicy, PoliteFetcher  # noqa: E402
 from tasks.ingest.canonical import canonical_url  # noqa: E402
@@ -151,10 +150,7 @@ def main() -> int:
         "targets": targets,
     }
     summary = with_reference(summary, ("quiet_seconds_median",))
-    print(json.dumps(summary))
-    out = ROOT / "bench" / "results" / "sitemap.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**summary, "rows": rows}, indent=2) + "\n")
+    write_results(summary, ROOT / "bench" / "results" / "sitemap.json", {**summary, "rows": rows})
     return 0 if all(targets.values()) else 1
 
 
