@@ -8,6 +8,7 @@ silence). It also gives operators the same path for one URL: `newswatch sources 
 
 - plan.py: the due sources of a run, cut into batches (plan_ingest).
 - batch.py: one batch of sources, start to end, and its Prefect task (ingest_batch).
+- batchlog.py: a batch's log lines, a bounded number whatever its size (batch_lines).
 - options.py: the limits an ingest runs under, from the settings (IngestOptions).
 - feedfetch.py: a feed fetched, an HTML page followed to the feed it announces (fetch_feed).
 - sourcekinds.py: sitemap and page sources polled into entries as a feed's (read_listing);
