@@ -1,5 +1,6 @@
 """Which sources a run fetches, and in which batches: the sources due now (or all chosen ones,
-when the run is forced), cut into batches of at most `batch_size`, one Prefect task each."""
+when the run is forced), cut into batches of `batch_size` (NEWSWATCH_BATCH_SIZE), one Prefect
+task each, and into at most MAX_BATCHES batches, which grow past `batch_size` at more sources."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from storage.records import SourceState
 from tasks.common import progress
 from tasks.config import SourceSpec
 from tasks.ingest.schedule import source_is_due
+
+# A task run costs its Prefect server about 20 KB (the task run, its three states and their
+# events) and 10 ms: at 7,000 sources, batches of 100 were 70 task runs, 1.4 MB of Prefect's
+# database per run, 135 MB a day at a 15-minute schedule (bench/emm_day.py). A batch is a unit of
+# retry and of reporting, not of concurrency (every batch's sources share one pool of fetch
+# threads, and eight batches are all in flight at once), so above 8 x batch_size sources the
+# batches grow instead: 875 sources each at 7,000.
+MAX_BATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,11 @@ def split_into_batches(sources: Sequence[SourceSpec], size: int) -> list[list[So
     return [list(sources[i : i + size]) for i in range(0, len(sources), size)]
 
 
+def batch_size_for(due: int, batch_size: int, max_batches: int = MAX_BATCHES) -> int:
+    """Sources per batch: `batch_size`, or more when that would make over `max_batches` batches."""
+    return max(batch_size, -(-due // max_batches))
+
+
 def plan_ingest(
     db_url: str, sources: Sequence[SourceSpec], force: bool, batch_size: int, now: datetime | None = None
 ) -> IngestPlan:
@@ -53,7 +67,7 @@ def plan_ingest(
     states = repository.source_states(db_url)
     due = due_sources(sources, states, now or now_utc(), force)
     progress.expect(progress.SOURCES, len(due))
-    parts = split_into_batches(due, batch_size)
+    parts = split_into_batches(due, batch_size_for(len(due), batch_size))
     batches = [
         IngestBatch(part, {s.name: states[s.name] for s in part}, f"{i + 1}-of-{len(parts)}")
         for i, part in enumerate(parts)

@@ -72,3 +72,18 @@ def test_plan_ingest_stores_new_sources_and_plans_the_due_ones_in_labelled_batch
 def test_plan_ingest_with_nothing_due_has_no_batches(db_url: str) -> None:
     plan = plan_ingest(db_url, [], force=False, batch_size=10, now=NOW)
     assert plan.batches == [] and plan.due == [] and plan.not_due == 0
+
+
+def test_batches_grow_past_the_batch_size_rather_than_number_more_than_max_batches(db_url: str) -> None:
+    """Issue #18: a task run is about 20 KB of Prefect's database; at 7,000 sources batches of 100
+    were 70 task runs a run. Up to MAX_BATCHES x batch_size sources nothing changes."""
+    from tasks.ingest.plan import MAX_BATCHES, batch_size_for
+
+    assert MAX_BATCHES == 8
+    assert batch_size_for(7000, 100) == 875 and batch_size_for(7001, 100) == 876  # 8 batches, the last of 869
+    assert batch_size_for(800, 100) == 100 and batch_size_for(801, 100) == 101
+    assert batch_size_for(50, 100) == 100 and batch_size_for(0, 100) == 100
+    assert batch_size_for(5, 2, max_batches=3) == 2 and batch_size_for(7, 2, max_batches=3) == 3
+    many = plan_ingest(db_url, [spec(f"S{i:02d}") for i in range(20)], force=True, batch_size=2, now=NOW)
+    assert [len(b.sources) for b in many.batches] == [3, 3, 3, 3, 3, 3, 2]
+    assert many.batches[-1].label == "7-of-7"
