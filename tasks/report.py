@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
@@ -27,10 +25,21 @@ from tasks.stories import StoryReport
 
 MD = "markdown"  # the artifact is Markdown: article text is escaped like a chat message's
 SOURCES_KEY = "newswatch-sources"
-# The full source-health table is about 160 bytes per source: 160 KB per run at 1,000 sources,
-# 15 MB a day in Prefect's database at a 15-minute schedule if stored every run. It is stored
-# again when a source's status, failure count or error changes, and at least this often.
+# What a run adds to Prefect's database is bounded, whatever the number of sources and matches
+# (issue #18: under 50 MB a day at 96 runs and 7,000 sources; bench/emm_day.py). Prefect writes
+# an artifact's data twice for good (the artifact, and the payload of its collection's event)
+# and keeps a third copy as its key's latest. The report names at most REPORT_MAX_ITEMS stories,
+# failed sources and sources to look at, the matches table at most TABLE_MAX_MATCHES rows; the
+# rest are a command away (`newswatch alerts`, `newswatch export`, `newswatch sources list`).
+REPORT_MAX_ITEMS = 20
+TABLE_MAX_MATCHES = 50
+# The full source-health table is about 160 bytes per source (1.1 MB at 7,000 sources). It is
+# stored again when a source's status, failure count or error changes (at thousands of sources,
+# nearly every run), but no more often than keeps it under SOURCES_TABLE_BYTES_PER_DAY of table
+# data a day, and at least every SOURCES_TABLE_MAX_AGE: every change at 100 sources, every 1.5
+# hours at 1,000, twice a day at 7,000.
 SOURCES_TABLE_MAX_AGE = timedelta(hours=24)
+SOURCES_TABLE_BYTES_PER_DAY = 2_500_000
 
 log = logging.getLogger(__name__)
 
@@ -226,17 +235,10 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         "## New matches",
         "",
     ]
-    if matches:
-        # Stories, not raw duplicates: one block per (topic, story), naming the other outlets.
-        stories: dict[tuple[str, int | None], list[MatchRow]] = {}
-        for m in matches:
-            stories.setdefault((m.topic, m.story_id if m.story_id is not None else -id(m)), []).append(m)
-        for number, group in enumerate(stories.values(), start=1):
-            lines += _match_block(number, group)
-    else:
-        lines.append("None.")
+    lines += _match_blocks(matches) if matches else ["None."]
     if summary.failures:
-        lines += ["", "## Failed sources", ""] + [f"- {_one_line(escape(f, MD))}" for f in summary.failures]
+        failed = [f"- {_one_line(escape(f, MD))}" for f in summary.failures[:REPORT_MAX_ITEMS]]
+        lines += ["", "## Failed sources", "", *failed, *_more(len(summary.failures), "failed sources", SOURCES_CMD)]
     if health:
         # Only the sources that need a look: at a thousand sources the full table (it is the
         # newswatch-sources artifact) buried them, and every run stored it again.
@@ -244,11 +246,31 @@ def render_markdown(summary: RunSummary, matches: list[MatchRow], health: list[S
         attention = [row for row in rows if row[1] != "ok"]
         lines += ["", "## Source health", "", f"{len(rows) - len(attention)} of {len(rows)} sources ok."]
         if attention:
-            lines += ["", *(_health_item(row) for row in attention)]
+            lines += ["", *(_health_item(row) for row in attention[:REPORT_MAX_ITEMS])]
+            lines += _more(len(attention), "sources that need a look", SOURCES_CMD)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-MAX_LINKS = 25  # link artifacts per run: enough to open the alerted articles, not a flood
+SOURCES_CMD = "`newswatch sources list` shows every source's health"
+MATCHES_CMD = "`newswatch alerts` lists the alerts, `newswatch export --kind matches --since 1h` every match"
+
+
+def _more(count: int, what: str, where: str) -> list[str]:
+    """The line that stands for the items past REPORT_MAX_ITEMS, and where to find them."""
+    return ["", f"... and {count - REPORT_MAX_ITEMS} more {what}: {where}."] if count > REPORT_MAX_ITEMS else []
+
+
+def _match_blocks(matches: list[MatchRow]) -> list[str]:
+    """Stories, not raw duplicates: one block per (topic, story), naming the other outlets; the
+    first REPORT_MAX_ITEMS of them."""
+    stories: dict[tuple[str, int | None], list[MatchRow]] = {}
+    for m in matches:
+        stories.setdefault((m.topic, m.story_id if m.story_id is not None else -id(m)), []).append(m)
+    groups = list(stories.values())
+    lines = [
+        line for number, group in enumerate(groups[:REPORT_MAX_ITEMS], start=1) for line in _match_block(number, group)
+    ]
+    return lines + _more(len(groups), "stories", MATCHES_CMD)
 
 
 def run_name(summary: RunSummary, started: datetime) -> str:
@@ -261,34 +283,20 @@ def run_name(summary: RunSummary, started: datetime) -> str:
 
 RUN_KEY = "newswatch-run"
 MATCHES_KEY = "newswatch-matches"
-_NOT_IN_KEY = re.compile(r"[^a-z0-9]+")
-
-
-def artifact_key(*parts: str) -> str:
-    """An artifact key from names (Prefect takes lowercase letters, digits and dashes): each part
-    lowercased, other characters as one dash, at most 40 characters; "x" for a part with none
-    left (a Khmer topic name)."""
-    slugs = (_NOT_IN_KEY.sub("-", part.lower()).strip("-")[:40].strip("-") or "x" for part in parts)
-    return "-".join(slugs)
-
-
-def link_key(m: MatchRow) -> str:
-    """The key of a matched article's link artifact: the topic and outlet an operator knows it by,
-    and 8 hex digits of the URL's SHA-256, so a story matched again is a new version of its key."""
-    digest = hashlib.sha256(m.url.encode()).hexdigest()[:8]
-    return artifact_key("newswatch-match", m.topic, m.source_name, digest)
 
 
 def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHealthRow] | None = None) -> None:
     """The run's artifacts in the Prefect UI, each with a key (its card's and page's name) and a
-    description: the Markdown report, a table of new matches, the source-health table and a
-    link to each matched article."""
+    description: the Markdown report, a table of new matches and the source-health table. No
+    artifact per article: each was a new key in the UI's list and about 2 KB of Prefect's database
+    (the report's blocks link to the articles)."""
     create_markdown_artifact(
         key=RUN_KEY,
         markdown=render_markdown(summary, matches, health),
         description="What this run fetched, matched and sent: counts, one block per new match, sources to look at",
     )
     if matches:
+        shown = matches[:TABLE_MAX_MATCHES]
         create_table_artifact(
             key=MATCHES_KEY,
             table=[
@@ -302,9 +310,10 @@ def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHea
                     "clauses": "; ".join(m.terms),
                     "indicators": _indicators_text(m),
                 }
-                for m in matches
+                for m in shown
             ],
-            description="New matches of this run, one row each (for sorting and copying)",
+            description="New matches of this run, one row each (for sorting and copying)"
+            + (f"; the first {len(shown)} of {len(matches)}: {MATCHES_CMD}" if len(shown) < len(matches) else ""),
         )
     if health:
         now = now_utc()
@@ -313,21 +322,21 @@ def publish(summary: RunSummary, matches: list[MatchRow], health: list[SourceHea
             create_table_artifact(
                 key=SOURCES_KEY,
                 table=table,
-                description="Source health (stored when a source's status, failures or error change, and daily)",
+                description="Source health (stored when a source's status, failures or error change, at most a few "
+                "times a day at thousands of sources, and daily)",
             )
-    for m in matches[:MAX_LINKS]:
-        about = f"{escape(m.source_name, MD)}, topic {escape(m.topic, MD)}"
-        create_link_artifact(
-            key=link_key(m),
-            link=m.url,
-            link_text=f"{m.topic}: {m.title}"[:200],
-            description=f"Matched article: {escape(m.title, MD)} ({about})",
-        )
 
 
 def _health_states(table: list[dict[str, str]]) -> list[tuple[str, ...]]:
     """What makes a new version of the health table worth storing: not the times, which move every run."""
     return sorted((r["source"], r["status"], r["failures"], r["last error"]) for r in table)
+
+
+def sources_table_gap(table_bytes: int) -> timedelta:
+    """The least time between two stored health tables of this size (JSON bytes): none while one
+    stored every 15-minute run (96 a day) stays within SOURCES_TABLE_BYTES_PER_DAY."""
+    per_day = SOURCES_TABLE_BYTES_PER_DAY / max(table_bytes, 1)
+    return timedelta(0) if per_day >= 96 else timedelta(days=1) / per_day
 
 
 def health_table_due(
@@ -337,6 +346,8 @@ def health_table_due(
     it: a JSON string or the list itself) and when it was stored."""
     if previous is None or previous_at is None or now - previous_at >= SOURCES_TABLE_MAX_AGE:
         return True
+    if now - previous_at < sources_table_gap(len(json.dumps(table))):
+        return False
     try:
         rows = json.loads(previous) if isinstance(previous, str) else previous
         return _health_states(table) != _health_states(rows)  # type: ignore[arg-type]

@@ -54,8 +54,9 @@ def summary_line(label: str, outcomes: Sequence[Outcome]) -> str:
     deferred = sum(1 for o in outcomes if o.error is not None and o.deferred)
     busiest = sorted((o for o in read if o.new), key=lambda o: -o.new)
     most = f"; most new: {_names([f'{o.name} ({o.new})' for o in busiest])}" if busiest else ""
+    sources = f"{len(outcomes)} source{'s' if len(outcomes) != 1 else ''}"
     return (
-        f"batch {label}: {len(outcomes)} sources: {len(read)} read ({sum(o.entries for o in read)} entries, "
+        f"batch {label}: {sources}: {len(read)} read ({sum(o.entries for o in read)} entries, "
         f"{sum(o.new for o in read)} new, {sum(o.revised for o in read)} revised, {sum(o.known for o in read)} known, "
         f"{sum(o.duplicates for o in read)} duplicates{most}), "
         f"{len(outcomes) - len(read) - failed} not modified, {failed} failed"

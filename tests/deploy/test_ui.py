@@ -182,7 +182,7 @@ def test_custom_run_from_the_ui_sends_the_alert(prefect_server: str, mekong: Wat
             # run did not produce any logs" until the page is loaded again (the API has them).
             page.reload()
             page.get_by_role("tab", name="Logs").click()
-            expect(page.get_by_text(re.compile(r"^Mekong Daily: 4 entries, 3 new"))).to_be_visible()
+            expect(page.get_by_text(re.compile(r"^batch 1-of-1: 1 source: 1 read \(4 entries, 3 new"))).to_be_visible()
             expect(page.get_by_text(re.compile(r"^sources ok 1, failed 0"))).to_be_visible()
             page.screenshot(path=shots / "3-run.png", full_page=True)
 

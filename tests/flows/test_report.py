@@ -5,6 +5,7 @@ item 2) and every artifact has a key and a description (item 3)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from itertools import takewhile
@@ -119,20 +120,8 @@ def test_every_artifact_is_created_with_a_key_and_a_description() -> None:
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
                 if re.fullmatch(r"create_\w+_artifact", name):
                     calls.append((f"{path.relative_to(root)}:{node.lineno}", {k.arg for k in node.keywords}))
-    assert len(calls) >= 4
+    assert len(calls) >= 3
     assert [where for where, keywords in calls if not {"key", "description"} <= keywords] == []
-
-
-def test_artifact_keys_are_names_prefect_takes() -> None:
-    from tasks.report import artifact_key, link_key
-
-    assert artifact_key("newswatch-match", "Human Trafficking", "Mekong Daily") == (
-        "newswatch-match-human-trafficking-mekong-daily"
-    )
-    assert artifact_key("x", "ការជួញដូរមនុស្ស", "--") == "x-x-x"
-    key = link_key(match("one", FIRED, source="Phnom Penh Post (EN)"))
-    assert re.fullmatch(r"newswatch-match-abuse-phnom-penh-post-en-[0-9a-f]{8}", key), key
-    assert link_key(match("one", FIRED)) != link_key(match("two", FIRED))
 
 
 def test_the_health_table_is_stored_again_only_when_a_source_changes_or_daily() -> None:
@@ -194,3 +183,85 @@ def test_a_run_stores_the_health_table_when_it_changed() -> None:
     assert stored_versions() == 1
     report([health_row(name=name, last_fetched_at=NOW, consecutive_failures=1, last_error="HTTP 503")])
     assert stored_versions() == 2
+
+
+def test_the_report_names_a_bounded_number_of_each_and_says_where_the_rest_are() -> None:
+    """Issue #18: Prefect keeps each run's report twice (the artifact and its event); at 7,000
+    sources one listed 160 stories, 140 failed sources and as many to look at (97 KB a run)."""
+    from tasks.report import REPORT_MAX_ITEMS, RunSummary, render_markdown
+
+    assert REPORT_MAX_ITEMS == 20
+    matches = [match(f"story-{i}", FIRED, story=i) for i in range(100)]
+    summary = RunSummary(matches=100, sources_failed=60, failures=[f"down-{i}: HTTP 500" for i in range(60)])
+    rows = [health_row(name=f"down-{i}", consecutive_failures=2, last_error="HTTP 500") for i in range(60)]
+    report = render_markdown(summary, matches, [*rows, health_row(name="fine")])
+    page = rendered(report)
+    assert [h.text_content() for h in page.xpath("//h3")] == [f"{i + 1}. story-{i}" for i in range(20)]
+    assert "... and 80 more stories: `newswatch alerts` lists the alerts, `newswatch export --kind matches" in report
+    failed = report[report.index("## Failed sources") : report.index("## Source health")]
+    assert failed.count("\n- down\\-") == 20 and "... and 40 more failed sources: `newswatch sources list`" in failed
+    health = report[report.index("## Source health") :]
+    assert "1 of 61 sources ok." in health and health.count("\n- **down\\-") == 20
+    assert "... and 40 more sources that need a look: `newswatch sources list`" in health
+    assert len(report.encode()) < 25_000
+    # Within the bounds, no "more" line.
+    assert "more stories" not in render_markdown(RunSummary(matches=20), matches[:20])
+
+
+def test_a_big_health_table_is_stored_a_few_times_a_day_however_often_it_changes() -> None:
+    """At 7,000 sources the table is about 1.1 MB and some source's failure count changes nearly
+    every run: it was stored every run (2.6 MB of Prefect's database, with its event)."""
+    from tasks.report import (
+        HEALTH_COLUMNS,
+        SOURCES_TABLE_BYTES_PER_DAY,
+        health_table,
+        health_table_due,
+        sources_table_gap,
+    )
+
+    def table(failures: int, n: int) -> list[dict[str, str]]:
+        rows = [health_row(name=f"site-{i:05d}", consecutive_failures=failures * (i % 50 == 0)) for i in range(n)]
+        return [dict(zip(HEALTH_COLUMNS, r, strict=True)) for r in health_table(rows, NOW)]
+
+    big, changed = table(1, 7000), table(2, 7000)
+    size = len(json.dumps(big))
+    assert 700_000 < size < 1_500_000
+    gap = sources_table_gap(size)
+    assert gap == timedelta(days=1) * size / SOURCES_TABLE_BYTES_PER_DAY and timedelta(hours=6) < gap < timedelta(
+        hours=16
+    )
+    assert not health_table_due(changed, big, NOW - timedelta(hours=1), NOW)  # changed, but too soon
+    assert health_table_due(changed, big, NOW - gap, NOW)
+    assert not health_table_due(big, big, NOW - gap, NOW)  # unchanged: not stored, as before
+    # A small table is stored whenever it changes: one each 15-minute run stays within the budget.
+    small = table(1, 100)
+    assert sources_table_gap(len(json.dumps(small))) == timedelta(0)
+    assert health_table_due(table(2, 100), small, NOW - timedelta(minutes=1), NOW)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_stores_a_bounded_matches_table_and_no_artifact_per_article() -> None:
+    """Through Prefect's real API: 120 new matches make one report and one table of 50 rows whose
+    description says where the rest are; no link artifact per article (issue #18)."""
+    from uuid import UUID
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.runtime import flow_run
+
+    from tasks.report import TABLE_MAX_MATCHES, RunSummary, publish
+
+    @flow
+    def report() -> UUID:
+        publish(RunSummary(matches=120), [match(f"story-{i}", FIRED, story=i) for i in range(120)])
+        return UUID(flow_run.id)
+
+    run_id = report()
+    with get_client(sync_client=True) as client:
+        mine = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+    assert sorted(a.key or "" for a in mine) == ["newswatch-matches", "newswatch-run"]
+    (table,) = [a for a in mine if a.key == "newswatch-matches"]
+    rows: list[dict[str, str]] = json.loads(table.data) if isinstance(table.data, str) else table.data  # type: ignore[assignment]
+    assert TABLE_MAX_MATCHES == 50 and len(rows) == 50 and rows[0]["title"] == "story-0"
+    assert "the first 50 of 120: `newswatch alerts`" in str(table.description)
