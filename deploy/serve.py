@@ -13,10 +13,9 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 
 import flows
-from deploy.runform import run_form
 from flows.digest import digest
 from flows.monitor import monitor
-from tasks.config import Settings, load_settings, load_sources, load_watchlist
+from tasks.config import Settings, load_settings
 
 # Digests are checked often and sent once per period (hourly, or daily at the configured time).
 DIGEST_EVERY_MINUTES = 15
@@ -42,17 +41,9 @@ def from_project(flow: Flow[Any, Any], **options: Any) -> RunnerDeployment:
     return deployment
 
 
-def with_run_form(deployment: RunnerDeployment, settings: Settings) -> RunnerDeployment:
-    """The Run form built from the config (deploy/runform.py). The schema has no public setter:
-    Prefect's own templated parameters edit these properties in place too."""
-    schema = deployment._parameter_openapi_schema
-    sources, watchlist = load_sources(settings.sources_file), load_watchlist(settings.watchlist_file)
-    files = (str(settings.sources_file), str(settings.watchlist_file))
-    schema.properties = run_form(schema.properties, sources.sources, watchlist.topics, files)
-    return deployment
-
-
 def build_deployments(settings: Settings) -> list[RunnerDeployment]:
+    """The two deployments. Their Run forms come from the flows' signatures, the lists of
+    sources and topics read from the config now (flows/runform.py), as `prefect deploy` does."""
     monitoring = from_project(
         monitor,
         name="monitor",
@@ -70,7 +61,7 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
         tags=["newswatch"],
         concurrency_limit=ONE_AT_A_TIME,
     )
-    return [with_run_form(monitoring, settings), with_run_form(digesting, settings)]
+    return [monitoring, digesting]
 
 
 def main() -> None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import atexit
 import gc
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Annotated
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.hooks import ops_told_of_failure, tell_ops
+from flows.runform import EVERY, TEXT, ConfigNames
 from flows.stages import PrefectStages, Stages, local_stages
 from storage import repository
 from storage.clock import now_utc
@@ -28,8 +31,8 @@ from tasks.stories import stories_task
 
 def run_monitor(
     stages: Stages,
-    sources: list[str] | None = None,
-    topics: list[str] | None = None,
+    sources: Sequence[str] | None = None,
+    topics: Sequence[str] | None = None,
     dry_run: bool = False,
     force: bool = False,
     sources_file: str | None = None,
@@ -40,9 +43,9 @@ def run_monitor(
     settings = load_settings()
     db_url = settings.db_url
     # Everything that can be wrong with the configuration fails here, before anything is touched.
-    source_list = select_sources(load_sources(sources_file or settings.sources_file).sources, sources)
+    source_list = select_sources(load_sources(sources_file or settings.sources_file).sources, list(sources or ()))
     watchlist = load_watchlist(watchlist_file or settings.watchlist_file)
-    topic_list = select_topics(watchlist.topics, topics)
+    topic_list = select_topics(watchlist.topics, list(topics or ()))
     senders = load_senders(settings)
     get_engine(db_url)
 
@@ -66,6 +69,13 @@ def run_monitor(
     return summary
 
 
+# The Run form (flows/runform.py): `sources` and `topics` picked from the config's names when a
+# deployment is made from `monitor` (`prefect deploy`, `newswatch serve`), the files as text.
+Sources = Annotated[Sequence[str] | None, ConfigNames("sources", __name__, "monitor")]
+Topics = Annotated[Sequence[str] | None, ConfigNames("topics", __name__, "monitor")]
+File = Annotated[str | None, TEXT]
+
+
 # The pool bounds how many batches of sources are fetched at once (NEWSWATCH_BATCH_CONCURRENCY).
 @flow(
     name="monitor",
@@ -74,22 +84,22 @@ def run_monitor(
     on_failure=[tell_ops],
 )
 def monitor(
-    sources: list[str] | None = None,
-    topics: list[str] | None = None,
+    sources: Sources = EVERY,
+    topics: Topics = EVERY,
     dry_run: bool = False,
     force: bool = False,
-    sources_file: str | None = None,
-    watchlist_file: str | None = None,
+    sources_file: File = "",
+    watchlist_file: File = "",
 ) -> RunSummary:
     """Fetch the due sources, store new articles, match the watched topics, send alerts.
 
     Args:
-        sources: source names or tags to fetch (default: all enabled sources).
-        topics: topic names to match (default: all).
+        sources: Sources to fetch, by name or tag (all: every enabled source).
+        topics: Topics to match (all: every one).
         dry_run: match and record, send nothing.
         force: fetch every chosen source now, even those not due or backing off.
-        sources_file: path of sources.yaml (default: NEWSWATCH_SOURCES_FILE or deploy/sources.yaml).
-        watchlist_file: path of watchlist.yaml (default: NEWSWATCH_WATCHLIST_FILE or deploy/watchlist.yaml).
+        sources_file: Path of sources.yaml on the worker (empty: the setting, NEWSWATCH_SOURCES_FILE).
+        watchlist_file: Path of watchlist.yaml on the worker (empty: the setting, NEWSWATCH_WATCHLIST_FILE).
     """
     return run_monitor(PrefectStages(), sources, topics, dry_run, force, sources_file, watchlist_file)
 

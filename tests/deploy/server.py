@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import TEST_ENV
+from tests.helpers import ROOT
 
 FINISHED = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
@@ -143,3 +144,17 @@ def deployment_named(api: str, name: str, timeout: float) -> dict[str, Any]:
         return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
 
     return wait_until(found, timeout, f"the deployment {name}")  # type: ignore[no-any-return]
+
+
+def prefect(args: list[str], env: dict[str, str]) -> str:
+    """Run a `prefect` CLI command from the project directory; its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout

@@ -4,30 +4,23 @@ completes and delivers its alert."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.deploy.server import client_env, create_flow_run, final_state, newswatch_env, one_run_at_a_time, started
+from tests.deploy.server import (
+    client_env,
+    create_flow_run,
+    final_state,
+    newswatch_env,
+    one_run_at_a_time,
+    prefect,
+    started,
+)
 from tests.helpers import ROOT, Watched
 from tests.newsweb import TRAFFICKING_TITLE
 from tests.receivers import JsonReceiver
-
-
-def prefect(args: list[str], env: dict[str, str]) -> str:
-    """Run a `prefect` CLI command from the project directory; its output."""
-    done = subprocess.run(
-        [sys.executable, "-m", "prefect", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
 
 
 def test_deploy_to_process_pool_and_a_worker_runs_it(prefect_server: str, mekong: Watched, tmp_path: Path) -> None:
