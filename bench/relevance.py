@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.reference import write_results  # noqa: E402
-from tasks.config import load_watchlist  # noqa: E402
+from tasks.config import TopicSpec, load_watchlist  # noqa: E402
 from tasks.matching import CompiledTopic, compile_topic, match  # noqa: E402
 
 SET = ROOT / "bench" / "relevance" / "articles.jsonl"
@@ -116,14 +116,45 @@ class Method:
     topic: CompiledTopic
 
 
-def load_method(name: str, file: Path, topic: str | None) -> Method:
+def topic_spec(file: Path, topic: str | None) -> TopicSpec:
     """A topic of a watchlist file: the one named `topic`, else the file's only topic."""
     topics = load_watchlist(file).topics
     chosen = [t for t in topics if t.name == topic] or (list(topics) if len(topics) == 1 else [])
     if not chosen:
         names = ", ".join(t.name for t in topics)
         raise SystemExit(f"{file}: no topic {topic!r} and more than one topic ({names}); pass --name")
-    return Method(name, file, compile_topic(chosen[0]))
+    return chosen[0]
+
+
+def load_method(name: str, file: Path, topic: str | None, with_score: bool = True) -> Method:
+    spec = topic_spec(file, topic)
+    return Method(name, file, compile_topic(spec if with_score else spec.model_copy(update={"score": None})))
+
+
+# The clauses of the shipped query that weigh as one indicator, besides its groups (issue #15).
+SCORE_FEATURES = ("@held NEAR/4 @premises", "@phones NEAR/3 @seized", "@papers NEAR/6 @withhold",
+                  "@promise NEAR/6 @job", "@debt NEAR/10 @costs", "@sell ONEAR/2 @whom",
+                  "@coerce ONEAR/5 @coerced-into", "SENTENCE(@trafficking AND @persons)")  # fmt: skip
+
+
+def fit_shipped_score(records: list[dict[str, Any]]) -> str:
+    """The shipped topic's `score:` block fitted on the tune half (tasks.matching.fitting), as YAML."""
+    import yaml
+
+    from tasks.matching import LabelledArticle, features_of, fit_score
+
+    spec = topic_spec(SHIPPED, TOPIC)
+    tune_half = [
+        LabelledArticle(r["id"], r["lang"], r["title"], r["text"], r["wanted"]) for r in records if r["split"] == "tune"
+    ]
+    fitted = fit_score(spec, tune_half, features_of(spec, SCORE_FEATURES))
+    if fitted is None:
+        raise SystemExit("no threshold keeps precision 0.95 on the tune half")
+    block = {"score": fitted.spec.model_dump()}
+    head = (
+        f"# fitted on {fitted.articles} tune articles: out of fold recall {fitted.recall}, precision {fitted.precision}"
+    )
+    return head + "\n" + yaml.safe_dump(block, allow_unicode=True, sort_keys=False)
 
 
 def semantic_methods(records: list[dict[str, Any]], shipped: Method) -> dict[str, Any]:
@@ -206,14 +237,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default=TOPIC, help=f"the topic to take from each --topic file (default {TOPIC})")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     ap.add_argument("--no-semantic", action="store_true", help="leave out the semantic methods")
+    ap.add_argument("--fit-score", action="store_true", help="print the shipped topic's score: fitted on the tune half")
     args = ap.parse_args(argv)
 
     everything = load_set()
+    if args.fit_score:
+        print(fit_shipped_score(everything), end="")
+        return 0
     records = [r for r in everything if args.split == "all" or r["split"] == args.split]
     methods = [
         load_method("old", OLD, TOPIC),
         load_method("keywords", KEYWORDS, None),
         load_method("shipped", SHIPPED, TOPIC),
+        load_method("query alone", SHIPPED, TOPIC, with_score=False),
     ]
     for file in args.topic:
         name = file.stem

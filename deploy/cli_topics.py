@@ -317,10 +317,11 @@ def stories(
 def register(app: typer.Typer) -> None:
     """`topics`, then the archive's queries: `backtest`, `search`, `stories`."""
     from deploy.cli_review import topics_report
-    from deploy.cli_tune import topics_tune
+    from deploy.cli_tune import topics_fit, topics_tune
 
     topics_app.command("report")(topics_report)
     topics_app.command("tune")(topics_tune)
+    topics_app.command("fit")(topics_fit)
     app.add_typer(topics_app, name="topics")
     app.command()(backtest)
     app.command()(search)

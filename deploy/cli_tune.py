@@ -1,6 +1,7 @@
 """`newswatch topics tune TOPIC --labelled FILE`: a semantic topic's threshold chosen on labelled
 articles (the analysts' judgments, `alerts export-labelled`, or bench/relevance/articles.jsonl),
-with the precision/recall curve; and the model the other analyst tools score `semantic:` with."""
+with the precision/recall curve; `newswatch topics fit TOPIC --labelled FILE`: a topic's weighted
+indicators (`score:`) fitted on them; and the model the other analyst tools score `semantic:` with."""
 
 from __future__ import annotations
 
@@ -122,3 +123,52 @@ def topics_tune(
         each = "{" + ", ".join(f"{k}: {v}" for k, v in chosen.items()) + "}"
         value = each if per_language else chosen[results[0].language]
         out.print(f"In the watchlist, under semantic: threshold: {value}", highlight=False)
+
+
+def topics_fit(
+    topic: Annotated[str, typer.Argument(help="A topic of the watchlist.")],
+    labelled: Annotated[Path, typer.Option("--labelled", help="Labelled articles (JSON lines).")],
+    feature: Annotated[
+        list[str] | None,
+        typer.Option("--feature", help="A clause to weigh besides the topic's groups, e.g. '@held NEAR/4 @premises'."),
+    ] = None,
+    precision: Annotated[
+        float, typer.Option("--precision", min=0.0, max=1.0, help="The precision to keep (default 0.95).")
+    ] = 0.95,
+    watchlist: WatchlistOpt = None,
+) -> None:
+    """Fit a topic's weighted indicators (its `score:` key) on labelled articles: weights for the
+    groups (and --feature clauses) that separate wanted from unwanted articles, and the lowest
+    score that keeps the precision with the query's matches; prints the block to paste.
+
+    Example: newswatch topics fit human-trafficking --labelled judged.jsonl --feature '@held NEAR/4 @premises'
+    """
+    import yaml
+
+    from tasks.config import ConfigError, load_settings, load_watchlist
+    from tasks.matching import FitUnavailable, LabelError, features_of, fit_score, labels_for, read_labelled
+    from tasks.query import QuerySyntaxError
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+        articles = read_labelled(labelled)
+    except (ConfigError, LabelError) as exc:
+        raise fail("bad input", exc, 2) from None
+    spec = next((t for t in topics if t.name.casefold() == topic.casefold()), None)
+    if spec is None:
+        raise fail("topics fit", f"{topic!r} is not a topic of the watchlist", 2)
+    kept, _ = labels_for(articles, spec.name)
+    try:
+        fitted = fit_score(spec, kept, features_of(spec, feature or ()), precision)
+    except QuerySyntaxError as exc:
+        raise fail("--feature", exc, 2) from None
+    except (ValueError, FitUnavailable) as exc:
+        raise fail("topics fit", f"{labelled}: {exc}", 2) from None
+    if fitted is None:
+        raise fail("topics fit", f"no threshold keeps precision {precision:.2f} on {labelled}", 1)
+    out.print(
+        f"# {esc(spec.name)} on {len(kept)} labelled articles ({fitted.wanted} wanted): out of fold, with the "
+        f"query, recall {fitted.recall:.2f} and precision {fitted.precision:.2f}. In the topic:",
+        highlight=False,
+    )
+    print(yaml.safe_dump({"score": fitted.spec.model_dump()}, allow_unicode=True, sort_keys=False), end="")

@@ -90,8 +90,12 @@ def test_the_bench_reports_every_method_per_language(tmp_path: Path) -> None:
     measured = run("--topic", draft, "--out", out)
     assert measured["split"] == "measure" and measured["articles"] == sum(r["split"] == "measure" for r in records())
     semantic = ("semantic", "shipped+semantic") if importlib.util.find_spec("static_model") else ()
-    methods = ("old", "keywords", "shipped", "draft", *semantic)
+    methods = ("old", "keywords", "shipped", "query alone", "draft", *semantic)
     assert list(measured["figures"]) == list(measured["methods"]) == list(methods)
+    for lang in (*LANGS, "all"):  # the shipped topic's score only adds to its query's alerts
+        with_score, alone = measured["figures"]["shipped"][lang], measured["figures"]["query alone"][lang]
+        assert with_score["tp"] >= alone["tp"] and with_score["alerts"] >= alone["alerts"], lang
+    assert measured["figures"]["shipped"]["en"]["tp"] > measured["figures"]["query alone"]["en"]["tp"]
     if semantic:  # issue #16: thresholds from the tune half; the combined method only adds alerts
         assert set(measured["semantic"]["thresholds"]["shipped+semantic"]) == set(LANGS)
         for lang in (*LANGS, "all"):
@@ -109,3 +113,19 @@ def test_the_bench_reports_every_method_per_language(tmp_path: Path) -> None:
     everything = run("--split", "all", "--out", out)
     assert everything["articles"] == len(records())
     assert all(everything["figures"]["old"][lang]["articles"] >= 20 for lang in LANGS)
+
+
+def test_the_shipped_score_is_the_one_fitted_on_the_tune_half() -> None:
+    """deploy/watchlist.yaml's `score:` is what `bench/relevance.py --fit-score` prints: fitted
+    on the tune half by tasks.matching.fitting, reproducible, never edited by hand."""
+    import yaml
+
+    from tasks.config import load_watchlist
+
+    done = subprocess.run([sys.executable, str(BENCH), "--fit-score"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    fitted = yaml.safe_load(done.stdout)["score"]
+    shipped = next(
+        t for t in load_watchlist(ROOT / "deploy" / "watchlist.yaml").topics if t.name == "human-trafficking"
+    )
+    assert shipped.score is not None and fitted == shipped.score.model_dump()

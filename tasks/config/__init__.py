@@ -14,6 +14,7 @@ file, the line and the field.
 - selectors.py: a listing page's XPath or CSS selectors, compiled (compile_selector).
 - groups.py: the watchlist's indicator groups (shared and per topic, per language) and the
   check that every @group a query names exists for its language.
+- scoring.py: a topic's `score:` key (threshold, bias, weighted expressions).
 - semantic.py: a topic's `semantic:` key (description, examples, thresholds) and the check
   that the [semantic] extra is installed.
 """
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         select_topics,
     )
     from tasks.config.opml import OpmlRead, read_opml, write_opml
+    from tasks.config.scoring import ScoreSpec
     from tasks.config.selectors import PageSelectors, compile_selector
     from tasks.config.semantic import SemanticSpec
     from tasks.config.settings import Settings, environment_values, load_settings
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from tasks.config.yamlfile import ConfigError
 
 __all__ = [
+    "ScoreSpec",
     "forget_read_variables",
     "prefect_api_url",
     "save_variables",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tasks.common.interval import parse_interval
 from tasks.common.windows import QuietHours, parse_clock, parse_zone
 from tasks.config.groups import LANGUAGE_CODE, Groups, check_term, shared_groups, term_groups, unchecked_groups
+from tasks.config.scoring import ScoreSpec
 from tasks.config.selectors import PageSelectors
 from tasks.config.semantic import SemanticSpec
 from tasks.config.yamlfile import ConfigError, field_name, line_index, parse_yaml, read_config
@@ -133,6 +134,9 @@ class TopicSpec(_Strict):
     semantic: SemanticSpec | None = Field(
         default=None, description="Also match articles close in meaning to a description or examples (extra)."
     )
+    score: ScoreSpec | None = Field(
+        default=None, description="Also match articles whose weighted indicators reach a threshold."
+    )
 
     @field_validator("notify")
     @classmethod
@@ -173,9 +177,10 @@ class TopicSpec(_Strict):
     def _groups_resolve(self) -> TopicSpec:
         """Every @group of every query is defined and has terms for the query's language."""
         groups = self.term_groups()
-        written = ([(("query",), None, self.query)] if self.query else []) + [
-            (("queries", code), code, query) for code, query in self.queries.items()
-        ]
+        written: list[tuple[tuple[str, ...], str | None, str]] = [(("query",), None, self.query)] if self.query else []
+        written += [(("queries", code), code, query) for code, query in self.queries.items()]
+        if self.score:
+            written += [(("score", "weights", expression), None, expression) for expression in self.score.weights]
         for loc, language, query in written:
             try:
                 parse_query(query, groups, language)

@@ -13,6 +13,10 @@ and the sentences that show why.
 - semantic.py: a topic's `semantic:` key: its references embedded once per run, each article's
   stored vector compared with them; it only adds matches, each explained (score, threshold,
   closest reference).
+- scoring.py: a topic's `score:` key: the weighted indicators that add the articles its query
+  misses, each explained (score, threshold, the weights that fired and what they found).
+- fitting.py: a `score:` fitted on labelled articles (`newswatch topics fit`): a logistic
+  regression over which indicators fire, threshold and strength chosen out of fold.
 - tuning.py: a semantic topic's threshold chosen on labelled articles, with the
   precision/recall curve (`newswatch topics tune`).
 - search.py: the archive searched with the query language (`newswatch search`).
@@ -43,7 +47,9 @@ if TYPE_CHECKING:
         weekly_precision,
         weeks_back,
     )
+    from tasks.matching.fitting import Fitted, FitUnavailable, features_of, fit_score
     from tasks.matching.rules import match_alerts, route
+    from tasks.matching.scoring import SCORE_CLAUSE, CompiledScore, compile_score
     from tasks.matching.search import SearchReport, search_archive
     from tasks.matching.semantic import (
         SEMANTIC_CLAUSE,
@@ -59,6 +65,13 @@ if TYPE_CHECKING:
     from tasks.matching.unmatched import MatchReport, all_hits, match_task, match_unmatched, semantic_stage
 
 __all__ = [
+    "CompiledScore",
+    "compile_score",
+    "features_of",
+    "fit_score",
+    "Fitted",
+    "FitUnavailable",
+    "SCORE_CLAUSE",
     "all_hits",
     "article_vector",
     "closest",

@@ -14,6 +14,7 @@ from storage.records import StoredArticle
 from tasks.common.language import primary_tag
 from tasks.common.text import normalize, sentence_spans
 from tasks.config import TopicSpec
+from tasks.matching.scoring import CompiledScore, compile_score
 from tasks.query import Doc, Explanation, Query, WatchlistIndex, parse_query, terms_query
 
 MAX_SENTENCE = 400
@@ -36,6 +37,7 @@ def topic_queries(topic: TopicSpec) -> dict[str, str]:
 class CompiledTopic:
     name: str
     queries: dict[str, Query]  # by language; DEFAULT for all
+    score: CompiledScore | None = None  # its `score:` key: adds what the queries miss
 
 
 def _parsed(topic: TopicSpec) -> dict[str, Query]:
@@ -45,7 +47,7 @@ def _parsed(topic: TopicSpec) -> dict[str, Query]:
 
 
 def compile_topic(topic: TopicSpec) -> CompiledTopic:
-    return CompiledTopic(topic.name, _parsed(topic))
+    return CompiledTopic(topic.name, _parsed(topic), compile_score(topic))
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def _hit(topic: str, title: str, text: str, why: Explanation) -> TopicHit:
     return TopicHit(topic, list(why.clauses), list(words.values()), best[0], "text", spans, best, indicators)
 
 
-def _doc(title: str, text: str, source: str = "", tags: Sequence[str] = (), language: str | None = None) -> Doc:
+def article_doc(title: str, text: str, source: str = "", tags: Sequence[str] = (), language: str | None = None) -> Doc:
     # The engine's span offsets index the strings as given: give it NFC text, as stored.
     nfc = unicodedata.normalize
     return Doc(title=nfc("NFC", title), text=nfc("NFC", text), source=source, tags=tuple(tags), lang=language)
@@ -112,34 +114,41 @@ def match(
     title: str, text: str, topic: CompiledTopic, source: str = "", tags: Sequence[str] = (), language: str | None = None
 ) -> TopicHit | None:
     """Does this article match the topic, and why (one topic; runs use a CompiledWatchlist)."""
-    doc = _doc(title, text, source, tags, language)
+    doc = article_doc(title, text, source, tags, language)
     for key in _languages(language):
         query = topic.queries.get(key)
         why = query.explain(doc) if query else None
         if why is not None:
             return _hit(topic.name, doc.title, doc.text, why)
-    return None
+    why = topic.score.explain(doc) if topic.score else None
+    return _hit(topic.name, doc.title, doc.text, why) if why else None
 
 
 @dataclass
 class CompiledWatchlist:
     index: WatchlistIndex[tuple[str, str]]  # keys: (topic, language)
+    scores: dict[str, CompiledScore] = field(default_factory=dict)  # the topics with `score:`
 
 
 def compile_watchlist(topics: Sequence[TopicSpec]) -> CompiledWatchlist:
     queries = {(t.name, lang): q for t in topics for lang, q in _parsed(t).items()}
-    return CompiledWatchlist(WatchlistIndex(queries))
+    scores = {t.name: score for t in topics if (score := compile_score(t)) is not None}
+    return CompiledWatchlist(WatchlistIndex(queries), scores)
 
 
 def match_article(article: StoredArticle, compiled: CompiledWatchlist) -> list[TopicHit]:
     """Every topic the article matches: one pass of the index over its text."""
-    doc = _doc(article.title, article.text, article.source_name, article.source_tags, article.language)
+    doc = article_doc(article.title, article.text, article.source_name, article.source_tags, article.language)
     found = compiled.index.match(doc)
     keys = _languages(article.language)
     hits = []
     for topic in dict.fromkeys(name for name, _ in found):
         why = next((found[(topic, k)] for k in keys if (topic, k) in found), None)
         if why is not None:  # a query for another language than the article's does not count
+            hits.append(_hit(topic, doc.title, doc.text, why))
+    matched = {hit.topic for hit in hits}
+    for topic, score in compiled.scores.items():
+        if topic not in matched and (why := score.explain(doc)) is not None:
             hits.append(_hit(topic, doc.title, doc.text, why))
     return hits
 

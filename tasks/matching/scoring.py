@@ -1,0 +1,53 @@
+"""A topic's weighted indicator score (its `score:` key, tasks.config.scoring): the articles the
+query misses whose score reaches the threshold are added, each explained by the score, the
+threshold and the weighted expressions that fired, with what they found.
+
+The weighted expressions compile into one WatchlistIndex, so an article costs one Aho-Corasick
+pass plus the expressions whose terms occur in it (the shipped topic's 70 weights, most of
+them single groups)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks.config import TopicSpec
+from tasks.query import Doc, Explanation, WatchlistIndex, parse_query
+
+SCORE_CLAUSE = "score"  # the first clause of a score match: "score 1.07 >= 0.41"
+SHOWN = 6  # positive contributions listed in an explanation's clauses, largest first
+
+
+@dataclass(frozen=True)
+class CompiledScore:
+    threshold: float
+    bias: float
+    weights: dict[str, float]  # expression -> weight
+    index: WatchlistIndex[str]
+
+    def explain(self, doc: Doc) -> Explanation | None:
+        """The article's score and why, if it reaches the threshold; else None."""
+        fired = self.index.match(doc)
+        total = self.bias + sum(self.weights[e] for e in fired)
+        if total < self.threshold:
+            return None
+        positive = sorted((e for e in fired if self.weights[e] > 0), key=lambda e: -self.weights[e])
+        clauses = [f"{SCORE_CLAUSE} {total:.2f} >= {self.threshold:.2f}"]
+        clauses += [f"{self.weights[e]:+.2f} {e}" for e in positive[:SHOWN]]
+        spans = tuple(span for e in positive for span in fired[e].spans)
+        indicators = {i.group: i for e in positive for i in fired[e].indicators}
+        return Explanation(tuple(clauses), spans, tuple(indicators.values()))
+
+
+def compile_score(topic: TopicSpec) -> CompiledScore | None:
+    """The topic's score, compiled with its groups (every language's terms), or None."""
+    spec = topic.score
+    if spec is None:
+        return None
+    groups = topic.term_groups()
+    index = WatchlistIndex({e: parse_query(e, groups) for e in spec.weights})
+    return CompiledScore(spec.threshold, spec.bias, dict(spec.weights), index)
+
+
+def score_value(doc: Doc, compiled: CompiledScore) -> float:
+    """The article's score, reached or not (for fitting and curves)."""
+    return compiled.bias + sum(compiled.weights[e] for e in compiled.index.match(doc))
