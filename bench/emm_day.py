@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 from bench.newsweb import WATCHLIST  # noqa: E402
 from bench.pipeline import BIN, Bench, Measured, measure  # noqa: E402
 from bench.reference import machine_reference, reference_line, write_results  # noqa: E402
+from tasks.report import SOURCES_KEY, sources_table_gap  # noqa: E402
 from tests.receivers import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "emm_day.json"
@@ -73,10 +74,19 @@ WORKERS = ("w0", "w1")  # split mode: source i is tagged WORKERS[i % 2]
 # period must be a duration ("P7D"): Prefect 3.9 takes plain seconds for the vacuum's period but
 # refuses them for the events' one (`prefect server start` exits with a validation error).
 PREFECT_RETENTION_DAYS = 14
+TABLE_COPIES = 2  # Prefect keeps an artifact's data in the artifact and in its collection's event
+# Events that only repeat what the task runs and artifacts hold (an artifact collection's event
+# carries the artifact's data) are kept a day; heartbeats (the zombie-run automation) 7 days.
+SHORT_LIVED_EVENTS = {
+    "prefect.flow-run.heartbeat": 7 * 86400,
+    **{f"prefect.task-run.{state}": 86400 for state in ("Pending", "Running", "Completed")},
+    **{f"prefect.artifact-collection.{action}": 86400 for action in ("created", "updated")},
+}
 PREFECT_SERVER_ENV = {
     "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
     "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(PREFECT_RETENTION_DAYS * 86400),
     "PREFECT_SERVER_EVENTS_RETENTION_PERIOD": "P7D",
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_EVENT_RETENTION_OVERRIDES": json.dumps(SHORT_LIVED_EVENTS),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 
@@ -103,6 +113,7 @@ class Interval:
     prefect_bytes: int | None
     prefect_cpu_s: float | None  # the Prefect server's CPU meanwhile (not in the run's tree)
     exit_codes: list[int] = field(default_factory=list)
+    prefect_table_bytes: int | None = None  # newswatch-sources table data stored by the run (JSON bytes)
 
     @property
     def fits(self) -> bool:
@@ -124,6 +135,17 @@ def percentile(values: list[float], q: float) -> float | None:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[min(98, max(0, round(q) - 1))]
+
+
+def sources_tables(path: Path) -> int:
+    """JSON bytes of every newswatch-sources table stored in a Prefect SQLite database so far."""
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path, timeout=30) as conn:
+        row = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM artifact WHERE key = ?", (SOURCES_KEY,))
+        stored = int(row.fetchone()[0])
+    conn.close()
+    return stored
 
 
 def sqlite_bytes(path: Path) -> int:
@@ -272,6 +294,7 @@ class Day(Bench):
         nw_before = self.db_bytes(db)
         rows_before = self.db_number(db, ARTICLES)
         pf_before = sqlite_bytes(self.prefect_db) if mode == "prefect" else None
+        tables_before = sources_tables(self.prefect_db) if mode == "prefect" else None
         pf_cpu = self.prefect_cpu() if mode == "prefect" else None
         web_cpu = sum(self.web.cpu_times()[:2])
         published = requests.post(f"{self.control}/publish", params={"k": self.args.per_interval}, timeout=600).json()
@@ -304,6 +327,7 @@ class Day(Bench):
             None if pf_before is None else sqlite_bytes(self.prefect_db) - pf_before,
             None if pf_cpu is None else self.prefect_cpu() - pf_cpu,
             [m.exit_code for m in runs],
+            None if tables_before is None else sources_tables(self.prefect_db) - tables_before,
         )
 
     def prefect_cpu(self) -> float:
@@ -357,11 +381,33 @@ def mean(values: list[float | None]) -> float | None:
     return statistics.fmean(kept) if kept else None
 
 
+def prefect_run_bytes(rows: list[Interval]) -> float | None:
+    """Bytes a run adds to Prefect's database, on average over a day. The newswatch-sources table
+    is stored by time, not by run (tasks/report.py: at most as often as keeps it under
+    SOURCES_TABLE_BYTES_PER_DAY, at least daily): the first interval of a bench stores it, the
+    next ones do not, however many a day would. So it is taken out of each interval (its data is
+    kept twice: the artifact and its collection's event) and put back at its stores per day. The
+    first run on a fresh server also writes one-time rows (the flow, each artifact key's collection
+    row, which later runs update in place: a third copy of the first table): with several
+    intervals, the runs after the first are the day's runs."""
+    measured = [r for r in rows if r.prefect_bytes is not None]
+    if not measured:
+        return None
+    steady = measured[1:] or measured
+    other = statistics.fmean((r.prefect_bytes or 0) - TABLE_COPIES * (r.prefect_table_bytes or 0) for r in steady)
+    size = max(r.prefect_table_bytes or 0 for r in measured)
+    if not size:
+        return other
+    gap = sources_table_gap(size).total_seconds()
+    stores_per_day = min(RUNS_PER_DAY, max(1.0, 86400 / gap if gap else RUNS_PER_DAY))
+    return other + TABLE_COPIES * size * stores_per_day / RUNS_PER_DAY
+
+
 def extrapolate(rows: list[Interval], per_interval: int) -> dict[str, Any]:
     """The day from one (backend, mode)'s intervals: at the configured rate and at EMM's."""
     cpu_per_article = mean([r.cpu_s / r.new_articles if r.new_articles else None for r in rows])
     bytes_per_article = mean([r.bytes_per_article for r in rows])
-    prefect_per_run = mean([float(r.prefect_bytes) for r in rows if r.prefect_bytes is not None])
+    prefect_per_run = prefect_run_bytes(rows)
     day: dict[str, Any] = {
         "intervals": len(rows),
         "all_fit": all(r.fits for r in rows),

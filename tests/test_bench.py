@@ -123,3 +123,30 @@ def test_mutation_bench_lists_its_modules_without_running_mutmut() -> None:
             assert (ROOT / path).exists(), path  # every module and test file it names exists
     helped = subprocess.run([*cmd[:2], "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert helped.returncode == 0 and "--modules" in helped.stdout
+
+
+def test_emm_day_counts_the_source_health_table_at_its_stores_per_day_not_per_run() -> None:
+    """The first interval of a bench stores the newswatch-sources table and the next ones do not
+    (it is stored by time: tasks/report.py); its cost per day is its size at its stores a day."""
+    from dataclasses import replace
+
+    from bench.emm_day import RUNS_PER_DAY, Interval, prefect_run_bytes
+    from tasks.report import sources_table_gap
+
+    first = Interval("postgres", "prefect", 0, 10, 10, 10, 1.0, 1.0, 0.0, 1.0, 1.0, 0, 0, None, None, None, 1, 0, 0.0)
+    rows = [
+        replace(first, prefect_bytes=3_000_000, prefect_table_bytes=1_300_000),  # 400 KB besides the table
+        replace(first, index=1, prefect_bytes=400_000, prefect_table_bytes=0),
+    ]
+    per_day = 86400 / sources_table_gap(1_300_000).total_seconds()
+    assert 1.5 < per_day < 2.5
+    assert prefect_run_bytes(rows) == pytest.approx(400_000 + 2 * 1_300_000 * per_day / RUNS_PER_DAY)
+    # The first run's one-time rows are left out when there are later runs.
+    third = replace(first, index=2, prefect_bytes=500_000, prefect_table_bytes=0)
+    assert prefect_run_bytes([replace(rows[0], prefect_bytes=9_000_000), rows[1], third]) == pytest.approx(
+        450_000 + 2 * 1_300_000 * per_day / RUNS_PER_DAY
+    )
+    # A small table may be stored every run: counted every run.
+    small = [replace(first, prefect_bytes=420_000, prefect_table_bytes=10_000)]
+    assert prefect_run_bytes(small) == pytest.approx(420_000)
+    assert prefect_run_bytes([replace(first, prefect_bytes=None)]) is None
