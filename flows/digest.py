@@ -13,11 +13,12 @@ from prefect import flow
 from flows.hooks import ops_told_of_failure, tell_ops
 from flows.runform import EVERY, TEXT, ConfigNames
 from flows.stages import PrefectStages, Stages, local_stages
-from storage.db import get_engine
+from storage.db import get_engine, storage_errors
 from tasks.alerting import DigestReport, digest_task, load_senders
 from tasks.config import load_settings, load_watchlist, select_topics
 
 
+@storage_errors("digest")
 def run_digest(
     stages: Stages, topics: Sequence[str] | None = None, force: bool = False, watchlist_file: str | None = None
 ) -> DigestReport:

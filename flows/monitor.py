@@ -20,7 +20,7 @@ from flows.runform import EVERY, TEXT, ConfigNames
 from flows.stages import PrefectStages, Stages, local_stages
 from storage import repository
 from storage.clock import now_utc
-from storage.db import get_engine
+from storage.db import get_engine, storage_errors
 from tasks.alerting import DeliveryReport, alert_senders, deliver_task, load_senders
 from tasks.config import load_settings, load_sources, load_watchlist, select_sources, select_topics
 from tasks.ingest import IngestOptions, ingest_batch, plan_ingest
@@ -29,6 +29,7 @@ from tasks.report import RunSummary, report_run, summarize
 from tasks.stories import stories_task
 
 
+@storage_errors("monitor")
 def run_monitor(
     stages: Stages,
     sources: Sequence[str] | None = None,

@@ -8,10 +8,13 @@ settings) lives in storage.engine, which storage.migrate uses too.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -28,6 +31,7 @@ RETRY_SQLSTATES = {"40P01", "40001"}
 WRITE_ATTEMPTS = 4
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -103,6 +107,53 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     return (reason.splitlines()[0] if reason else type(exc).__name__)[:limit]
 
 
+class StorageError(DatabaseError):
+    """A database error that left a newswatch task or flow, in one line: the operation, the
+    driver's first line, its class and SQLSTATE. SQLAlchemy's own message quotes the statement
+    over several lines (and its parameters, unless hidden), and Prefect logs a failed task run's
+    exception with its traceback: "Task run failed with exception: OperationalError(...)"."""
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _where(exc: BaseException) -> str:
+    """The project's innermost call that met `exc` (`storage/repository/matches.py:120 in
+    record_match`): the traceback Prefect logs ends where the StorageError is raised."""
+    ours = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(PROJECT)]
+    ours = [f for f in ours if ".venv" not in Path(f.filename).relative_to(PROJECT).parts]
+    if not ours:
+        return ""
+    frame = ours[-1]
+    return f" at {Path(frame.filename).relative_to(PROJECT)}:{frame.lineno} in {frame.name}"
+
+
+def describe(exc: BaseException) -> str:
+    """The database error in one line: `disk full (OperationalError, SQLSTATE 53100) at
+    storage/repository/matches.py:120 in record_match`."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    code = f"{type(exc).__name__}{f', SQLSTATE {sqlstate}' if sqlstate else ''}"
+    return f"{one_line(exc)} ({code}){_where(exc)}"
+
+
+def storage_errors(operation: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Decorate a task or flow body: a database error leaves it as a StorageError naming
+    `operation`, raised from None so that neither its message nor the traceback Prefect logs
+    carries the statement (the chained SQLAlchemy error would be printed in full)."""
+
+    def decorate(fn: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(fn)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return fn(*args, **kwargs)
+            except SQLAlchemyError as exc:
+                raise StorageError(f"{operation}: {describe(exc)}") from None
+
+        return guarded
+
+    return decorate
+
+
 def is_data_error(exc: BaseException) -> bool:
     """The statement failed for the values it was given (one row's fault: storing the others
     alone will work), not because the database is down, locked, read-only or full."""
@@ -140,6 +191,9 @@ __all__ = [
     "get_engine",
     "is_data_error",
     "normalize_url",
+    "describe",
     "one_line",
+    "storage_errors",
+    "StorageError",
     "write",
 ]

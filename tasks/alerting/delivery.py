@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.clock import now_utc
+from storage.db import storage_errors
 from storage.records import AlertToSend
 from tasks.alerting.channels import Sender, close_all
 from tasks.alerting.ops import alert_senders, announce_paused
@@ -146,6 +147,7 @@ def deliver(
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
+@storage_errors("deliver-alerts")
 def deliver_task(
     db_url: str, senders: list[Sender], watchlist: Watchlist, max_attempts: int, lease: timedelta
 ) -> DeliveryReport:

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.clock import aware, now_utc
+from storage.db import storage_errors
 from tasks.alerting.channels import Sender, close_all
 from tasks.alerting.delivery import DEFAULT_CLAIM_LEASE, failure_reason, record_failed_send
 from tasks.alerting.ops import alert_senders
@@ -93,6 +94,7 @@ def send_digests(
 
 
 @task(name="send-digests", cache_policy=NO_CACHE)
+@storage_errors("send-digests")
 def digest_task(
     db_url: str,
     senders: list[Sender],

@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import repository
+from storage.db import storage_errors
 from storage.records import MatchRecord, StoredArticle, Target
 from tasks.common.faults import crashpoint
 from tasks.common.runlog import run_logger
@@ -107,6 +108,7 @@ def match_unmatched(
 
 
 @task(name="match-topics", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+@storage_errors("match-topics")
 def match_task(
     db_url: str, topics: list[TopicSpec], targets: list[Target], dry_run: bool, embed_model: str | None = None
 ) -> MatchReport:

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import repository
 from storage.clock import now_utc
+from storage.db import storage_errors
 from tasks.common.runlog import run_logger
 from tasks.stories.minhash import StoryFacts, StoryIndex
 
@@ -62,6 +63,7 @@ def assign_stories(db_url: str, window: timedelta) -> StoryReport:
 
 
 @task(name="assign-stories", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+@storage_errors("assign-stories")
 def stories_task(db_url: str, window_days: int) -> StoryReport:
     report = assign_stories(db_url, timedelta(days=window_days))
     run_logger().info(
