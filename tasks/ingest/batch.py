@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import archive, repository
 from storage.clock import now_utc
-from storage.db import is_data_error, one_line
+from storage.db import is_data_error, one_line, storage_errors
 from storage.records import ArticleRecord, KnownArticle, SourceState, SourceUpdate
 from tasks.common import progress
 from tasks.common.faults import crashpoint
@@ -311,6 +311,7 @@ def ingest_sources(
 
 
 @task(name="ingest-sources", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE, task_run_name="ingest-{label}")
+@storage_errors("ingest-sources")
 def ingest_batch(
     db_url: str, sources: list[SourceSpec], states: dict[str, SourceState], options: IngestOptions, label: str
 ) -> list[SourceOutcome]:
