@@ -86,3 +86,23 @@ def test_entrypoints_are_relative_to_the_project_wherever_serve_starts(served: l
     from deploy.serve import PROJECT
 
     assert (PROJECT / "flows" / "monitor.py").is_file() and monitor._path == str(PROJECT)
+
+
+def test_a_config_that_cannot_be_read_gives_the_typed_form_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deployment made where the config cannot be read (a path of the worker's, a file being
+    edited) still gets a form without None toggles: the typed lists, and a warning saying why."""
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.monitor import monitor
+
+    monkeypatch.setenv("NEWSWATCH_SOURCES_FILE", str(tmp_path / "absent.yaml"))
+    bad = tmp_path / "watchlist.yaml"
+    bad.write_text("topics:\n  - name: x\n    colour: red\n")
+    monkeypatch.setenv("NEWSWATCH_WATCHLIST_FILE", str(bad))
+    props = json.loads(json.dumps(parameter_schema(monitor).model_dump()))["properties"]
+    for name in ("sources", "topics"):
+        assert props[name]["type"] == "array" and "anyOf" not in props[name] and props[name]["default"] == ["all"]
+    assert "absent.yaml" in caplog.text and "sources typed only" in caplog.text
+    assert "topics typed only" in caplog.text and "unknown key" in caplog.text
