@@ -15,9 +15,10 @@ and must match the benchmark watchlist (`WATCHLIST`); decoys speak of drug and w
 trafficking and road traffic, and must not.
 
 Control (JSON, on --control-port): GET /health, GET /counts (requests by kind), GET /state (sites,
-counters and the URLs that must match),
+counters and the URLs that must match), GET /pages (the article pages the healthy feeds list now),
 POST /publish?k=50 (k new articles on k sites; answers their URLs, whether each must match,
-and the publication time), POST /reset-counters.
+and the publication time), POST /reset-counters, POST /latency?s=0 (set the latency of every
+answer; answers the previous one: bench/pipeline.py's floor fetches one page after another).
 """
 
 from __future__ import annotations
@@ -302,6 +303,16 @@ def build(args: argparse.Namespace) -> Web:
     return web_
 
 
+def listed_pages(web_: Web) -> list[str]:
+    """URLs of the article pages listed now in healthy feeds: what a cold run fetches."""
+    return [
+        web_.base(site) + web_.article(site.index, n).path
+        for site in web_.sites
+        if site.failure is None
+        for n in range(max(0, site.published - web_.entries), site.published)
+    ]
+
+
 def expected_matches(web_: Web) -> list[str]:
     """URLs of the articles listed now in healthy feeds that must match the watchlist."""
     out = []
@@ -348,6 +359,13 @@ async def main(args: argparse.Namespace) -> None:
         published = web_.publish(int(request.query.get("k", "1")))
         return web.json_response({"at": time.time(), "articles": published})
 
+    async def pages(_: web.Request) -> web.Response:
+        return web.json_response(listed_pages(web_))
+
+    async def latency(request: web.Request) -> web.Response:
+        previous, web_.latency = web_.latency, float(request.query["s"])
+        return web.json_response({"previous": previous})
+
     async def reset(_: web.Request) -> web.Response:
         web_.counts.clear()
         return web.json_response({})
@@ -361,6 +379,8 @@ async def main(args: argparse.Namespace) -> None:
     control.router.add_get("/counts", counts)
     control.router.add_post("/publish", publish)
     control.router.add_post("/reset-counters", reset)
+    control.router.add_get("/pages", pages)
+    control.router.add_post("/latency", latency)
     crunner = web.AppRunner(control, access_log=None)
     await crunner.setup()
     await web.TCPSite(crunner, "127.0.0.1", args.control_port).start()
