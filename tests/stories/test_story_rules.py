@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage import repository
 from storage.db import get_engine
 from storage.models import Article
-from tasks.stories.assign import assign_stories
+from tasks.stories import assign
+from tasks.stories.assign import StoryReport, assign_stories
 from tasks.stories.minhash import StoryFacts, signature
 from tests.helpers import stored_article
 from tests.newsweb import distinct_paragraphs
@@ -86,3 +88,40 @@ def test_long_templated_texts_are_still_judged_on_their_bodies() -> None:
     assert sig is not None
     index.add(1, sig, StoryFacts("Notice 1", None))
     assert index.nearest(sig, StoryFacts("Notice 2", None)) is not None
+
+
+def test_a_later_run_joins_the_stories_of_earlier_runs(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test above assigned all its articles in one call, so the index's other half (the
+    signatures of articles placed by earlier runs, loaded from the window) was never used: a copy
+    stored in a later run must join the earlier article's story, and the earlier article's title
+    and date must still keep other editions apart. Two articles a read, so the run reads thrice."""
+    week_of = datetime(2026, 11, 27, tzinfo=UTC)
+    notice, other_version = NOTICE.format(v="v201506", d="May 1"), NOTICE.format(v="v201509", d="May 1")
+    edition = NOTICE.format(v="v201509", d="the first of the month")
+    first = store(
+        db_url,
+        [
+            ("https://ads.example/2016", "Annual reminder", edition, datetime(2016, 8, 1, tzinfo=UTC)),
+            ("https://ads.example/v201506", "API v201506 sunset reminder", notice, week_of),
+        ],
+    )
+    assert assign_stories(db_url, WEEK) == StoryReport(assigned=2, joined=0, indexed=0)
+    monkeypatch.setattr(assign, "ARTICLES_PER_READ", 2)
+    store(
+        db_url,
+        [
+            ("https://ads.example/2017", "Annual reminder", edition + " Updated.", datetime(2017, 8, 1, tzinfo=UTC)),
+            ("https://ads.example/v201509", "API v201509 sunset reminder", other_version, week_of),
+            ("https://ads.example/copy", "Sunset of v201506 announced", notice + " Copied.", week_of),
+            ("https://ads.example/short", "Short", "Too short to sign.", week_of),  # no signature
+        ],
+    )
+    assert signature("Too short to sign.") is None
+    report = assign_stories(db_url, WEEK)
+    assert report == StoryReport(assigned=4, joined=1, indexed=2)
+    got = stories(db_url)
+    assert got["copy"] == got["v201506"] == first[1]  # joined the story of the earlier run
+    assert got["2017"] not in (got["2016"], got["copy"])  # a year after the earlier edition
+    assert got["v201509"] not in (got["v201506"], got["2017"])  # another version than the earlier notice
+    assert len({got["short"], got["2017"], got["v201509"], got["2016"]}) == 4
+    assert assign_stories(db_url, WEEK) == StoryReport()  # nothing left without a story
