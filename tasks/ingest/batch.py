@@ -221,7 +221,7 @@ def _fetch_and_store(source: _Source) -> dict[str, str | None]:
         outcome.not_modified = True
         etag, last_modified = etag or state.etag, last_modified or state.last_modified
         return {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
-    feed = parse_feed_source(response.body, response.url, response.content_type)
+    feed = parse_feed_source(response.body, response.url, response.content_type, source.options.parse_timeout)
     outcome.warning = outcome.warning or feed.warning
     _store_entries(source, feed)
     return {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}

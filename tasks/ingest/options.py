@@ -24,6 +24,9 @@ class IngestOptions:
     extract_timeout: float = 30.0
     embed_model: str | None = None  # the page workers' model (tasks.semantic.model_choice); None: no vectors
     host_slots_db: str | None = None  # the database whose host slots every worker shares (None: this process's)
+    # A feed's parse budget, read here once: parse_feed read the settings for it at every feed
+    # (1 ms of CPU each, pydantic-settings reading the environment).
+    parse_timeout: float = 20.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> IngestOptions:
@@ -39,6 +42,7 @@ class IngestOptions:
             s.extract_timeout,
             model_choice(s.embed_model),
             s.db_url,
+            s.parse_timeout,
         )
 
     def fetcher(self) -> PoliteFetcher:
