@@ -82,12 +82,15 @@ def words(text: str) -> list[str]:
 def signature(text: str, *, shingle_words: int = SHINGLE_WORDS) -> bytes | None:
     """MinHash of the text's word shingles as bytes, or None when the text is too short to tell
     stories apart. `shingle_words` exists for the bench's sweep; stored signatures use the default."""
-    tokens = words(text)
+    # words(), split as UTF-8 bytes: normalize() left no whitespace but single spaces, and no UTF-8
+    # sequence holds an ASCII byte, so these are words()' tokens, encoded; the shingles come out as
+    # the bytes MinHash hashes (0.85 -> 0.69 ms for a 1,000-word article, the same signature).
+    tokens = _NOT_WORD.sub(" ", normalize(text)).encode("utf-8").split()
     if len(tokens) < max(MIN_WORDS, shingle_words):
         return None
-    shingles = {" ".join(tokens[i : i + shingle_words]) for i in range(len(tokens) - shingle_words + 1)}
+    shingles = set(map(b" ".join, zip(*(tokens[i:] for i in range(shingle_words)), strict=False)))
     header = _HEADER.pack(_FORMAT, shingle_words)
-    return header + minhash([s.encode("utf-8") for s in shingles]).astype("<u4", copy=False).tobytes()
+    return header + minhash(list(shingles)).astype("<u4", copy=False).tobytes()
 
 
 # datasketch 2.0's MinHash(num_perm=128, seed=1, scheme="affine32"), bit for bit (stored
