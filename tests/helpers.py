@@ -81,14 +81,14 @@ def border_news(web: NewsWeb, stories: list[tuple[str, str]]) -> str:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def run_monitor(src: str, wl: str, **kw: object):  # type: ignore[no-untyped-def]
+def run_monitor(src: str, wl: str, **kw: Any):  # type: ignore[no-untyped-def]
     """The monitor flow, in this process, on these files; its summary."""
     from flows.monitor import monitor
 
     return monitor(sources_file=src, watchlist_file=wl, **kw)
 
 
-def run_digest(wl: str, **kw: object):  # type: ignore[no-untyped-def]
+def run_digest(wl: str, **kw: Any):  # type: ignore[no-untyped-def]
     """The digest flow, in this process, on this watchlist; its report."""
     from flows.digest import digest
 
