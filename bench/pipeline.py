@@ -110,6 +110,8 @@ class Measured:
     # machine), and the run's worker processes alone (everything but its own process: the pool).
     peak_cores_10s: float = 0.0
     peak_worker_cores_10s: float = 0.0
+    # CPU of the run's own process (sampled, as of its last sample), the rest being its workers'.
+    main_cpu_s: float = 0.0
 
 
 class TimedReceiver(JsonReceiver):
@@ -193,6 +195,7 @@ def measure(cmd: list[str], env: dict[str, str], web: psutil.Process, log: Path)
         peak_pss / 2**20,
         busiest(series, 1),
         busiest(series, 2),
+        cpu.get(child.pid, 0.0),
     )
 
 
@@ -673,8 +676,11 @@ def table(r: dict) -> str:
                 f"({m['loop_cpu_ms_per_page']:.2f} in its loop, without start and imports)"
             )
         elif name == "cold":
-            per = 1000 * m["cpu_s"] / max(1, m["output"].get("new_articles", 0))
-            note = f"{m['output'].get('new_articles', 0)} articles, {per:.2f} CPU-ms each; "
+            new = m["output"].get("new_articles", 0)
+            note = f"{new} articles, {1000 * m['cpu_s'] / max(1, new):.2f} CPU-ms each"
+            if m.get("main_cpu_s"):
+                note += f" ({1000 * m['main_cpu_s'] / max(1, new):.2f} in the run's process, the rest in its workers)"
+            note += "; "
             note += f"{m['alerted']}/{m['expected_matches']} expected alerts, {m['alerted_twice']} twice"
         elif name == "semantic":
             note = (
