@@ -44,6 +44,23 @@ def named_meaning(name: str | None, watchlist: Path | None, db_url: str | None) 
     return topic_meaning(spec, db_url)
 
 
+def topic_and_labels(command: str, topic: str, labelled: Path, watchlist: Path | None) -> tuple[Any, list[Any]]:
+    """The watchlist's topic called `topic` and the articles of `labelled` labelled for it; exit 2
+    on a bad file or an unknown topic."""
+    from tasks.config import ConfigError, load_settings, load_watchlist
+    from tasks.matching import LabelError, labels_for, read_labelled
+
+    try:
+        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
+        articles = read_labelled(labelled)
+    except (ConfigError, LabelError) as exc:
+        raise fail("bad input", exc, 2) from None
+    spec = next((t for t in topics if t.name.casefold() == topic.casefold()), None)
+    if spec is None:
+        raise fail(command, f"{topic!r} is not a topic of the watchlist", 2)
+    return spec, labels_for(articles, spec.name)[0]
+
+
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -94,19 +111,11 @@ def topics_tune(
 
     Example: newswatch topics tune human-trafficking --labelled judged.jsonl --precision 0.9
     """
-    from tasks.config import ConfigError, load_settings, load_watchlist
-    from tasks.matching import LabelError, compile_topic, labels_for, read_labelled, score_articles, tune
+    from tasks.matching import compile_topic, score_articles, tune
 
-    try:
-        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
-        articles = read_labelled(labelled)
-    except (ConfigError, LabelError) as exc:
-        raise fail("bad input", exc, 2) from None
-    spec = next((t for t in topics if t.name.casefold() == topic.casefold()), None)
-    if spec is None or spec.semantic is None:
-        why = "is not a topic of the watchlist" if spec is None else "has no `semantic:` key to tune"
-        raise fail("topics tune", f"{topic!r} {why}", 2)
-    kept, _ = labels_for(articles, spec.name)
+    spec, kept = topic_and_labels("topics tune", topic, labelled, watchlist)
+    if spec.semantic is None:
+        raise fail("topics tune", f"{topic!r} has no `semantic:` key to tune", 2)
     if not kept:
         raise fail("bad labelled file", f"{labelled}: no article is labelled for {spec.name}", 2)
     stored = spec.semantic.stored_references() != ([], [])
@@ -145,19 +154,10 @@ def topics_fit(
     """
     import yaml
 
-    from tasks.config import ConfigError, load_settings, load_watchlist
-    from tasks.matching import FitUnavailable, LabelError, features_of, fit_score, labels_for, read_labelled
+    from tasks.matching import FitUnavailable, features_of, fit_score
     from tasks.query import QuerySyntaxError
 
-    try:
-        topics = load_watchlist(watchlist or load_settings().watchlist_file).topics
-        articles = read_labelled(labelled)
-    except (ConfigError, LabelError) as exc:
-        raise fail("bad input", exc, 2) from None
-    spec = next((t for t in topics if t.name.casefold() == topic.casefold()), None)
-    if spec is None:
-        raise fail("topics fit", f"{topic!r} is not a topic of the watchlist", 2)
-    kept, _ = labels_for(articles, spec.name)
+    spec, kept = topic_and_labels("topics fit", topic, labelled, watchlist)
     try:
         fitted = fit_score(spec, kept, features_of(spec, feature or ()), precision)
     except QuerySyntaxError as exc:
