@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from deploy.cli_archive import register
 from storage import archive, repository
 from storage.db import get_engine
-from storage.models import Alert, Article, ArticleRevision, Match, StoryTopic, Tombstone
+from storage.models import Alert, Article, ArticleRevision, Judgment, Match, StoryTopic, Tombstone
 from storage.records import MatchRecord, Target
 from tests.helpers import Watched, count_rows, numbered_article, run_monitor, stored_article
 from tests.newsweb import TRAFFICKING_PARAGRAPHS, TRAFFICKING_TITLE, NewsWeb, article_page, rss
@@ -111,6 +111,105 @@ def test_export_rows_filters_and_json_safe(db_url: str) -> None:
     json.dumps(alerts)
     with pytest.raises(ValueError):
         list(archive.export_rows(db_url, "sources"))  # type: ignore[arg-type]
+
+
+ARTICLE_COLUMNS = [
+    "id", "source", "canonical_url", "url", "title", "author", "published_at", "fetched_at", "language",
+    "story_id", "revision", "content_hash", "text_origin", "summary", "text",
+]  # fmt: skip
+MATCH_COLUMNS = [
+    "id", "topic", "article_id", "article_url", "article_title", "terms", "words", "hit_field", "hit_sentence",
+    "indicators", "created_at",
+]  # fmt: skip
+
+
+def test_export_rows_every_column_and_each_filter_at_its_bound(db_url: str) -> None:
+    """Each exported column by name with its value, and the filters at their edges: `since` equal
+    to a row's time keeps the row, a topic keeps only the articles it matched, no filter keeps all
+    (the test above checked four columns, and `since` well inside the range)."""
+    ids = _populate(db_url)
+    src = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])["A"]
+    (unmatched,) = repository.insert_articles(db_url, [numbered_article(src, 7, published_at=NEW)]).new_ids
+    (undated,) = repository.insert_articles(db_url, [numbered_article(src, 8, published_at=None)]).new_ids
+    articles = {a["id"]: a for a in archive.export_rows(db_url, "articles")}
+    first = articles[ids["old"][0]]
+    assert list(first) == ARTICLE_COLUMNS
+    assert {k: v for k, v in first.items() if k not in ("id", "fetched_at", "published_at", "revision")} == {
+        "source": "A",
+        "canonical_url": "https://news.example/a/1",
+        "url": "https://news.example/a/1?x=1",
+        "title": "Title 1",
+        "author": None,
+        "language": "en",
+        "story_id": ids["old"][0],
+        "content_hash": f"{1:064d}",
+        "text_origin": "page",
+        "summary": "s",
+        "text": "text 1 " * 40,
+    }
+    assert first["revision"] is not None
+    assert datetime.fromisoformat(first["fetched_at"]) > NOW - timedelta(hours=1)
+    since_new = [a["id"] for a in archive.export_rows(db_url, "articles", since=NEW)]  # published exactly at NEW
+    assert since_new == ids["new"] + [unmatched, undated]  # the undated one by its fetch time
+    assert [a["id"] for a in archive.export_rows(db_url, "articles", topic="ht")] == sorted(
+        ids["old"] + ids["pending"] + ids["new"]
+    )
+
+    matches = list(archive.export_rows(db_url, "matches"))
+    assert len(matches) == 6 and list(matches[0]) == MATCH_COLUMNS
+    assert (matches[0]["article_url"], matches[0]["hit_field"], matches[0]["hit_sentence"]) == (
+        "https://news.example/a/1?x=1",
+        "text",
+        "About traffickers.",
+    )
+    latest = max(datetime.fromisoformat(m["created_at"]) for m in matches)
+    at_latest = [m["id"] for m in matches if datetime.fromisoformat(m["created_at"]) == latest]
+    assert [m["id"] for m in archive.export_rows(db_url, "matches", since=latest)] == at_latest
+
+    alerts = list(archive.export_rows(db_url, "alerts"))
+    assert len(alerts) == 6
+    assert list(archive.export_rows(db_url, "alerts", topic="ht")) == alerts
+    assert list(archive.export_rows(db_url, "alerts", topic="nope")) == []
+    latest = max(datetime.fromisoformat(a["created_at"]) for a in alerts)
+    at_latest = [a["id"] for a in alerts if datetime.fromisoformat(a["created_at"]) == latest]
+    assert [a["id"] for a in archive.export_rows(db_url, "alerts", since=latest)] == at_latest
+    with pytest.raises(ValueError, match=r"^unknown export kind 'sources': use one of articles, matches, alerts$"):
+        list(archive.export_rows(db_url, "sources"))  # type: ignore[arg-type]
+
+
+def test_prune_dates_an_undated_article_by_its_fetch_and_keeps_one_at_the_cutoff(db_url: str) -> None:
+    """An article without a publication date is as old as its fetch; one published exactly at the
+    cutoff is not older than it and stays. Judgments of the articles kept stay too."""
+    ids = _populate(db_url)
+    src = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])["A"]
+    cutoff = NOW - timedelta(days=180)
+    (undated,) = repository.insert_articles(db_url, [numbered_article(src, 7, published_at=None)]).new_ids
+    (at_cutoff,) = repository.insert_articles(db_url, [numbered_article(src, 8, published_at=cutoff)]).new_ids
+    with get_engine(db_url).begin() as conn:
+        conn.execute(Article.__table__.update().where(Article.__table__.c.id == undated).values(fetched_at=OLD))  # type: ignore[attr-defined]
+    with get_engine(db_url).connect() as conn:
+        alert_of: dict[int, int] = dict(conn.execute(select(Alert.article_id, Alert.id)).all())  # type: ignore[call-overload]
+    for article in (ids["old"][0], ids["new"][0]):
+        assert repository.judge_alert(db_url, alert_of[article], True, None, "analyst") is not None
+    assert archive.count_prunable(db_url, cutoff) == 4  # the three old ones and the undated one
+    assert archive.prune(db_url, cutoff) == 4
+    with get_engine(db_url).connect() as conn:
+        left = set(conn.execute(select(Article.id)).scalars())  # type: ignore[call-overload]
+        judged = set(conn.execute(select(Judgment.article_id)).scalars())  # type: ignore[call-overload]
+    assert left == set(ids["pending"] + ids["new"] + [at_cutoff])
+    assert judged == {ids["new"][0]}
+
+
+def test_is_tombstoned_reads_long_lists_in_parts(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """URLs and hashes are looked up IN_LIST_MAX at a time: with two a query, five of each take three."""
+    src = repository.upsert_sources(db_url, [("A", "https://a.example/rss", [])])["A"]
+    repository.insert_articles(db_url, [numbered_article(src, n, published_at=OLD) for n in range(1, 6)])
+    assert archive.prune(db_url, NOW - timedelta(days=1)) == 5
+    monkeypatch.setattr(archive, "IN_LIST_MAX", 2)
+    urls = [f"https://news.example/a/{n}" for n in range(1, 8)]
+    hashes = [f"{n:064d}" for n in range(1, 8)]
+    assert archive.is_tombstoned(db_url, urls, []) == set(urls[:5])
+    assert archive.is_tombstoned(db_url, [], hashes) == set(hashes[:5])
 
 
 def _app() -> typer.Typer:
