@@ -7,8 +7,11 @@ HostileServer and Listener are also used by bench/hostile.py."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -17,10 +20,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from tasks.config import Settings
 from tasks.fetching.addresses import classify
@@ -33,6 +38,7 @@ from tasks.fetching.httpget import (
     new_session,
     retry_after_seconds,
 )
+from tasks.fetching.netguard import Guard, Refused, guarded
 
 MiB = 1024 * 1024
 ETAG = '"v1"'
@@ -793,3 +799,164 @@ def test_classify(address: str, refused: str | None) -> None:
     import ipaddress
 
     assert classify(ipaddress.ip_address(address)) == refused
+
+
+# --- the guard itself (tasks.fetching.netguard), below fetch() -------------------------------------
+
+
+def _expired_within(guard: Guard, seconds: float = CUT_OFF) -> bool:
+    """Whether the watchdog marks `guard` expired within `seconds` (polled: no sleep-as-sync)."""
+    end = time.monotonic() + seconds
+    while not guard.expired and time.monotonic() < end:
+        time.sleep(0.01)
+    return guard.expired
+
+
+def test_a_public_address_is_not_refused_and_without_seconds_the_time_never_runs_out() -> None:
+    """Every test above connects to loopback (allowed by a rule, or refused): none asked about a
+    public address, which a guard must let through. Without seconds there is no deadline."""
+    with guarded((), None) as guard:
+        assert guard.refusal("example.org", 443, ipaddress.ip_address("93.184.216.34")) is None
+        assert guard.refusal("example.org", 443, ipaddress.ip_address("2606:2800:220:1::1")) is None
+        assert guard.refusal("x.test", 80, ipaddress.ip_address("10.0.0.1")) == "10.0.0.1 is a private address"
+        assert guard.deadline is None and not guard.over() and guard.remaining(7.0) == 7.0
+
+
+def test_over_reads_the_clock_before_the_watchdog_has_run() -> None:
+    """fetch() names the deadline as the cause when the time is up, whether or not the watchdog
+    thread has shut the sockets yet (here it cannot: the test holds the guard's lock)."""
+    with guarded((), 0.05) as guard:
+        with guard._lock:
+            time.sleep(0.1)
+            assert not guard.expired and guard.over() and guard.remaining(5.0) == 0.0
+        assert _expired_within(guard)
+
+
+def test_a_socket_watched_once_the_time_is_up_is_shut_down_at_once_and_an_unconnected_one_is_fine(
+    server: HostileServer,
+) -> None:
+    """A socket registered once the deadline has passed (the next hop of a slow redirect chain) is
+    shut down as it is registered; a socket that never connected (shutting it down raises ENOTCONN)
+    does not stop the one watchdog thread, which still has the second fetch's deadline to keep."""
+    with guarded((), 0.05) as first, guarded((), 0.5) as second:
+        first.watch(socket.socket())
+        assert _expired_within(first)
+        client = socket.create_connection(("127.0.0.1", server.port))
+        try:
+            first.watch(client)
+            assert client.recv(1) == b""  # shut down for reading: end of stream at once
+        finally:
+            client.close()
+        assert _expired_within(second)
+
+
+def test_a_pending_time_limit_costs_no_cpu_while_it_waits() -> None:
+    """The watchdog sleeps until the earliest deadline: a wait computed from the wrong field (a
+    negative timeout) would spin a core for as long as any fetch runs."""
+    with guarded((), 30.0) as guard:
+        started = time.process_time()
+        time.sleep(0.5)
+        assert time.process_time() - started < 0.1
+        assert not guard.over()
+
+
+def test_a_session_used_outside_a_fetch_gets_the_strict_default(server: HostileServer) -> None:
+    """new_session()'s adapter checks addresses even when its caller forgot guarded(): no
+    allowance, so the test server on loopback is refused."""
+    session = new_session(policy_for(server))
+    with pytest.raises(Refused, match="127.0.0.1 is a loopback address"):
+        session.get(server.url("/ok"), timeout=5)
+
+
+def _answers(addresses: list[tuple[int, str]]) -> Callable[..., Any]:
+    """A getaddrinfo answering every name with these (family, address) pairs, in this order."""
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        return [
+            (
+                family,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (address, int(port)) if family == socket.AF_INET else (address, int(port), 0, 0),
+            )
+            for family, address in addresses
+        ]
+
+    return getaddrinfo
+
+
+def test_the_first_allowed_address_of_a_name_is_used_after_refused_ones(
+    server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name with an internal address first and the allowed one second: the refused one is
+    skipped, not the end of the list."""
+    monkeypatch.setattr(socket, "getaddrinfo", _answers([(socket.AF_INET, "127.0.0.2"), (socket.AF_INET, "127.0.0.1")]))
+    policy = policy_for(server)
+    assert fetch(f"http://two.test:{server.port}/ok", policy, new_session(policy)).body == b"hello"
+
+
+def test_an_ipv6_address_with_a_zone_is_judged_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _answers([(socket.AF_INET6, "fe80::1%lo")]))
+    policy = FetchPolicy(user_agent="t", total_timeout=5.0)
+    with pytest.raises(AddressRefused, match="fe80::1 is a link-local address"):
+        fetch("http://zone.test/", policy, new_session(policy))
+
+
+def test_a_name_without_addresses_or_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = FetchPolicy(user_agent="t", total_timeout=5.0)
+    monkeypatch.setattr(socket, "getaddrinfo", _answers([]))
+    with pytest.raises(AddressRefused, match=r"^refused: empty.test has no address \(http://empty.test/\)$"):
+        fetch("http://empty.test/", policy, new_session(policy))
+
+    def unknown(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    with pytest.raises(FetchError, match=r"^DNS lookup failed \(http://nowhere.test/\)$"):
+        fetch("http://nowhere.test/", policy, new_session(policy))
+
+
+def test_a_closed_port_of_an_allowed_address_is_connection_refused() -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    policy = FetchPolicy(user_agent="t", total_timeout=5.0, allow_private=(f"127.0.0.1:{port}",))
+    with pytest.raises(FetchError, match=r"^connection refused \(http://127.0.0.1:\d+/\)$"):
+        fetch(f"http://127.0.0.1:{port}/", policy, new_session(policy))
+
+
+def test_a_plain_session_and_a_proxy_still_get_the_address_check(server: HostileServer) -> None:
+    """A caller's own requests.Session (no GuardedAdapter mounted) is checked all the same, and a
+    proxy is refused: behind one, the connected address would be the proxy's."""
+    strict = FetchPolicy(user_agent="t", total_timeout=5.0)
+    with pytest.raises(AddressRefused, match="127.0.0.1 is a loopback address"):
+        fetch(server.url("/ok"), strict, requests.Session())
+    session = new_session(policy_for(server))
+    with pytest.raises(Refused, match="^fetching through a proxy is not supported$"):
+        session.get(server.url("/ok"), proxies={"http": "http://127.0.0.1:9"}, timeout=5)
+
+
+def test_https_to_an_internal_address_is_refused_too() -> None:
+    """The https pool is the guarded one as well (the TLS test below the deadline tests shows
+    it connects; this one, in a few milliseconds, that it refuses)."""
+    policy = FetchPolicy(user_agent="t", total_timeout=5.0)
+    with pytest.raises(AddressRefused, match="127.0.0.2 is a loopback address"):
+        fetch("https://127.0.0.2:9/", policy, new_session(policy))
+
+
+def test_a_shorter_time_limit_wakes_the_watchdog_waiting_for_a_longer_one() -> None:
+    with guarded((), 60.0) as longer:
+        time.sleep(0.3)  # the watchdog is now waiting for the longer one (else the case does not arise)
+        with guarded((), 0.1) as shorter:
+            assert _expired_within(shorter) and not longer.expired
+    assert [t.name for t in threading.enumerate()].count("newswatch-watchdog") == 1  # one thread for all
+
+
+def test_the_watchdog_does_not_keep_a_process_from_exiting() -> None:
+    """Its thread waits forever for the next deadline: it must be a daemon, or a CLI run would
+    hang at exit after its last fetch."""
+    code = "from tasks.fetching.netguard import guarded\nwith guarded((), 60.0):\n    pass\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path.cwd(), timeout=60, check=False)
+    assert done.returncode == 0
