@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import unicodedata
 from typing import Any
 
@@ -385,6 +386,98 @@ def test_syntax_errors_point_at_the_culprit(query: str, position: int, start: st
     assert first == f"{err.message} at position {position}" + (f": {err.detail}" if err.detail else "")
     assert shown == f"  {query}"
     assert caret == " " * (2 + position) + "^"
+
+
+ATLEAST_HELP = "write ATLEAST(n, a, b, ...): at least n of the operands a, b, ..."
+NEAR_HELP = "each side takes a term, a phrase, a group or an (a OR b) list of them"
+
+
+@pytest.mark.parametrize(
+    ("query", "first_line"),
+    [
+        ("(" * 51 + "a" + ")" * 51, "query nested too deeply at position 50: more than 50 levels"),
+        ("NOT " * 51 + "a", "query nested too deeply at position 200: more than 50 levels"),
+        ("ATLEAST(1, " * 51 + "a" + ")" * 51, "query nested too deeply at position 557: more than 50 levels"),
+        ("SENTENCE(" * 51 + "a" + ")" * 51, "query nested too deeply at position 458: more than 50 levels"),
+        ("(a NOT b) ONEAR/2 c", f"ONEAR/2 operand is not a term, phrase or group at position 0: {NEAR_HELP}"),
+        ("ATLEAST a", "ATLEAST needs parentheses at position 0: write ATLEAST(n, a, b, ...)"),
+        ("SENTENCE a", "SENTENCE needs parentheses at position 0: write SENTENCE(a AND b)"),
+        ("ATLEAST(a, b)", f"ATLEAST needs a count first at position 8: {ATLEAST_HELP}"),
+        ("ATLEAST(1 a)", f"ATLEAST needs a comma after its count at position 10: {ATLEAST_HELP}"),
+        ("ATLEAST(1, , a)", f"empty ATLEAST operand at position 9: {ATLEAST_HELP}"),
+        ("ATLEAST(1,", f"empty ATLEAST operand at position 9: {ATLEAST_HELP}"),
+        ("ATLEAST(1, a (b)", "unbalanced parenthesis at position 7: '(' is never closed"),
+        (
+            "ATLEAST(3, a, b)",
+            "ATLEAST(3, ...) out of range at position 8: n must be from 1 to 2, its number of operands",
+        ),
+        ("ATLEAST(1, a  b, a b)", "ATLEAST operand repeated at position 17: a b is already operand 1"),
+        ("ATLEAST(1, a, b, b)", "ATLEAST operand repeated at position 17: b is already operand 2"),
+        ("title:(text:x)", "conflicting fields at position 7: text: cannot be used inside title:"),
+        ("lang:(title:x)", "conflicting fields at position 6: title: cannot be used inside lang:"),
+        ("title:SENTENCE(text:a)", "conflicting fields at position 15: text: cannot be used inside title:"),
+        ("title:ATLEAST(1, text:a, b)", "conflicting fields at position 17: text: cannot be used inside title:"),
+        ("a)", "unbalanced parenthesis at position 1: ')' without '('"),
+        (")", "unbalanced parenthesis at position 0: ')' without '('"),
+        ("a ()", "empty parentheses at position 2"),  # no advice: nothing after the position
+        # a closed group, NOT, ATLEAST or scope gives back exactly its level: the limit is the same after it
+        ("(a) " + "(" * 51 + "a" + ")" * 51, "query nested too deeply at position 54: more than 50 levels"),
+        ("NOT a " + "NOT " * 51 + "a", "query nested too deeply at position 206: more than 50 levels"),
+        (
+            "ATLEAST(1, a) " + "ATLEAST(1, " * 51 + "a" + ")" * 51,
+            "query nested too deeply at position 571: more than 50 levels",
+        ),
+        (
+            "SENTENCE(a) " + "SENTENCE(" * 51 + "a" + ")" * 51,
+            "query nested too deeply at position 470: more than 50 levels",
+        ),
+        ("a NEAR/3 b NEAR/3 c", "NEAR/3 cannot be chained at position 11: join proximity clauses with AND"),
+        ("a NEAR/3 NOT b", f"NEAR/3 operand is not a term, phrase or group at position 9: {NEAR_HELP}"),
+        ("a AND", "dangling operator AND at position 2: nothing follows it"),
+        ("OR a", "dangling operator OR at position 0: nothing precedes it"),
+        # the field reaches every operand of a group: after NOT, AND, adjacency, NEAR, inside a scope
+        ("title:(NOT text:x)", "conflicting fields at position 11: text: cannot be used inside title:"),
+        ("title:(a AND text:x)", "conflicting fields at position 13: text: cannot be used inside title:"),
+        ("title:(a text:x)", "conflicting fields at position 9: text: cannot be used inside title:"),
+        ("title:(a NEAR/2 text:x)", "conflicting fields at position 16: text: cannot be used inside title:"),
+        ("title:(SENTENCE(text:x))", "conflicting fields at position 16: text: cannot be used inside title:"),
+    ],
+)
+def test_each_syntax_error_says_what_to_do(query: str, first_line: str) -> None:
+    """The whole first line, its advice included: the test above checks the message's start and
+    the position only, so an error could lose its advice (or the nesting limit move) unseen."""
+    # Room for instrumented runs (bench/mutation.py's mutmut triples the frames of each parser
+    # call): 51 nested ATLEASTs are 400 frames of the parser here, far from the default 1,000.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        with pytest.raises(QuerySyntaxError) as info:
+            parse_query(query)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert str(info.value).split("\n")[0] == first_line
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(" * 50 + "a" + ")" * 50,  # the limit itself
+        "NOT " * 50 + "a",
+        " AND ".join(["(a)"] * 60),  # each closed group gives its level back
+        " AND ".join(["SENTENCE(a)"] * 60),
+        " AND ".join(["ATLEAST(1, a)"] * 60),
+        " AND ".join(["NOT a"] * 60),
+        "title:(title:x)",  # the same field again
+        "title:(lang:en AND x)",  # a whole-value field inside a text field
+    ],
+)
+def test_queries_at_the_limits_parse(query: str) -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))  # as above
+    try:
+        parse_query(query)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_error_message_layout_and_pickling() -> None:
