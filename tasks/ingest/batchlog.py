@@ -75,10 +75,9 @@ def note_line(o: Outcome) -> str:
 
 
 def _bounded(lines: list[str], names: list[str], what: str) -> list[str]:
-    """The first MAX_DETAIL_LINES lines, then one line for the rest."""
+    """The lines of the first MAX_DETAIL_LINES sources (given), then one line for the rest."""
     rest = names[MAX_DETAIL_LINES:]
-    more = [f"... and {len(rest)} more {what}: {_names(rest)}"] if rest else []
-    return lines[:MAX_DETAIL_LINES] + more
+    return lines + ([f"... and {len(rest)} more {what}: {_names(rest)}"] if rest else [])
 
 
 def batch_lines(label: str, outcomes: Sequence[Outcome]) -> list[tuple[int, str]]:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     )
     from tasks.matching.fitting import Fitted, FitUnavailable, features_of, fit_score
     from tasks.matching.rules import match_alerts, route
-    from tasks.matching.scoring import SCORE_CLAUSE, CompiledScore, compile_score
+    from tasks.matching.scoring import CompiledScore, compile_score
     from tasks.matching.search import SearchReport, search_archive
     from tasks.matching.semantic import (
         SEMANTIC_CLAUSE,
@@ -71,7 +71,6 @@ __all__ = [
     "fit_score",
     "Fitted",
     "FitUnavailable",
-    "SCORE_CLAUSE",
     "all_hits",
     "article_vector",
     "closest",

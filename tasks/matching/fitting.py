@@ -17,7 +17,7 @@ from typing import Any
 
 from tasks.config import ScoreSpec, TopicSpec
 from tasks.matching.evaluation import LabelledArticle
-from tasks.matching.scoring import compile_score
+from tasks.matching.scoring import expression_index
 from tasks.matching.topics import article_doc, compile_topic, match
 
 INSTALL = "pip install 'newswatch[fit]'"
@@ -49,13 +49,11 @@ def design(
     topic: TopicSpec, features: Sequence[str], articles: Sequence[LabelledArticle]
 ) -> tuple[list[list[float]], list[bool]]:
     """Each article's row (1.0 where it matches the expression) and whether the query alone matches it."""
-    probe = topic.model_copy(update={"score": ScoreSpec(threshold=0.0, weights=dict.fromkeys(features, 1.0))})
-    compiled = compile_score(probe)
-    assert compiled is not None
+    index = expression_index(topic, features)
     query = compile_topic(topic.model_copy(update={"score": None}))
     rows, by_query = [], []
     for a in articles:
-        fired = compiled.index.match(article_doc(a.title, a.text, language=a.lang))
+        fired = index.match(article_doc(a.title, a.text, language=a.lang))
         rows.append([1.0 if f in fired else 0.0 for f in features])
         by_query.append(match(a.title, a.text, query, language=a.lang) is not None)
     return rows, by_query

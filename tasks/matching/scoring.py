@@ -8,6 +8,7 @@ them single groups)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tasks.config import TopicSpec
@@ -38,16 +39,15 @@ class CompiledScore:
         return Explanation(tuple(clauses), spans, tuple(indicators.values()))
 
 
+def expression_index(topic: TopicSpec, expressions: Iterable[str]) -> WatchlistIndex[str]:
+    """The expressions compiled with the topic's groups (every language's terms), in one index."""
+    groups = topic.term_groups()
+    return WatchlistIndex({e: parse_query(e, groups) for e in expressions})
+
+
 def compile_score(topic: TopicSpec) -> CompiledScore | None:
-    """The topic's score, compiled with its groups (every language's terms), or None."""
+    """The topic's score, compiled, or None."""
     spec = topic.score
     if spec is None:
         return None
-    groups = topic.term_groups()
-    index = WatchlistIndex({e: parse_query(e, groups) for e in spec.weights})
-    return CompiledScore(spec.threshold, spec.bias, dict(spec.weights), index)
-
-
-def score_value(doc: Doc, compiled: CompiledScore) -> float:
-    """The article's score, reached or not (for fitting and curves)."""
-    return compiled.bias + sum(compiled.weights[e] for e in compiled.index.match(doc))
+    return CompiledScore(spec.threshold, spec.bias, dict(spec.weights), expression_index(topic, spec.weights))
