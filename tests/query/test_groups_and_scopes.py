@@ -83,6 +83,31 @@ def test_group_inside_near_for_one_language() -> None:
     assert [(i.group, i.quotes) for i in result.indicators] == [("kmonly", ("ជួញដូរមនុស្ស",)), ("means", ("បោកប្រាស់",))]
 
 
+def test_near_explains_every_pair_in_its_field_and_names_a_group_only_where_it_applies() -> None:
+    """Every pair, not the first one found, with each span and indicator in its own field; a
+    group written for the title is not named for the same word in the text."""
+    result = explain("@act NEAR/2 workers", "Smuggled workers and lured workers.", title="Lured workers")
+    assert [(s.field, s.start, s.end) for s in result.spans] == [
+        ("title", 0, 5),
+        ("title", 6, 13),
+        ("text", 0, 8),
+        ("text", 9, 16),
+        ("text", 21, 26),
+        ("text", 27, 34),
+    ]
+    assert [(s.field, s.start) for s in result.indicators[0].spans] == [("title", 0), ("text", 0), ("text", 21)]
+    assert explain("@act", "x", title="Lured").spans == (Span("title", 0, 5, "@act"),)
+    result = explain("(title:@act OR lured) NEAR/2 workers", "lured workers", title="x")
+    assert len(result.spans) == 2 and result.indicators == ()
+
+
+def test_near_sides_with_a_group_for_one_language_and_overlapping_terms() -> None:
+    # A side holding a group with per-language terms keeps its plain terms in every language.
+    assert hits("(@means OR police) NEAR/2 workers", "police workers", lang="en")
+    # The phrase ends right before "police", the word inside it earlier: the nearest by end counts.
+    assert hits('police NEAR/1 ("human trafficking ring" OR trafficking)', "human trafficking ring police")
+
+
 def test_undefined_group_and_group_without_terms_for_the_language() -> None:
     with pytest.raises(QuerySyntaxError) as info:
         parse_query("police AND @nope", GROUPS)

@@ -148,6 +148,15 @@ def test_near_does_not_cross_fields_or_reuse_one_word() -> None:
     assert not hits("police NEAR/2 police", "police said the police")
 
 
+def test_near_explains_every_pair_and_onear_tries_each_left_occurrence() -> None:
+    assert found("x NEAR/3 b", "b b x") == ["b", "b", "x"]  # both b before x: the farther one too
+    assert hits("a ONEAR/1 b", "a x x. a b")  # the first a has no b after it; the second has
+    # One Query object under two keys of an index: its NEAR is tested again after being explained.
+    query = parse_query("police NEAR/2 traffick*")
+    index = WatchlistIndex({"one": query, "two": query})
+    assert set(index.match(Doc("", "Police traffickers"))) == {"one", "two"}
+
+
 def test_near_in_unspaced_script_counts_grapheme_clusters() -> None:
     text = "ប៉ូលិសបានចាប់ខ្លួនជនសង្ស័យពីបទជួញដូរមនុស្ស"
     # between ប៉ូលិស and ជួញដូរ: "បានចាប់ខ្លួនជនសង្ស័យពីបទ", 14 grapheme clusters (បា ន ចា ប់ ខ្លួ ...)
@@ -390,6 +399,8 @@ def test_syntax_errors_point_at_the_culprit(query: str, position: int, start: st
 
 ATLEAST_HELP = "write ATLEAST(n, a, b, ...): at least n of the operands a, b, ..."
 NEAR_HELP = "each side takes a term, a phrase, a group or an (a OR b) list of them"
+GROUP_HELP = "@ then letters, digits, - or _, starting with a letter; to search for '@word', quote it"
+EXACT_HELP = 'a leading = makes one term or phrase case-sensitive: =US, ="Nifty 50"'
 
 
 @pytest.mark.parametrize(
@@ -441,6 +452,13 @@ NEAR_HELP = "each side takes a term, a phrase, a group or an (a OR b) list of th
         ("title:(a text:x)", "conflicting fields at position 9: text: cannot be used inside title:"),
         ("title:(a NEAR/2 text:x)", "conflicting fields at position 16: text: cannot be used inside title:"),
         ("title:(SENTENCE(text:x))", "conflicting fields at position 16: text: cannot be used inside title:"),
+        # the lexer's errors: each with its advice, at the token's position after a field too
+        ('a "unterminated', "unterminated phrase at position 2: missing closing quote"),
+        ("a @b.c", f"bad group name at position 2: {GROUP_HELP}"),
+        ("a = b", f"lone '=' at position 2: {EXACT_HELP}"),
+        ("==x", f"'=' before a field, group or '=' at position 0: {EXACT_HELP}; fields go first: title:=US"),
+        ("a NEAR b", "NEAR needs a distance at position 2: write NEAR/n with n from 1 to 100"),
+        ("title:SENTENCE a", "SENTENCE needs parentheses at position 6: write SENTENCE(a AND b)"),
     ],
 )
 def test_each_syntax_error_says_what_to_do(query: str, first_line: str) -> None:
@@ -480,6 +498,17 @@ def test_queries_at_the_limits_parse(query: str) -> None:
         sys.setrecursionlimit(limit)
 
 
+def test_functions_and_exact_terms_after_a_field_prefix() -> None:
+    """`title:ATLEAST(...)`, `title:SENTENCE(...)` and `=US` are read by the lexer's second step
+    (after a field prefix, or an '='): the tests above only had them fail."""
+    assert hits("title:ATLEAST(2, a, b, c)", "a b c", title="a c")
+    assert not hits("title:ATLEAST(2, a, b, c)", "a b c", title="a")
+    assert hits("title:SENTENCE(a b)", "x", title="a b") and not hits("title:SENTENCE(a b)", "a b", title="a. b")
+    assert hits("=Xavier", "Xavier said.") and not hits("=Xavier", "xavier said.")  # '=' then any letter
+    result = explain("=US OR police", "US police")
+    assert result is not None and result.clauses == ("=US", "police")  # the exact term's clause ends with it
+
+
 def test_error_message_layout_and_pickling() -> None:
     with pytest.raises(QuerySyntaxError) as info:
         parse_query("police AND (a OR b")
@@ -512,8 +541,17 @@ def test_terms_query() -> None:
     q = parse_query(query)
     assert q.matches(Doc("", "Traffickers")) and q.matches(Doc("", "forced labour")) and q.matches(Doc("", "and"))
     assert parse_query(terms_query(["human traffick*"])).matches(Doc("", "human traffickers"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="terms_query: no non-empty term"):
         terms_query(["", "  "])
+
+
+def test_terms_query_quotes_only_what_the_grammar_would_read() -> None:
+    # A one-letter term, a capital X (the first letter of no syntax), an empty term before others.
+    assert terms_query(["", "=", "a", "Xavier", "Ax"]) == "a OR Xavier OR Ax"
+    # A leading @ or = would make a group reference or a second '='; NEAR/3 an operator.
+    assert terms_query(["@home", "==x", "NEAR/3", "ONEAR"]) == '"@home" OR ="=x" OR "NEAR/3" OR "ONEAR"'
+    # The '=' of exact case stays in front, the space after it goes, the term keeps its first letter.
+    assert terms_query(["=US", "= US", '="Nifty 50"']) == '=US OR =US OR ="Nifty 50"'
 
 
 def test_query_object() -> None:
