@@ -221,6 +221,65 @@ def test_syntax_errors_point_at_the_culprit(query: str, position: int, start: st
     assert str(err).split("\n")[2] == " " * (2 + position) + "^"
 
 
+WILDCARD_HELP = "only a trailing wildcard (traffick*) is supported"
+BROKEN = {
+    "star": TermGroup(["traf*ic"]),
+    "dash": TermGroup(["-"]),
+    "blank": TermGroup(["ok", ""]),
+    "none": TermGroup([]),
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "first_line"),
+    [
+        ("tag:=x", "'=' on a field value at position 4: tag: values always compare case-insensitively"),
+        ('source:""', "empty phrase at position 7"),  # no advice: nothing after the position
+        ('source:" a*a"', f"'*' inside a word at position 10: {WILDCARD_HELP}"),  # inside a field's phrase
+        ("source:@act", "source: cannot take a group at position 0: a group holds terms: use title: or text:"),
+        ("a -", "lone '-' at position 2: use NOT to exclude a term"),
+        ("-drug", "'-' is not NOT at position 0: write NOT drug"),
+        ("a *", "lone '*' at position 2: a wildcard needs a prefix, as in traffick*"),
+        ("traf*ick", f"'*' inside a word at position 4: {WILDCARD_HELP}"),
+        ('"human* trafficking"', "'*' inside a phrase at position 6: only its last word may end in *"),
+        ("a @star", f"invalid term 'traf*ic' in group @star at position 2: '*' inside a word: {WILDCARD_HELP}"),
+        ("a @dash", "invalid term '-' in group @dash at position 2: empty phrase"),  # the term's error had no advice
+        ("a @blank", "empty term in group @blank at position 2"),
+        ("@none", "group @none has no terms at position 0: give it terms, or a list for the language"),
+    ],
+)
+def test_each_leaf_error_says_what_to_do(query: str, first_line: str) -> None:
+    """The whole first line of the errors of terms, field values and group references (the
+    tests above check how each starts and where it points)."""
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query, {**GROUPS, **BROKEN})
+    assert str(info.value).split("\n")[0] == first_line
+
+
+def test_group_errors_without_groups_or_for_one_language() -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query("@x")
+    assert (
+        str(info.value).split("\n")[0] == "undefined group @x at position 0: define it under groups: in the watchlist"
+    )
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query("a OR @kmonly", GROUPS, "en")
+    first = str(info.value).split("\n")[0]
+    assert first == "group @kmonly has no terms for en at position 5: give it terms, or a list for the language"
+
+
+def test_wildcards_and_field_values_ending_in_x_or_holding_an_underscore() -> None:
+    # A capital X before the '*' is part of the prefix (the first letter of no syntax), as is "X".
+    assert hits("boX*", "Boxes of food.") and not hits("boX*", "A boat sank.")
+    assert hits("X", "Planet X.")
+    assert parse_query("source:BX*").matches(Doc("t", "x", source="BX News"))
+    assert not parse_query("source:BX*").matches(Doc("t", "x", source="BBC"))
+    # lang: reads an underscore as a hyphen (en_GB is en-GB); tag: and source: compare it as written.
+    assert hits("lang:en_GB", "x", lang="en-GB")
+    assert parse_query("tag:a_b").matches(Doc("t", "x", tags=("a_b",)))
+    assert not parse_query("tag:a_b").matches(Doc("t", "x", tags=("a-b",)))
+
+
 def test_commas_are_syntax_only_inside_atleast() -> None:
     assert hits("1,000", "About 1,000 workers.")  # a word, as before
     assert hits('ATLEAST(1, "1,000", b)', "About 1,000 workers.")
