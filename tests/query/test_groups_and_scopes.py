@@ -96,6 +96,7 @@ def test_near_explains_every_pair_in_its_field_and_names_a_group_only_where_it_a
         ("text", 27, 34),
     ]
     assert [(s.field, s.start) for s in result.indicators[0].spans] == [("title", 0), ("text", 0), ("text", 21)]
+    assert result.indicators[0].quotes == ("Lured", "Smuggled")  # each distinct text the group matched
     assert explain("@act", "x", title="Lured").spans == (Span("title", 0, 5, "@act"),)
     result = explain("(title:@act OR lured) NEAR/2 workers", "lured workers", title="x")
     assert len(result.spans) == 2 and result.indicators == ()
@@ -149,6 +150,16 @@ def test_explanation_without_groups_has_no_indicators() -> None:
     assert result is not None and result.indicators == ()
     result = explain("police OR @means", "police only")
     assert result.indicators == ()
+
+
+def test_indicators_after_case_folding_that_changes_length_and_in_query_order() -> None:
+    # "ß" folds to "ss": spans are mapped back to the text, indicators with them.
+    result = explain("@act", "Die Straße: lured workers")
+    assert result.indicators == (Indicator("act", ("lured",), (Span("text", 12, 17, "@act"),)),)
+    # @act is found first for the right side (in the title), then for the left side, written
+    # first: indicators are in the order the query first names each group.
+    result = explain("(text:@act OR police) NEAR/3 (@means OR @act)", "lured deceived", "police deceived lured")
+    assert [i.group for i in result.indicators] == ["act", "means"]
 
 
 def test_query_with_groups_pickles_and_compares() -> None:
@@ -326,6 +337,15 @@ def test_near_and_atleast_inside_a_scope_and_nested_scopes() -> None:
     assert not hits("SENTENCE(ATLEAST(2, lured, border, paid))", ARTICLE)
     assert hits("PARAGRAPH(SENTENCE(forced compound) paid)", ARTICLE)
     assert not hits("SENTENCE(PARAGRAPH(forced paid))", ARTICLE)
+
+
+def test_a_sentence_inside_a_paragraph_is_still_a_sentence() -> None:
+    assert not hits("PARAGRAPH(SENTENCE(lured passports))", ARTICLE)  # one paragraph, two sentences
+    assert hits("PARAGRAPH(SENTENCE(passports confiscated))", ARTICLE)
+
+
+def test_an_article_without_a_language_matches_no_lang_clause() -> None:
+    assert not hits("lang:x*", "x") and hits("NOT lang:x*", "x")
 
 
 def test_phrase_across_a_sentence_break_is_in_no_sentence() -> None:
