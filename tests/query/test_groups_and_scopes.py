@@ -395,6 +395,23 @@ def test_exact_case_explanation_and_index() -> None:
 # --- prefilter -----------------------------------------------------------------------------------
 
 
+def test_the_prefilter_takes_the_most_selective_set_and_lets_through_only_what_can_match() -> None:
+    # Of an AND's sets the longest literal ("police", not "fire"); at equal length the set with
+    # fewer literals ("rain", not "fire" or "snow").
+    assert parse_query("(fire AND police) OR smoke").requirement() == [frozenset({"police", "smoke"})]
+    assert parse_query("(rain AND (fire OR snow)) OR x").requirement() == [frozenset({"rain", "x"})]
+    index = WatchlistIndex({"and": parse_query("police AND fire"), "or": parse_query("(fire AND police) OR smoke")})
+    assert index.candidates(Doc("", "police only")) == 1  # "and" needs fire too
+    assert index.candidates(Doc("", "fire only")) == 0
+    assert index.candidates(Doc("", "fire and police")) == 2
+
+
+@pytest.mark.parametrize("text", ["human  trafficking", "human - trafficking", "human\t trafficking"])
+def test_the_index_squeezes_runs_of_spaces_and_separators(text: str) -> None:
+    index = WatchlistIndex({"q": parse_query('"human trafficking"')})
+    assert set(index.match(Doc("", text))) == {"q"}
+
+
 def test_requirements_of_groups_atleast_and_scopes() -> None:
     def req(query: str) -> list[frozenset[str]]:
         return parse_query(query, GROUPS).requirement()
