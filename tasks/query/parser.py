@@ -216,6 +216,8 @@ class QueryParser:
         tok = self.take()
         if self.peek().kind == ")":
             raise self.error("empty parentheses", tok.pos)
+        if self.peek().kind == "EOF":  # else primary() said "dangling operator" with no operator named
+            raise self.error("unbalanced parenthesis", tok.pos, "'(' is never closed")
         self.deeper(tok)
         inner = self.or_expr(field)
         self.depth -= 1

@@ -9,10 +9,12 @@ import unicodedata
 from typing import Any
 
 import pytest
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks.query import Doc, Explanation, Query, QuerySyntaxError, Span, WatchlistIndex, parse_query, terms_query
+from tasks.query.text import FieldView
 
 
 def hits(query: str, text: str, title: str = "Report", **meta: Any) -> bool:
@@ -203,6 +205,33 @@ THAI_TEXT = "ตำรวจจับกุมผู้ต้องสงสั�
 def test_khmer_term_inside_unspaced_text() -> None:
     assert found(KHMER_TERM, KHMER_TEXT) == [KHMER_TERM]
     assert not hits(KHMER_TERM, "ការនាំចេញអង្ករបានកើនឡើងក្នុងខែតុលា។")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ក្រុមហ៊ុន  បានបោកប្រាស់\nកម្មករ ហើយ ប៉ូលិស",  # two spaces, a line break, spaces after
+        "ក្រុម\nហ៊ុន\nបាន ក ខ្មែ",  # line breaks only, then spaces
+        " ค้ามนุษย์ การค้า\n\nค้า",
+        "a \u0301b ក្រ x\nក្រុ",  # a combining mark right after a space joins the space's cluster
+    ],
+)
+def test_grapheme_boundaries_are_those_of_the_whole_field(text: str) -> None:
+    """FieldView scans only the stretch between spaces or line breaks around a position: the
+    answers are those of the whole field scanned with \\X, at every position."""
+    view = FieldView(text)
+    bounds = {0} | {m.end() for m in regex.finditer(r"\X", view.view)}
+    for pos in range(len(view.view) + 1):
+        assert view.is_boundary(pos) == (pos in bounds), pos
+        assert view.next_boundary(pos) == min(b for b in bounds if b >= pos), pos
+
+
+def test_near_counts_words_beyond_its_first_window_and_one_per_unspaced_character() -> None:
+    """NEAR/n counts in a window of 12n characters first; past it, word by word."""
+    dots = "." * 25  # no word in the first 24 characters after "a"
+    assert not hits("a NEAR/2 b", f"a{dots} x y b")  # two words between
+    assert hits("a NEAR/2 b", f"a{dots} x b c d")  # one; the words after b do not count
+    assert not hits("a NEAR/2 b", "a人口b") and hits("a NEAR/3 b", "a人口b")  # two Han characters: two words
 
 
 def test_khmer_never_inside_a_grapheme_cluster() -> None:
@@ -401,6 +430,7 @@ ATLEAST_HELP = "write ATLEAST(n, a, b, ...): at least n of the operands a, b, ..
 NEAR_HELP = "each side takes a term, a phrase, a group or an (a OR b) list of them"
 GROUP_HELP = "@ then letters, digits, - or _, starting with a letter; to search for '@word', quote it"
 EXACT_HELP = 'a leading = makes one term or phrase case-sensitive: =US, ="Nifty 50"'
+FIELD_HELP = 'fields are title, text, source, tag, lang; to search for "word:", quote it'
 
 
 @pytest.mark.parametrize(
@@ -459,6 +489,14 @@ EXACT_HELP = 'a leading = makes one term or phrase case-sensitive: =US, ="Nifty 
         ("==x", f"'=' before a field, group or '=' at position 0: {EXACT_HELP}; fields go first: title:=US"),
         ("a NEAR b", "NEAR needs a distance at position 2: write NEAR/n with n from 1 to 100"),
         ("title:SENTENCE a", "SENTENCE needs parentheses at position 6: write SENTENCE(a AND b)"),
+        ("a NEAR/101 b", "NEAR/101 out of range at position 2: the distance must be from 1 to 100 words"),
+        ("police foo:bar", f"unknown field foo: at position 7: {FIELD_HELP}"),
+        ("title: x", "field title: without a value at position 0: put a term, phrase or group right after the colon"),
+        ("ATLEAST(1, (a), (a))", "ATLEAST operand repeated at position 16: (a) is already operand 1"),  # ')' ends it
+        # a '(' and then nothing: the query ends inside the parentheses (was "dangling operator  at")
+        ("(", "unbalanced parenthesis at position 0: '(' is never closed"),
+        ("a (", "unbalanced parenthesis at position 2: '(' is never closed"),
+        ("title:SENTENCE(", "unbalanced parenthesis at position 14: '(' is never closed"),
     ],
 )
 def test_each_syntax_error_says_what_to_do(query: str, first_line: str) -> None:
@@ -487,6 +525,7 @@ def test_each_syntax_error_says_what_to_do(query: str, first_line: str) -> None:
         " AND ".join(["NOT a"] * 60),
         "title:(title:x)",  # the same field again
         "title:(lang:en AND x)",  # a whole-value field inside a text field
+        "a NEAR/100 b",  # the largest distance
     ],
 )
 def test_queries_at_the_limits_parse(query: str) -> None:
@@ -505,6 +544,10 @@ def test_functions_and_exact_terms_after_a_field_prefix() -> None:
     assert not hits("title:ATLEAST(2, a, b, c)", "a b c", title="a")
     assert hits("title:SENTENCE(a b)", "x", title="a b") and not hits("title:SENTENCE(a b)", "a b", title="a. b")
     assert hits("=Xavier", "Xavier said.") and not hits("=Xavier", "xavier said.")  # '=' then any letter
+    assert hits("ATLEAST(1, Xavier, b)", "Xavier said.")  # an X inside ATLEAST's parentheses
+    # '="' inside a word starts an exact phrase (title:="..."); elsewhere a word runs on.
+    assert hits('title:="Nifty 50"', "x", title="The Nifty 50 rose") and not hits('title:="Nifty 50"', "Nifty 50")
+    assert hits('="Nifty 50" police', "The Nifty 50 and the police.")
     result = explain("=US OR police", "US police")
     assert result is not None and result.clauses == ("=US", "police")  # the exact term's clause ends with it
 
@@ -541,7 +584,7 @@ def test_terms_query() -> None:
     q = parse_query(query)
     assert q.matches(Doc("", "Traffickers")) and q.matches(Doc("", "forced labour")) and q.matches(Doc("", "and"))
     assert parse_query(terms_query(["human traffick*"])).matches(Doc("", "human traffickers"))
-    with pytest.raises(ValueError, match="terms_query: no non-empty term"):
+    with pytest.raises(ValueError, match="^terms_query: no non-empty term$"):
         terms_query(["", "  "])
 
 
@@ -557,6 +600,7 @@ def test_terms_query_quotes_only_what_the_grammar_would_read() -> None:
 def test_query_object() -> None:
     q = parse_query("police")
     assert q.text == "police" and q == Query("police") and hash(q) == hash(Query("police"))
+    assert q != "police" and q != Query("police", language="km")  # a string is not a Query
     assert pickle.loads(pickle.dumps(q)).matches(Doc("", "Police"))
 
 
