@@ -159,6 +159,18 @@ def test_near_explains_every_pair_and_onear_tries_each_left_occurrence() -> None
     assert set(index.match(Doc("", "Police traffickers"))) == {"one", "two"}
 
 
+def test_overlapping_occurrences_are_each_found() -> None:
+    """Query.explain finds a phrase at each place it starts, as the index does."""
+    doc = Doc("", "police police police")
+    result = parse_query('"police police"').explain(doc)
+    assert result is not None and [(s.start, s.end) for s in result.spans] == [(0, 13), (7, 20)]
+
+
+def test_unspaced_terms_next_to_latin_letters() -> None:
+    # A Khmer term starts and ends at cluster boundaries, whatever letter is next to it.
+    assert hits("ជួញដូរ", "ក្រុមហ៊ុនABCជួញដូរមនុស្ស") and hits("ជួញដូរ", "ជួញដូរABC")
+
+
 def test_near_in_unspaced_script_counts_grapheme_clusters() -> None:
     text = "ប៉ូលិសបានចាប់ខ្លួនជនសង្ស័យពីបទជួញដូរមនុស្ស"
     # between ប៉ូលិស and ជួញដូរ: "បានចាប់ខ្លួនជនសង្ស័យពីបទ", 14 grapheme clusters (បា ន ចា ប់ ខ្លួ ...)
@@ -565,6 +577,28 @@ def test_error_message_layout_and_pickling() -> None:
         "police AND (a OR b",
         "unbalanced parenthesis",
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "columns"),
+    [
+        ("\u0e04\u0e31 (a", 2),  # a Thai vowel sign: a mark (Mn) whose combining class is 0
+        ("a\u20dd (b", 2),  # an enclosing mark (Me)
+        ("a\u200b (b", 2),  # a zero-width space (Cf)
+        ("\uff21 (b", 3),  # a fullwidth letter (F) takes two columns
+    ],
+)
+def test_caret_after_zero_width_and_fullwidth_characters(query: str, columns: int) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    assert str(info.value).split("\n")[2] == "  " + " " * columns + "^"
+
+
+def test_control_characters_are_shown_as_spaces_and_the_detail_is_optional() -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query("X\t(b")
+    assert str(info.value).split("\n")[1] == "  X (b"  # the tab, not the X, becomes a space
+    assert str(QuerySyntaxError("bad", "q", 0)) == "bad at position 0\n  q\n  ^"
 
 
 def test_caret_under_wide_characters() -> None:
