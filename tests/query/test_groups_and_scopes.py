@@ -162,11 +162,18 @@ def test_indicators_after_case_folding_that_changes_length_and_in_query_order() 
     assert [i.group for i in result.indicators] == ["act", "means"]
 
 
+def test_term_groups_compare_and_hash_by_terms_and_languages() -> None:
+    assert TermGroup(["a"]) != TermGroup(["b"]) and TermGroup(["a"]) != ["a"]
+    assert TermGroup(["a"], {"KM": ["b"]}) == TermGroup(["a"], {"km": ["b"]})  # codes lower-cased
+    assert hash(TermGroup(["a"], {"km": ["b"]})) == hash(TermGroup(["a"], {"KM": ["b"]}))
+
+
 def test_query_with_groups_pickles_and_compares() -> None:
     q = parse_query("@means", GROUPS)
     assert pickle.loads(pickle.dumps(q)) == q
     assert q != parse_query("@means", {"means": TermGroup(["other"])})
     assert q != Query("@means", GROUPS, "km")
+    assert q != parse_query("@means", {**GROUPS, "means": TermGroup(["other"])})  # the same names
     assert pickle.loads(pickle.dumps(q)).matches(Doc("", KHMER, lang="km"))
 
 
