@@ -169,6 +169,11 @@ def test_overlapping_occurrences_are_each_found() -> None:
 def test_unspaced_terms_next_to_latin_letters() -> None:
     # A Khmer term starts and ends at cluster boundaries, whatever letter is next to it.
     assert hits("ជួញដូរ", "ក្រុមហ៊ុនABCជួញដូរមនុស្ស") and hits("ជួញដូរ", "ជួញដូរABC")
+    # A term from Latin into Khmer ends at a cluster boundary, in the index too (which checks
+    # the places its automaton found only for terms that need it).
+    index = WatchlistIndex({"q": parse_query("xក")})
+    assert hits("xក", "xក ម") and set(index.match(Doc("", "xក ម"))) == {"q"}
+    assert not hits("xក", "xក្រុម") and index.match(Doc("", "xក្រុម")) == {}
 
 
 def test_near_in_unspaced_script_counts_grapheme_clusters() -> None:
