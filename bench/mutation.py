@@ -87,6 +87,19 @@ TARGETS: dict[str, Target] = {
         ),
         "forkserver",
     ),
+    # fetch() and its parts (redirects, the byte cap, Retry-After, the messages). The same
+    # selection as netguard's and for the same reason: every fetch test runs every httpget
+    # function, and the nine left out wait out a 2 s deadline or decode 200 MiB (the whole file:
+    # 23 s, most of it in those nine). The others take 0.2 s or less each.
+    "httpget": Target(
+        ("tasks/fetching/httpget.py",),
+        (
+            "tests/fetching/test_fetch_hostile.py",
+            "-k",
+            "not dripping and not deadline and not concurrent and not gzip and not https",
+        ),
+        "forkserver",
+    ),
     # The property tests take 150 examples each by default (94 s for tests/query here); 25 keep
     # the whole selection near 20 s. Eleven modules, about 1,400 mutants: --only runs a part.
     "query": Target(("tasks/query/*.py",), ("tests/query",), env=(("QUERY_EXAMPLES", "25"),)),

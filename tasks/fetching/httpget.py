@@ -278,7 +278,10 @@ def _send(
     request = session.prepare_request(requests.Request("GET", url, headers=headers))
     adapter = adapter_for(session, url)  # a guarded one even for a session not made by new_session()
     verify = True if session.verify is None else session.verify
-    response = adapter.send(request, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+    try:
+        response = adapter.send(request, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+    except UnicodeError as exc:  # the lookup's IDNA codec refused the host ("a..b"): fetch() raised it as is
+        raise requests.exceptions.InvalidURL(str(exc)) from None
     requests.cookies.extract_cookies_to_jar(session.cookies, request, response.raw)
     return response
 

@@ -7,6 +7,7 @@ HostileServer and Listener are also used by bench/hostile.py."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import ipaddress
 import socket
 import ssl
@@ -37,8 +38,9 @@ from tasks.fetching.httpget import (
     fetch,
     new_session,
     retry_after_seconds,
+    safe_url,
 )
-from tasks.fetching.netguard import Guard, Refused, guarded
+from tasks.fetching.netguard import Guard, GuardedAdapter, Refused, guarded
 
 MiB = 1024 * 1024
 ETAG = '"v1"'
@@ -72,7 +74,12 @@ class HostileServer:
     /redirect-drip             a 302 to /ok whose body drips
     /huge-length               Content-Length: 10**12, then nothing
     /conditional               304 when If-None-Match or If-Modified-Since matches, else 200
-    /status/N?retry_after=V    status N, with Retry-After V when given
+    /status/N?retry_after=V    status N, with Retry-After V when given (&reason=R: R as its reason phrase)
+    /plain?n=N                 N bytes, no Content-Length: the body ends when the connection does
+    /gzipped?n=N               N zeros, gzip-encoded, honest Content-Length
+    /bad-gzip                  "gzip" that is not
+    /hangup                    the connection closed without an answer
+    /cookie                    200 with Set-Cookie: seen=1
     """
 
     def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
@@ -121,8 +128,14 @@ class HostileServer:
         return next(h for p, h in reversed(self.requests) if p == path)
 
     @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        h.send_response(status)
+    def _send(
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        h.send_response(status, reason)
         for name, value in (headers or {}).items():
             h.send_header(name, value)
         h.send_header("Content-Length", str(len(body)))
@@ -193,9 +206,27 @@ class HostileServer:
                 self._send(h, 200, b"<rss/>", {"Content-Type": "application/rss+xml", **validators})
         elif path.startswith("/status/"):
             extra = {"Retry-After": query["retry_after"]} if "retry_after" in query else {}
-            self._send(h, int(path.rsplit("/", 1)[1]), b"status body", extra)
-        else:
+            self._send(h, int(path.rsplit("/", 1)[1]), b"status body", extra, query.get("reason"))
+        elif not self._route_more(h, path, query):
             self._send(h, 404, b"not found")
+
+    def _route_more(self, h: BaseHTTPRequestHandler, path: str, query: dict[str, str]) -> bool:
+        if path == "/plain":
+            h.send_response(200)
+            h.send_header("Connection", "close")
+            h.end_headers()
+            h.wfile.write(b"x" * int(query["n"]))
+        elif path == "/gzipped":
+            self._send(h, 200, gzip.compress(bytes(int(query["n"]))), {"Content-Encoding": "gzip"})
+        elif path == "/bad-gzip":
+            self._send(h, 200, b"not gzip at all", {"Content-Encoding": "gzip"})
+        elif path == "/hangup":
+            h.close_connection = True
+        elif path == "/cookie":
+            self._send(h, 200, b"set", {"Set-Cookie": "seen=1; Path=/"})
+        else:
+            return False
+        return True
 
 
 class Listener:
@@ -459,6 +490,106 @@ def test_redirect_to_a_non_http_scheme_is_refused(target: str, server: HostileSe
         fetch(target, policy, new_session(policy))
 
 
+def test_a_bad_port_a_missing_host_or_scheme_and_an_upper_case_scheme(server: HostileServer) -> None:
+    """What _check_url says for each, here and after a redirect (the message names both URLs)."""
+    policy = policy_for(server)
+
+    def message(url: str) -> str:
+        with pytest.raises(FetchError) as info:
+            fetch(url, policy, new_session(policy))
+        return str(info.value)
+
+    assert message("http://news.example:99999/") == "invalid URL (http://news.example:99999/)"
+    assert message("http:///x") == "invalid URL (http:///x)"
+    assert message("//news.example/") == "refused: no scheme is not allowed (//news.example/)"
+    for bad in ("http://127.0.0.1:99999/", "http://:80/x"):
+        hop = server.url(f"/redirect?to={bad}")
+        assert message(hop) == f"invalid URL ({bad}, redirected from {hop})"
+    # HTTPS in capitals is https: it gets to the address check (no TLS server needed for that).
+    assert message("HTTPS://127.0.0.2:9/") == "refused: 127.0.0.2 is a loopback address (HTTPS://127.0.0.2:9/)"
+
+
+def test_the_accept_header_is_the_callers_or_any(server: HostileServer) -> None:
+    policy = policy_for(server)
+    fetch(server.url("/ok"), policy, new_session(policy))
+    assert server.headers_for("/ok")["Accept"] == "*/*"
+    fetch(server.url("/ok"), policy, new_session(policy), accept="application/rss+xml")
+    assert server.headers_for("/ok")["Accept"] == "application/rss+xml"
+
+
+def test_a_redirect_status_without_a_location_is_the_answer(server: HostileServer) -> None:
+    policy = policy_for(server)
+    result = fetch(server.url("/status/302"), policy, new_session(policy))
+    assert (result.status, result.body, result.url) == (302, b"status body", server.url("/status/302"))
+    assert result.content_type == ""  # none sent
+
+
+def test_a_result_holds_the_type_the_headers_and_the_time_taken(server: HostileServer) -> None:
+    policy = policy_for(server)
+    result = fetch(server.url("/ok"), policy, new_session(policy))
+    assert (result.content_type, result.headers["Content-Length"]) == ("text/plain", "5")
+    assert 0 < result.elapsed < CUT_OFF
+
+
+def test_new_session_headers_ca_bundle_adapters_and_no_netrc(
+    server: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What new_session() sets: the policy's User-Agent, gzip or deflate only, the CA bundle the
+    environment names (REQUESTS_CA_BUNDLE first, as requests does), the guarded adapter for
+    both schemes; and no credentials from a .netrc (trust_env off)."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login reader password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    policy = policy_for(server, max_redirects=3)
+    session = new_session(policy)
+    fetch(server.url("/ok"), policy, session)
+    sent = server.headers_for("/ok")
+    assert (sent["User-Agent"], sent["Accept-Encoding"]) == (policy.user_agent, "gzip, deflate")
+    assert "Authorization" not in sent
+    assert session.verify is True and session.max_redirects == 3
+    assert isinstance(session.get_adapter("https://news.example/"), GuardedAdapter)
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/curl.pem")
+    assert new_session(policy).verify == "/curl.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/requests.pem")
+    assert new_session(policy).verify == "/requests.pem"
+
+
+def test_cookies_a_server_sets_are_sent_back_on_the_session(server: HostileServer) -> None:
+    policy = policy_for(server)
+    session = new_session(policy)
+    fetch(server.url("/cookie"), policy, session)
+    fetch(server.url("/ok"), policy, session)
+    assert server.headers_for("/ok").get("Cookie") == "seen=1"
+
+
+@pytest.mark.parametrize("path", ["/slow-headers", "/drip?length=1000", "/drip?length=1000&nolength=1"])
+def test_the_total_time_limit_stops_a_slow_server_in_each_phase(path: str, server: HostileServer) -> None:
+    """The total deadline tests below take 2 s each and are left out of the mutation runs:
+    the same three phases (headers, a body with and without Content-Length) in 0.3 s each."""
+    policy = policy_for(server, total_timeout=0.3)
+    outcome, seconds = timed(lambda: fetch(server.url(path), policy, new_session(policy)))
+    assert str(outcome) == f"took longer than 0.3 s ({server.url(path)})" and seconds < CUT_OFF
+
+
+def test_the_total_time_limit_also_covers_a_slow_name_lookup(
+    server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request itself fails once the time is up (the phases above end in the body's
+    check): its error says which limit, not "connect timeout"."""
+
+    def slow() -> str:
+        time.sleep(5)  # in the lookup's own thread, which fetch() stops waiting for
+        return "127.0.0.1"
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns({"slow.test": slow}))
+    policy = policy_for(server, connect_timeout=10.0, total_timeout=0.3)
+    outcome, seconds = timed(lambda: fetch(f"http://slow.test:{server.port}/ok", policy, new_session(policy)))
+    assert str(outcome) == f"took longer than 0.3 s (http://slow.test:{server.port}/ok)" and seconds < CUT_OFF
+
+
 def test_an_unparseable_redirect_location_is_a_clear_error(server: HostileServer) -> None:
     policy = policy_for(server)
     url = server.url("/redirect?to=http://[::1")
@@ -648,6 +779,9 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("Sat, 27 Nov 2027 12:00:00 GMT", now) == 86400.0
     assert retry_after_seconds("-5") is None
     assert retry_after_seconds("") is None
+    # A date without a zone ("-0000") is UTC; one with an offset keeps it.
+    assert retry_after_seconds("Fri, 27 Nov 2026 12:01:00 -0000", now) == 60.0
+    assert retry_after_seconds("Fri, 27 Nov 2026 13:01:00 +0100", now) == 60.0
 
 
 def test_other_http_errors_stay_fetch_errors(server: HostileServer) -> None:
@@ -667,6 +801,109 @@ def test_errors_never_show_credentials(server: HostileServer) -> None:
     message = str(info.value)
     assert "hunter2" not in message and "reader" not in message and "s3cret" not in message
     assert f"127.0.0.1:{server.port}/status/404?api_key=***&page=2" in message
+
+
+def test_the_status_phrase_is_the_standard_one_or_the_servers_made_harmless(server: HostileServer) -> None:
+    policy = policy_for(server)
+
+    def message(path: str) -> str:
+        with pytest.raises(FetchError) as info:
+            fetch(server.url(path), policy, new_session(policy))
+        return str(info.value)
+
+    own = "/status/404?reason=Gone%20fishing"
+    assert message(own) == f"HTTP 404 Not Found ({server.url(own)})"  # a known code: its standard phrase
+    # An unknown code: the server's reason without control or non-ASCII characters, 40 at most.
+    odd = "/status/599?reason=Too%01%20weird%20%C3%A9" + "x" * 40
+    assert message(odd) == f"HTTP 599 Too weird {'x' * 30} ({server.url(odd)})"
+    assert message("/status/599") == f"HTTP 599  ({server.url('/status/599')})"  # none given
+    assert message("/status/429") == f"HTTP 429 Too Many Requests ({server.url('/status/429')})"  # no Retry-After
+    assert message("/status/400") == f"HTTP 400 Bad Request ({server.url('/status/400')})"  # the first error code
+
+
+def test_safe_url_cuts_at_its_limit_and_drops_every_user_part() -> None:
+    whole = "http://news.example/" + "a" * 180  # 200 characters, the limit
+    assert safe_url(whole) == whole
+    assert safe_url(whole + "b") == whole[:197] + "..."
+    assert safe_url("http://user@name:p@ss@news.example/x") == "http://news.example/x"  # '@' in a password
+
+
+def test_the_byte_cap_counts_decoded_bytes_and_allows_exactly_the_cap(server: HostileServer) -> None:
+    """At a small scale what the 200 MiB bomb test (left out of the mutation runs) shows, at the
+    cap's exact bound: with a Content-Length, without one, and compressed."""
+
+    def get(path: str, cap: int) -> bytes:
+        policy = policy_for(server, max_bytes=cap)
+        return fetch(server.url(path), policy, new_session(policy)).body
+
+    def refused(path: str, cap: int) -> str:
+        with pytest.raises(FetchError) as info:
+            get(path, cap)
+        return str(info.value)
+
+    assert get("/ok", 5) == b"hello"
+    assert refused("/ok", 4) == f"body larger than 4 bytes: Content-Length is 5 ({server.url('/ok')})"
+    assert get("/plain?n=5", 5) == b"xxxxx"
+    assert refused("/plain?n=5", 4) == f"body larger than 4 bytes ({server.url('/plain?n=5')})"
+    packed = "/gzipped?n=200000"  # 200,000 zeros in a few hundred bytes, read in 64 KiB pieces
+    assert get(packed, 200_000) == bytes(200_000)
+    assert refused(packed, 199_999) == f"body larger than 199999 bytes ({server.url(packed)})"
+
+
+@contextlib.contextmanager
+def _full_backlog() -> Iterator[int]:
+    """A port on 127.0.0.1 whose accept queue is full: Linux drops further SYNs, so a connect
+    hangs there until its timeout, as it does to an address that drops packets."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting = []
+    for _ in range(2):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        waiting.append(sock)
+    try:
+        yield port
+    finally:
+        for sock in [*waiting, listener]:
+            sock.close()
+
+
+def test_each_failure_names_its_cause(server: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reason at the front of the message, for each kind of failure requests reports."""
+    policy = policy_for(server, connect_timeout=0.5, read_timeout=0.5, total_timeout=10.0)
+
+    def message(url: str, allowed: FetchPolicy = policy) -> str:
+        with pytest.raises(FetchError) as info:
+            fetch(url, allowed, new_session(allowed))
+        return str(info.value)
+
+    slow = server.url("/slow-headers")
+    assert message(slow) == f"read timeout ({slow})"
+    assert message(server.url("/hangup")) == f"connection failed ({server.url('/hangup')})"
+    bad = server.url("/bad-gzip")  # the body's own error, named by its type
+    assert message(bad) == f"ContentDecodingError while reading ({bad})"
+    assert message("http://exa mple.test/") == "invalid URL (http://exa mple.test/)"
+    with _full_backlog() as port:
+        stalled = FetchPolicy(user_agent="t", connect_timeout=0.5, total_timeout=10.0, allow_private=("127.0.0.1",))
+        assert message(f"http://127.0.0.1:{port}/", stalled) == f"connect timeout (http://127.0.0.1:{port}/)"
+
+    def again(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", again)  # not "Name or service not known": still DNS
+    assert message("http://later.test/") == "DNS lookup failed (http://later.test/)"
+
+
+def test_a_host_no_idna_encoding_accepts_is_an_invalid_url() -> None:
+    """An empty label or one over 63 characters: the lookup raised UnicodeError, which escaped
+    fetch() (it promises FetchError) until httpget caught it."""
+    policy = FetchPolicy(user_agent="t", total_timeout=5.0)
+    for url in ("http://a..b/", "http://" + "a" * 64 + ".test/"):
+        with pytest.raises(FetchError, match=r"^invalid URL \("):
+            fetch(url, policy, new_session(policy))
 
 
 def test_retry_later_keeps_the_callers_constructor() -> None:
@@ -729,6 +966,25 @@ def test_https_goes_through_the_guarded_connect_and_still_verifies(
             fetch(tls_server.url("/ok"), policy, new_session(policy))
 
 
+def test_tls_certificates_are_verified_whatever_the_sessions_verify_says(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The https test above takes 2.7 s (and is left out of the mutation runs): the
+    verification alone, in a fraction of a second. A session with verify=None still verifies."""
+    context, bundle = _self_signed(tmp_path)
+    with HostileServer(tls=context) as tls_server:
+        policy = policy_for(tls_server)
+        url = tls_server.url("/ok")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+        assert fetch(url, policy, new_session(policy)).body == b"hello"  # the bundle is used
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+        for verify in (True, None):
+            session = new_session(policy)
+            session.verify = verify  # type: ignore[assignment]
+            with pytest.raises(FetchError, match="^connection failed"):  # not a known CA: refused
+                fetch(url, policy, session)
+
+
 # --- the allowance -------------------------------------------------------------------------------
 
 
@@ -762,10 +1018,14 @@ def test_from_settings_fills_every_field(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("NEWSWATCH_ALLOW_PRIVATE", "127.0.0.1, intranet.example:8080 10.0.0.0/8,[::1]:81")
     monkeypatch.setenv("NEWSWATCH_MAX_REDIRECTS", "3")
     monkeypatch.setenv("NEWSWATCH_TOTAL_TIMEOUT", "12.5")
+    monkeypatch.setenv("NEWSWATCH_CONNECT_TIMEOUT", "3.5")
+    monkeypatch.setenv("NEWSWATCH_READ_TIMEOUT", "7.5")
+    monkeypatch.setenv("NEWSWATCH_MAX_BYTES", "2048")
     policy = FetchPolicy.from_settings(Settings())
     assert policy.allow_private == ("127.0.0.1", "intranet.example:8080", "10.0.0.0/8", "[::1]:81")
     assert (policy.max_redirects, policy.total_timeout) == (3, 12.5)
-    assert policy.max_bytes == Settings().max_bytes and policy.user_agent == Settings().user_agent
+    assert (policy.connect_timeout, policy.read_timeout, policy.max_bytes) == (3.5, 7.5, 2048)
+    assert policy.user_agent == Settings().user_agent
     assert FetchPolicy.from_settings(Settings(allow_private="")).allow_private == ()
 
 
