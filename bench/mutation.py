@@ -116,6 +116,26 @@ TARGETS: dict[str, Target] = {
         ("tests/storage/test_archive.py", "-k", "sqlite and not flat_memory"),
         "forkserver",
     ),
+    # The outbox's storage side: the claims that keep an alert from being sent twice, the marks,
+    # what `newswatch alerts` lists and retries. test_outbox.py (delivery's selection: the sender
+    # on SQLite with json:// targets) and the repository tests that call these functions directly,
+    # with archive's two export tests (alerts_with_article), on SQLite only: 21 tests, 8 s in all.
+    # Left out: the CLI tests of `alerts list/retry` (tests/deploy, test_routing.py: a `newswatch`
+    # process each, which mutmut neither times nor traces), test_delivery.py (the monitor flow),
+    # test_migrations.py (a schema walk a test). Forkserver: the json:// receivers are threads.
+    "outbox": Target(
+        ("storage/repository/alerts.py",),
+        (
+            "tests/alerting/test_outbox.py",
+            "tests/storage/test_repository.py",
+            "tests/storage/test_judgments.py",
+            "tests/storage/test_archive.py::test_export_rows_filters_and_json_safe",
+            "tests/storage/test_archive.py::test_export_rows_every_column_and_each_filter_at_its_bound",
+            "-k",
+            "not postgresql",
+        ),
+        "forkserver",
+    ),
 }
 DEFAULT = ("canonical", "windows", "render", "addresses", "minhash")
 

@@ -121,6 +121,10 @@ MATCH_COLUMNS = [
     "id", "topic", "article_id", "article_url", "article_title", "terms", "words", "hit_field", "hit_sentence",
     "indicators", "created_at",
 ]  # fmt: skip
+ALERT_COLUMNS = [
+    "id", "topic", "match_id", "article_id", "article_url", "article_title", "target", "target_label", "status",
+    "digest", "attempts", "last_error", "created_at", "sent_at",
+]  # fmt: skip
 
 
 def test_export_rows_every_column_and_each_filter_at_its_bound(db_url: str) -> None:
@@ -167,7 +171,8 @@ def test_export_rows_every_column_and_each_filter_at_its_bound(db_url: str) -> N
     assert [m["id"] for m in archive.export_rows(db_url, "matches", since=latest)] == at_latest
 
     alerts = list(archive.export_rows(db_url, "alerts"))
-    assert len(alerts) == 6
+    assert len(alerts) == 6 and list(alerts[0]) == ALERT_COLUMNS
+    assert [alerts[0][k] for k in ("match_id", "article_id", "target")] == [matches[0]["id"], first["id"], "t1"]
     assert list(archive.export_rows(db_url, "alerts", topic="ht")) == alerts
     assert list(archive.export_rows(db_url, "alerts", topic="nope")) == []
     latest = max(datetime.fromisoformat(a["created_at"]) for a in alerts)
