@@ -3,6 +3,7 @@ Out-of-fold figures on the relevance set's **tune** half only (issue #15): the m
 never read, so any design may be tried here without spending it.
 
     .venv/bin/python bench/relevance_models.py
+    .venv/bin/python bench/relevance_models.py --only logistic     # the linear models alone
 
 Every model scores the same rows: which of the shipped topic's groups and bench/relevance.py's
 SCORE_FEATURES clauses an article matches (tasks.matching.fitting.design). Each is fitted on
@@ -20,6 +21,7 @@ bench/results/relevance_models.json. Needs the [fit] extra (scikit-learn).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -89,7 +91,10 @@ def show(value: float | None) -> str:
     return f"{value:15.3f}" if value is not None else f"{'-':>15}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Models over the topic's indicators, out of fold on the tune half.")
+    parser.add_argument("--only", default="", help="only the models whose name starts with this (e.g. logistic)")
+    args = parser.parse_args(argv)
     try:
         import numpy as np
         import sklearn  # noqa: F401
@@ -111,7 +116,8 @@ def main() -> int:
     with_pairs = np.hstack([rows, np.array(pairs).T])
     folds = np.random.default_rng(SEED).permutation(len(articles)) % FOLDS
     scored = {"indicators fired (count)": rows.sum(axis=1)}
-    for name, (make, interactions) in models(len(articles)).items():
+    chosen = {name: model for name, model in models(len(articles)).items() if name.startswith(args.only)}
+    for name, (make, interactions) in chosen.items():
         scored[name] = out_of_fold(make, with_pairs if interactions else rows, wanted.astype(float), folds)
     everyone = np.ones(len(articles), dtype=bool)
     table: dict[str, Any] = {

@@ -142,14 +142,18 @@ def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does
     """bench/relevance_models.py reads the tune half only, and its logistic rows are the shipped
     fit's: at the penalty `--fit-score` chose, the same out-of-fold recall and precision."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "relevance_models.py")], capture_output=True, text=True, timeout=300
+        [sys.executable, str(ROOT / "bench" / "relevance_models.py"), "--only", "logistic"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     tune = [r for r in records() if r["split"] == "tune"]
     assert result["articles"] == len(tune)
     models = result["models"]
-    assert {"query alone", "gradient boosting", "random forest depth=3", "logistic lambda=0.1 + pairs"} <= set(models)
+    assert {"query alone", "logistic lambda=0.1", "logistic lambda=0.1 + pairs"} <= set(models)
+    assert not any(name.startswith(("random forest", "gradient")) for name in models)  # --only
     for row in models.values():
         assert 0 <= row["all"]["precision"] <= 1 and 0 <= row["en"]["recall"] <= 1
     fitted = subprocess.run([sys.executable, str(BENCH), "--fit-score"], capture_output=True, text=True, timeout=300)
