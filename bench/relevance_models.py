@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.reference import write_results  # noqa: E402
 from bench.relevance import SCORE_FEATURES, SHIPPED, TOPIC, load_set, topic_spec  # noqa: E402
+from bench.relevance import figures as relevance_figures  # noqa: E402
 from tasks.matching import LabelledArticle, features_of  # noqa: E402
 from tasks.matching.fitting import FOLDS, SEED, STRENGTHS, design, lowest_threshold  # noqa: E402
 
@@ -52,19 +53,17 @@ def out_of_fold(make: Callable[[], Any], rows: Any, wanted: Any, folds: Any) -> 
     return scores
 
 
-def figures(alerted: Any, wanted: Any, mask: Any) -> dict[str, float | int]:
-    tp = int((alerted & wanted & mask).sum())
-    fp = int((alerted & ~wanted & mask).sum())
-    fn = int((~alerted & wanted & mask).sum())
-    return {"precision": round(tp / max(1, tp + fp), 3), "recall": round(tp / max(1, tp + fn), 3), "fp": fp, "fn": fn}
+def figures(alerted: Any, wanted: Any, mask: Any) -> dict[str, Any]:
+    """bench/relevance.py's figures of the articles in `mask`."""
+    return relevance_figures(list(zip(wanted[mask].tolist(), alerted[mask].tolist(), strict=True)))
 
 
 def precision_at_recall(scores: Any, query: Any, wanted: Any, mask: Any, recall: float) -> float | None:
     """The precision (within `mask`) at the highest threshold whose alerts reach `recall` there."""
     for threshold in sorted(set(scores[mask]), reverse=True):
         row = figures(query | (scores >= threshold), wanted, mask)
-        if float(row["recall"]) >= recall:
-            return float(row["precision"])
+        if (row["recall"] or 0.0) >= recall:
+            return row["precision"]  # type: ignore[no-any-return]
     return None
 
 
