@@ -161,3 +161,38 @@ def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does
     assert head, fitted.stdout[:300]
     shipped = models["logistic lambda=0.1"]["all"]  # the strongest penalty: the shipped fit's choice on a tie
     assert abs(shipped["recall"] - float(head[1])) < 0.001 and abs(shipped["precision"] - float(head[2])) < 0.001
+
+
+class Sealed(dict[str, Any]):
+    """A measure-half record whose article and label cannot be read (its id and split can)."""
+
+    def __getitem__(self, key: str) -> Any:
+        assert key in ("id", "split"), f"read {key!r} of measure article {dict.__getitem__(self, 'id')}"
+        return dict.__getitem__(self, key)
+
+
+def test_a_text_model_scores_the_tune_half_out_of_fold_without_reading_the_measure_half(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """bench/relevance_models.py's text rows: the TF-IDF is a step of the model (fitted in each
+    fold on the training folds), and no measure article's title, text or label is ever read."""
+    from sklearn.compose import ColumnTransformer
+
+    import bench.relevance_models as models_bench
+
+    everything = records()
+    sealed = [r if r["split"] == "tune" else Sealed(r) for r in everything]
+    monkeypatch.setattr(models_bench, "load_set", lambda: sealed)
+    name = "text words 1-2 LR C=100"  # the only model whose name starts so
+    make, reads = models_bench.models(10)[name]
+    assert reads == "documents" and isinstance(make().steps[0][1], ColumnTransformer)
+    out = tmp_path / "models.json"
+    assert models_bench.main(["--only", name, "--out", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["articles"] == sum(r["split"] == "tune" for r in everything)
+    assert list(result["models"]) == ["query alone", "indicators fired (count)", name]
+    row = result["models"][name]
+    assert row["all"]["precision"] >= 0.95 and row["en"]["wanted"] == sum(
+        r["split"] == "tune" and r["wanted"] and r["lang"] == "en" for r in everything
+    )
+    assert 0 <= row["en_recall_at_precision_95"] <= 1 and 0 <= row["en_precision_at_recall_95"] <= 1
