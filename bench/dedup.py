@@ -84,13 +84,15 @@ def read_bytes(path: Path) -> bytes | None:
     return gzip.decompress(gz.read_bytes()) if gz.exists() else None
 
 
-def read_originals() -> tuple[list[str], dict[str, int]]:
+def read_originals(corpora: Path = CORPORA) -> tuple[list[str], dict[str, int]]:
+    """The article bodies of scrapinghub-aeb and mozilla-readability under `corpora`."""
     texts = []
-    if (raw_gt := read_bytes(AEB)) is not None:
+    if (raw_gt := read_bytes(corpora / AEB.relative_to(CORPORA))) is not None:
         texts += [v["articleBody"] for _, v in sorted(json.loads(raw_gt).items())]
     n_aeb = len(texts)
     # MANIFEST layout is mozilla-readability/test/test-pages/<name>/expected.html; search any depth.
-    for page in sorted(READABILITY.rglob("expected.html*")) if READABILITY.is_dir() else []:
+    readability = corpora / READABILITY.relative_to(CORPORA)
+    for page in sorted(readability.rglob("expected.html*")) if readability.is_dir() else []:
         raw = gzip.decompress(page.read_bytes()) if page.suffix == ".gz" else page.read_bytes()
         root = lxml.html.fromstring(raw)
         # Blocks are joined with spaces so "end.</p><p>Next" stays two words.

@@ -141,13 +141,14 @@ def fit_shipped_score(records: list[dict[str, Any]]) -> str:
     """The shipped topic's `score:` block fitted on the tune half (tasks.matching.fitting), as YAML."""
     import yaml
 
-    from tasks.matching import LabelledArticle, features_of, fit_score
+    from tasks.matching import MIN_WEIGHT, LabelledArticle, features_of, fit_score, phrase_features
 
     spec = topic_spec(SHIPPED, TOPIC)
     tune_half = [
         LabelledArticle(r["id"], r["lang"], r["title"], r["text"], r["wanted"]) for r in records if r["split"] == "tune"
     ]
-    fitted = fit_score(spec, tune_half, features_of(spec, SCORE_FEATURES))
+    features = features_of(spec, [*SCORE_FEATURES, *phrase_features(tune_half)])
+    fitted = fit_score(spec, tune_half, features, min_weight=MIN_WEIGHT)
     if fitted is None:
         raise SystemExit("no threshold keeps precision 0.95 on the tune half")
     block = {"score": fitted.spec.model_dump()}

@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 from bench.reference import write_results  # noqa: E402
 from bench.relevance import SCORE_FEATURES, SHIPPED, TOPIC, load_set, topic_spec  # noqa: E402
 from bench.relevance import figures as relevance_figures  # noqa: E402
-from tasks.matching import LabelledArticle, features_of  # noqa: E402
-from tasks.matching.fitting import FOLDS, SEED, STRENGTHS, design, lowest_threshold  # noqa: E402
+from tasks.matching import MIN_WEIGHT, LabelledArticle, features_of, phrase_features  # noqa: E402
+from tasks.matching.fitting import FOLDS, SEED, STRENGTHS, design, lowest_threshold, out_of_fold_scores  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relevance_models.json"
 TARGET_PRECISION = 0.95
@@ -169,8 +169,18 @@ def tune_rows(articles: list[LabelledArticle]) -> tuple[dict[str, Any], Any]:
     documents = np.empty((len(articles), 1 + rows.shape[1]), dtype=object)  # the article, then its indicators
     documents[:, 0] = [unicodedata.normalize("NFC", f"{a.title}\n{a.text}") for a in articles]
     documents[:, 1:] = rows
-    inputs = {"indicators": rows, "pairs": np.hstack([rows, np.array(pairs).T]), "documents": documents}
+    with_words, _ = design(spec, features_of(spec, [*SCORE_FEATURES, *phrase_features(articles)]), articles)
+    inputs = {"indicators": rows, "pairs": np.hstack([rows, np.array(pairs).T]), "documents": documents,
+              "words": np.array(with_words)}  # fmt: skip
     return inputs, np.array(by_query)
+
+
+def shipped_fit_rows(words: Any, wanted: Any, folds: Any) -> dict[str, Any]:
+    """The shipped fit's out-of-fold scores at each penalty: the indicators, the words and
+    two-word phrases, weights pruned as the shipped score prunes them (tasks.matching.fitting)."""
+    return {
+        f"logistic + words lambda={lam}": out_of_fold_scores(words, wanted, lam, folds, MIN_WEIGHT) for lam in STRENGTHS
+    }
 
 
 def score_row(scores: Any, query: Any, wanted: Any, english: Any) -> dict[str, Any]:
@@ -223,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {name: model for name, model in models(len(articles)).items() if name.startswith(args.only)}
     for name, (make, reads) in chosen.items():
         scored[name] = out_of_fold(make, inputs[reads], wanted.astype(float), folds)
+    shipped = shipped_fit_rows(inputs["words"], wanted.astype(float), folds)
+    scored |= {name: scores for name, scores in shipped.items() if name.startswith(args.only)}
     table: dict[str, Any] = {
         "query alone": {"all": figures(query, wanted, np.ones(len(articles), dtype=bool)),
                         "en": figures(query, wanted, english)}

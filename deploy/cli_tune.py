@@ -144,22 +144,28 @@ def topics_fit(
     precision: Annotated[
         float, typer.Option("--precision", min=0.0, max=1.0, help="The precision to keep (default 0.95).")
     ] = 0.95,
+    words: Annotated[
+        bool,
+        typer.Option("--words", help="Also weigh the English words and word pairs of the labelled articles."),
+    ] = False,
     watchlist: WatchlistOpt = None,
 ) -> None:
     """Fit a topic's weighted indicators (its `score:` key) on labelled articles: weights for the
-    groups (and --feature clauses) that separate wanted from unwanted articles, and the lowest
-    score that keeps the precision with the query's matches; prints the block to paste.
+    groups (and --feature clauses, and with --words the words and two-word phrases the articles
+    use) that separate wanted from unwanted articles, and the lowest score that keeps the
+    precision with the query's matches; prints the block to paste.
 
     Example: newswatch topics fit human-trafficking --labelled judged.jsonl --feature '@held NEAR/4 @premises'
     """
     import yaml
 
-    from tasks.matching import FitUnavailable, features_of, fit_score
+    from tasks.matching import MIN_WEIGHT, FitUnavailable, features_of, fit_score, phrase_features
     from tasks.query import QuerySyntaxError
 
     spec, kept = topic_and_labels("topics fit", topic, labelled, watchlist)
+    extra = [*(feature or ()), *(phrase_features(kept) if words else ())]
     try:
-        fitted = fit_score(spec, kept, features_of(spec, feature or ()), precision)
+        fitted = fit_score(spec, kept, features_of(spec, extra), precision, MIN_WEIGHT if words else 0.0)
     except QuerySyntaxError as exc:
         raise fail("--feature", exc, 2) from None
     except (ValueError, FitUnavailable) as exc:

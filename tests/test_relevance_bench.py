@@ -139,8 +139,8 @@ def test_the_shipped_score_is_the_one_fitted_on_the_tune_half() -> None:
 
 
 def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does() -> None:
-    """bench/relevance_models.py reads the tune half only, and its logistic rows are the shipped
-    fit's: at the penalty `--fit-score` chose, the same out-of-fold recall and precision."""
+    """bench/relevance_models.py reads the tune half only, and its "logistic + words" rows are the
+    shipped fit's: at the penalty `--fit-score` chose, the same out-of-fold recall and precision."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "relevance_models.py"), "--only", "logistic"],
         capture_output=True,
@@ -152,14 +152,16 @@ def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does
     tune = [r for r in records() if r["split"] == "tune"]
     assert result["articles"] == len(tune)
     models = result["models"]
-    assert {"query alone", "logistic lambda=0.1", "logistic lambda=0.1 + pairs"} <= set(models)
+    assert {"query alone", "logistic lambda=0.1", "logistic lambda=0.1 + pairs", "logistic + words lambda=0.1"} <= set(
+        models
+    )
     assert not any(name.startswith(("random forest", "gradient")) for name in models)  # --only
     for row in models.values():
         assert 0 <= row["all"]["precision"] <= 1 and 0 <= row["en"]["recall"] <= 1
     fitted = subprocess.run([sys.executable, str(BENCH), "--fit-score"], capture_output=True, text=True, timeout=300)
     head = re.search(r"recall ([0-9.]+), precision ([0-9.]+)", fitted.stdout.splitlines()[0])
     assert head, fitted.stdout[:300]
-    shipped = models["logistic lambda=0.1"]["all"]  # the strongest penalty: the shipped fit's choice on a tie
+    shipped = models["logistic + words lambda=0.1"]["all"]  # the strongest penalty: the shipped fit's choice on a tie
     assert abs(shipped["recall"] - float(head[1])) < 0.001 and abs(shipped["precision"] - float(head[2])) < 0.001
 
 

@@ -17,6 +17,8 @@ and the sentences that show why.
   misses, each explained (score, threshold, the weights that fired and what they found).
 - fitting.py: a `score:` fitted on labelled articles (`newswatch topics fit`): a logistic
   regression over which indicators fire, threshold and strength chosen out of fold.
+- words.py: the words and two-word phrases of labelled articles as candidate expressions of a
+  fitted score (`topics fit --words`).
 - tuning.py: a semantic topic's threshold chosen on labelled articles, with the
   precision/recall curve (`newswatch topics tune`).
 - search.py: the archive searched with the query language (`newswatch search`).
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from tasks.matching.topics import ArticleHit, CompiledTopic, TopicHit, compile_topic, match, topic_queries
     from tasks.matching.tuning import Point, Scored, Tuning, sampled, score_articles, tune
     from tasks.matching.unmatched import MatchReport, all_hits, match_task, match_unmatched, semantic_stage
+    from tasks.matching.words import MIN_WEIGHT, phrase_features
 
 __all__ = [
     "CompiledScore",
@@ -71,6 +74,8 @@ __all__ = [
     "fit_score",
     "Fitted",
     "FitUnavailable",
+    "MIN_WEIGHT",
+    "phrase_features",
     "all_hits",
     "article_vector",
     "closest",

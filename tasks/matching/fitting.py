@@ -17,7 +17,7 @@ from typing import Any
 
 from tasks.config import ScoreSpec, TopicSpec
 from tasks.matching.evaluation import LabelledArticle
-from tasks.matching.scoring import expression_index
+from tasks.matching.scoring import expression_index, lead
 from tasks.matching.topics import article_doc, compile_topic, match
 
 INSTALL = "pip install 'newswatch[fit]'"
@@ -53,7 +53,7 @@ def design(
     query = compile_topic(topic.model_copy(update={"score": None}))
     rows, by_query = [], []
     for a in articles:
-        fired = index.match(article_doc(a.title, a.text, language=a.lang))
+        fired = index.match(lead(article_doc(a.title, a.text, language=a.lang)))
         rows.append([1.0 if f in fired else 0.0 for f in features])
         by_query.append(match(a.title, a.text, query, language=a.lang) is not None)
     return rows, by_query
@@ -81,21 +81,36 @@ def _regression(strength: float, n: int) -> Any:
     return LogisticRegression(C=1.0 / (strength * n), max_iter=10_000)
 
 
-def _out_of_fold(rows: Any, wanted: Any, strength: float, folds: Any) -> Any:
+def _kept(weights: Any, min_weight: float) -> Any:
+    """The weights as the score keeps them: rounded to 3 decimals, those under `min_weight` dropped."""
+    import numpy as np
+
+    rounded = np.round(weights, 3)
+    return np.where(np.abs(rounded) >= max(min_weight, 0.001), rounded, 0.0)
+
+
+def out_of_fold_scores(rows: Any, wanted: Any, strength: float, folds: Any, min_weight: float = 0.0) -> Any:
+    """Each article's score by the model fitted on the other folds, its weights kept as the
+    shipped score keeps them (so pruning is judged out of fold too)."""
     import numpy as np
 
     out = np.zeros(len(wanted))
     for k in range(FOLDS):
         train, test = folds != k, folds == k
         model = _regression(strength, int(train.sum())).fit(rows[train], wanted[train])
-        out[test] = model.decision_function(rows[test])
+        out[test] = rows[test] @ _kept(model.coef_[0], min_weight) + model.intercept_[0]
     return out
 
 
 def fit_score(
-    topic: TopicSpec, articles: Sequence[LabelledArticle], features: Sequence[str], target: float = 0.95
+    topic: TopicSpec,
+    articles: Sequence[LabelledArticle],
+    features: Sequence[str],
+    target: float = 0.95,
+    min_weight: float = 0.0,
 ) -> Fitted | None:
-    """The score fitted on these articles (None: no threshold keeps the target precision)."""
+    """The score fitted on these articles (None: no threshold keeps the target precision);
+    weights under `min_weight` (absolute) are dropped (tasks.matching.words.MIN_WEIGHT)."""
     import numpy as np
 
     if len({a.wanted for a in articles}) < 2 or len(articles) < 2 * FOLDS:
@@ -105,7 +120,7 @@ def fit_score(
     folds = np.random.default_rng(SEED).permutation(len(articles)) % FOLDS
     tried = {}
     for strength in STRENGTHS:
-        scores = _out_of_fold(rows, wanted, strength, folds)
+        scores = out_of_fold_scores(rows, wanted, strength, folds, min_weight)
         t = lowest_threshold(list(scores), [a.wanted for a in articles], by_query, target)
         if t is not None:
             alerted = [a.wanted for a, s, q in zip(articles, scores, by_query, strict=True) if q or s >= t]
@@ -118,7 +133,8 @@ def fit_score(
     strength = max(tried, key=lambda k: (tried[k][1], tried[k][2], k))
     threshold, recall, precision = tried[strength]
     model = _regression(strength, len(articles)).fit(rows, wanted)
-    weights = {f: round(float(w), 3) for f, w in zip(features, model.coef_[0], strict=True) if round(float(w), 3)}
+    kept = _kept(model.coef_[0], min_weight)
+    weights = {f: float(w) for f, w in zip(features, kept, strict=True) if w}
     # The threshold rounded down: an article that reached it still does.
     spec = ScoreSpec(
         threshold=math.floor(float(threshold) * 1000) / 1000, bias=round(float(model.intercept_[0]), 3), weights=weights
