@@ -33,7 +33,7 @@ def test_quick_start_commands_exist() -> None:
     assert commands == ["make run", "make test"] and "make run" in quick
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^run: .*\n\t\$\(BIN\)/newswatch run$", makefile, flags=re.M)
-    assert re.search(r"^test: .*\n\t\$\(BIN\)/pytest$", makefile, flags=re.M)
+    assert re.search(r"^test: .*\n\t\$\(BIN\)/pytest -n 2 --dist loadfile$", makefile, flags=re.M)  # two workers
     assert "make test" in (ROOT / ".ci" / "run").read_text()  # CI runs the README's test command
 
 
