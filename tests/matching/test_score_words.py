@@ -15,27 +15,9 @@ from tasks.matching import MIN_WEIGHT, LabelledArticle, compile_topic, features_
 from tasks.matching.scoring import LEAD_CHARS, lead
 from tasks.query import Doc
 from tests.helpers import cli
+from tests.matching.test_scoring import WATCHLIST, topic_of  # the same small topic
 
 ROOT = Path(__file__).resolve().parents[2]
-
-WATCHLIST = """\
-topics:
-  - name: forced-labour
-    query: '"forced labour"'
-    groups:
-      held: {terms: [held, kept, locked]}
-      sport: {terms: [football, league]}
-    score:
-      threshold: 1.0
-      bias: -0.5
-      weights: {"@held": 0.8, "@sport": -2.0}
-"""
-
-
-def topic_of(tmp_path: Path) -> TopicSpec:
-    path = tmp_path / "watchlist.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
-    return load_watchlist(path).topics[0]
 
 
 def articles() -> list[LabelledArticle]:
@@ -62,7 +44,7 @@ def test_phrases_are_the_words_and_pairs_of_some_articles_but_not_most() -> None
 
 
 def test_a_fitted_word_adds_the_story_and_is_named_in_the_alert(tmp_path: Path) -> None:
-    spec = topic_of(tmp_path)
+    spec = topic_of(WATCHLIST, tmp_path)
     labelled = articles()
     without = fit_score(spec, labelled, features_of(spec))
     fitted = fit_score(spec, labelled, features_of(spec, phrase_features(labelled)), min_weight=MIN_WEIGHT)
