@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "bench" / "relevance" / "articles.jsonl"
 README = ROOT / "bench" / "relevance" / "README.md"
@@ -122,23 +124,29 @@ def test_the_bench_reports_every_method_per_language(tmp_path: Path) -> None:
     assert all(everything["figures"]["old"][lang]["articles"] >= 20 for lang in LANGS)
 
 
-def test_the_shipped_score_is_the_one_fitted_on_the_tune_half() -> None:
+@pytest.fixture(scope="module")
+def fit_score_output() -> str:
+    """What `bench/relevance.py --fit-score` prints (about 15 s: run once for the tests that read it)."""
+    done = subprocess.run([sys.executable, str(BENCH), "--fit-score"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_the_shipped_score_is_the_one_fitted_on_the_tune_half(fit_score_output: str) -> None:
     """deploy/watchlist.yaml's `score:` is what `bench/relevance.py --fit-score` prints: fitted
     on the tune half by tasks.matching.fitting, reproducible, never edited by hand."""
     import yaml
 
     from tasks.config import load_watchlist
 
-    done = subprocess.run([sys.executable, str(BENCH), "--fit-score"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    fitted = yaml.safe_load(done.stdout)["score"]
+    fitted = yaml.safe_load(fit_score_output)["score"]
     shipped = next(
         t for t in load_watchlist(ROOT / "deploy" / "watchlist.yaml").topics if t.name == "human-trafficking"
     )
     assert shipped.score is not None and fitted == shipped.score.model_dump()
 
 
-def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does() -> None:
+def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does(fit_score_output: str) -> None:
     """bench/relevance_models.py reads the tune half only, and its "logistic + words" rows are the
     shipped fit's: at the penalty `--fit-score` chose, the same out-of-fold recall and precision."""
     done = subprocess.run(
@@ -158,9 +166,8 @@ def test_the_models_bench_scores_every_model_out_of_fold_as_the_shipped_fit_does
     assert not any(name.startswith(("random forest", "gradient")) for name in models)  # --only
     for row in models.values():
         assert 0 <= row["all"]["precision"] <= 1 and 0 <= row["en"]["recall"] <= 1
-    fitted = subprocess.run([sys.executable, str(BENCH), "--fit-score"], capture_output=True, text=True, timeout=300)
-    head = re.search(r"recall ([0-9.]+), precision ([0-9.]+)", fitted.stdout.splitlines()[0])
-    assert head, fitted.stdout[:300]
+    head = re.search(r"recall ([0-9.]+), precision ([0-9.]+)", fit_score_output.splitlines()[0])
+    assert head, fit_score_output[:300]
     shipped = models["logistic + words lambda=0.1"]["all"]  # the strongest penalty: the shipped fit's choice on a tie
     assert abs(shipped["recall"] - float(head[1])) < 0.001 and abs(shipped["precision"] - float(head[2])) < 0.001
 
