@@ -92,6 +92,20 @@ def test_sitemap_bench_polls_the_outlet_and_finds_every_new_story() -> None:
     assert {row["outlet"] for row in r["rows"]} == {"news sitemap", "archives only"}
 
 
+def test_search_index_bench_stores_the_same_articles_under_each_index(tmp_path: Path) -> None:
+    """bench/search_index.py: every variant stores every article, and the shipped index costs
+    more than none (the figure issue #18 part 4 quotes)."""
+    out = tmp_path / "search_index.json"
+    cmd = [sys.executable, str(ROOT / "bench" / "search_index.py"), "--sites", "1", "--batches", "2", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    r = json.loads(out.read_text())
+    assert r["articles"] == 40 and r["text_chars"] > 1000
+    ms = r["cpu_ms_per_article"]
+    assert set(ms) == {"shipped", "trigram detail=none", "unicode61", "unicode61 detail=none", "none"}
+    assert ms["shipped"] > ms["none"] > 0
+
+
 @pytest.mark.timeout(300)
 def test_emm_day_bench_runs_intervals_in_one_and_two_processes() -> None:
     """bench/emm_day.py at a tiny scale: every interval's new articles stored, every matching one
