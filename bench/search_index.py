@@ -6,10 +6,11 @@ part 4: the cold run's CPU against the floor).
 The articles are the simulated news web's (bench/newsweb.py: --sites x 20 pages, each extracted
 by the page workers' own `analyze`); each variant stores them into a fresh SQLite database of
 the real schema (storage.migrate), 20 a transaction as a run does, --batches times over (each
-time under other URLs and texts). Variants: `shipped` (migration 0005: trigram, detail=full),
-the same table rebuilt with other options, and `none` (no search index: its insert trigger
-dropped). Prints CPU milliseconds per article (one core; the median of 3 rounds, variants
-interleaved) and one JSON line; writes bench/results/search_index.json.
+time under other URLs and texts). Variants: `shipped` (migration 0012: trigrams, no positions),
+`trigram with positions` (migration 0005, before 0012), word indexes (unicode61), and `none` (no
+search index: its insert trigger dropped). Prints CPU milliseconds per article (one core; the
+median of 3 rounds, variants interleaved) and the database's bytes per article, and one JSON
+line; writes bench/results/search_index.json.
 
 Why it matters: the shipped trigram index holds every three-character substring, which lets
 `newswatch search` look up Khmer and Thai (written without spaces) through the index; a word
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import statistics
 import sys
 import tempfile
@@ -45,7 +47,7 @@ BATCH = 20  # a feed's new entries, stored in one transaction
 ROUNDS = 3
 VARIANTS = {
     "shipped": None,
-    "trigram detail=none": "tokenize='trigram', detail='none'",
+    "trigram with positions": "tokenize='trigram'",  # migration 0005, before 0012
     "unicode61": "tokenize='unicode61'",
     "unicode61 detail=none": "tokenize='unicode61', detail='none'",
     "none": "",
@@ -104,6 +106,13 @@ def store_ms(url: str, analyzed: list[tuple[str, str, ArticleText]], batches: in
     return 1000 * (time.process_time() - started) / sum(map(len, prepared))
 
 
+def database_bytes(url: str) -> int:
+    """The database file's size, its write-ahead log checkpointed into it."""
+    with get_engine(url).connect() as conn:
+        conn.execute(sql("PRAGMA wal_checkpoint(TRUNCATE)"))
+    return os.path.getsize(url.removeprefix("sqlite:///"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=20, help="sites of the simulated web (20 pages each)")
@@ -119,15 +128,18 @@ def main(argv: list[str] | None = None) -> int:
         for round_ in range(ROUNDS):
             for name, url in urls.items():
                 times[name].append(store_ms(url, analyzed, args.batches, round_ * args.batches))
+        stored = len(analyzed) * args.batches * ROUNDS
+        size = {name: round(database_bytes(url) / stored) for name, url in urls.items()}
         dispose_all()
     median = {name: round(statistics.median(t), 3) for name, t in times.items()}
     print(reference_line(reference))
     print(f"{len(analyzed)} pages x {args.batches} sources, {chars:.0f} characters of text each; median of {ROUNDS}")
-    print(f"{'search index':<24} {'CPU ms/article':>15} {'index share':>12}")
+    print(f"{'search index':<24} {'CPU ms/article':>15} {'index share':>12} {'bytes/article':>14}")
     for name, ms in median.items():
-        print(f"{name:<24} {ms:>15.3f} {ms - median['none']:>12.3f}")
+        print(f"{name:<24} {ms:>15.3f} {ms - median['none']:>12.3f} {size[name]:>14,}")
     result: dict[str, Any] = {"bench": "search_index", "articles": len(analyzed) * args.batches}
-    result |= {"text_chars": round(chars), "cpu_ms_per_article": median, "reference": reference}
+    result |= {"text_chars": round(chars), "cpu_ms_per_article": median, "bytes_per_article": size}
+    result["reference"] = reference
     write_results(result, args.out)
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 # The newest migration in storage/migrations/versions; tests/storage/test_migrations.py checks that it
 # is Alembic's head, so a new migration cannot be forgotten here.
-SCHEMA_REVISION = "0011_declared_language"
+SCHEMA_REVISION = "0012_search_index_detail_none"
 VERSION_TABLE = "alembic_version"
 
 

@@ -102,8 +102,10 @@ def test_search_index_bench_stores_the_same_articles_under_each_index(tmp_path: 
     r = json.loads(out.read_text())
     assert r["articles"] == 40 and r["text_chars"] > 1000
     ms = r["cpu_ms_per_article"]
-    assert set(ms) == {"shipped", "trigram detail=none", "unicode61", "unicode61 detail=none", "none"}
-    assert ms["shipped"] > ms["none"] > 0
+    assert set(ms) == {"shipped", "trigram with positions", "unicode61", "unicode61 detail=none", "none"}
+    assert ms["trigram with positions"] > ms["none"] > 0
+    size = r["bytes_per_article"]
+    assert size["trigram with positions"] > size["shipped"] > size["none"] > 0
 
 
 @pytest.mark.timeout(300)

@@ -66,6 +66,30 @@ def test_search_uses_the_index_and_the_query_language(db_url: str) -> None:
     assert ("VIRTUAL TABLE INDEX" in plan) if db_url.startswith("sqlite") else ("ix_articles_fts" in plan), plan
 
 
+def test_index_candidates_hold_the_words_not_only_their_trigrams(db_url: str) -> None:
+    """SQLite's index keeps no positions (migration 0012): "labour" is looked up as its trigrams
+    anywhere, and LIKE keeps only the articles that hold the word; a word with letters beyond
+    ASCII (whose case LIKE cannot fold) keeps the trigram superset, which the query narrows."""
+    ids = repository.upsert_sources(db_url, [("Lab", "https://lab.example/rss", [])])
+    rows = [
+        ("Trigrams only", "The lab above the bourbon tour opened.", 1),  # lab, abo, bou, our: not the word
+        ("The word", "Forced LABOUR on boats, the report said.", 2),
+        ("Vietnamese", "BUÔN BÁN NGƯỜI qua biên giới.", 3),
+    ]
+    stored = repository.insert_articles(db_url, [
+        stored_article(ids["Lab"], f"https://lab.example/{i}", title, text, published_at=NOW - timedelta(days=days))
+        for i, (title, text, days) in enumerate(rows)
+    ])  # fmt: skip
+    by_id = dict(zip(stored.ids, (title for title, _, _ in rows), strict=True))
+    since = NOW - timedelta(days=30)
+    found = search.candidate_ids(db_url, [search.SearchLiteral("labour")], since, None, 10)
+    assert [by_id[i] for i in found] == ["The word"]
+    if db_url.startswith("sqlite"):  # the index folds the case of every letter; LIKE only ASCII's
+        vietnamese = search.candidate_ids(db_url, [search.SearchLiteral("buôn bán")], since, None, 10)
+        assert [by_id[i] for i in vietnamese] == ["Vietnamese"]
+    assert titles(search_archive(db_url, topic('"buôn bán"'), since)) == ["Vietnamese"]
+
+
 def test_search_falls_back_to_a_scan_when_the_index_cannot_help(db_url: str) -> None:
     archive(db_url)
     report = search_archive(db_url, topic("lang:km OR NOT police"), NOW - timedelta(days=30))
