@@ -28,6 +28,9 @@ MAX_SHARE = 0.5
 # the final fit: with 0.02, about 770 of 2,200 phrases stay and out-of-fold English recall stays
 # 0.97 (0.03: 380 stay, 0.93; 0.05: 130 stay, 0.91).
 MIN_WEIGHT = 0.02
+# At most this many candidates, the most common first: a score holds at most
+# tasks.config.scoring.MAX_WEIGHTS expressions (the tune half gives 2,211 candidates).
+MAX_PHRASES = 4000
 # Words as the phrase engine sees them in English and other Latin-script text: Khmer and Thai
 # write no spaces between words, so their candidates would be whole clauses.
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -42,9 +45,10 @@ def phrase_features(
     articles: Sequence[LabelledArticle], languages: Iterable[str] = ("en",), min_articles: int = MIN_ARTICLES
 ) -> list[str]:
     """The quoted words and two-word phrases of the articles in `languages` found in at least
-    `min_articles` of them and in at most MAX_SHARE, sorted."""
+    `min_articles` of them and in at most MAX_SHARE (the MAX_PHRASES most common), sorted."""
     wanted = set(languages)
     chosen = [a for a in articles if (a.lang or "") in wanted]
     counts = Counter(p for a in chosen for p in _phrases(f"{a.title}\n{a.text}"))
     most = MAX_SHARE * len(chosen)
-    return [f'"{p}"' for p in sorted(p for p, n in counts.items() if min_articles <= n <= most)]
+    kept = sorted((p for p, n in counts.items() if min_articles <= n <= most), key=lambda p: (-counts[p], p))
+    return [f'"{p}"' for p in sorted(kept[:MAX_PHRASES])]

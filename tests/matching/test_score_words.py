@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tasks.config import TopicSpec, load_watchlist
@@ -41,6 +42,16 @@ def test_phrases_are_the_words_and_pairs_of_some_articles_but_not_most() -> None
     assert all(p.startswith('"') and p.endswith('"') for p in found)
     assert '"lured"' not in phrase_features(few[:2] + others)  # in 2 articles: a fact of those stories
     assert phrase_features(khmer, languages=("en",)) == []  # only the languages asked for
+
+
+def test_phrases_are_capped_at_the_most_common(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.matching import words
+
+    texts = ["alpha beta gamma"] * 4 + ["alpha beta"] * 3 + ["alpha"] * 3 + ["delta epsilon"] * 12
+    labelled = [LabelledArticle(str(i), "en", "", text, True) for i, text in enumerate(texts)]
+    assert len(phrase_features(labelled)) == 5  # alpha, beta, alpha beta, gamma, beta gamma; delta in 12 of 22
+    monkeypatch.setattr(words, "MAX_PHRASES", 2)
+    assert phrase_features(labelled) == ['"alpha"', '"alpha beta"']  # in 10 and 7 (beta too: a tie, by name)
 
 
 def test_a_fitted_word_adds_the_story_and_is_named_in_the_alert(tmp_path: Path) -> None:
