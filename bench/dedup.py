@@ -84,8 +84,16 @@ def read_bytes(path: Path) -> bytes | None:
     return gzip.decompress(gz.read_bytes()) if gz.exists() else None
 
 
-def read_originals(corpora: Path = CORPORA) -> tuple[list[str], dict[str, int]]:
-    """The article bodies of scrapinghub-aeb and mozilla-readability under `corpora`."""
+def page_words(raw: bytes) -> str:
+    """A readability page's text, its blocks joined with spaces so "end.</p><p>Next" stays two words."""
+    return " ".join(lxml.html.fromstring(raw).itertext())
+
+
+def read_originals(
+    corpora: Path = CORPORA, page_text: Callable[[bytes], str] = page_words
+) -> tuple[list[str], dict[str, int]]:
+    """The article bodies of scrapinghub-aeb and mozilla-readability under `corpora`, each
+    readability page read by `page_text`."""
     texts = []
     if (raw_gt := read_bytes(corpora / AEB.relative_to(CORPORA))) is not None:
         texts += [v["articleBody"] for _, v in sorted(json.loads(raw_gt).items())]
@@ -94,9 +102,7 @@ def read_originals(corpora: Path = CORPORA) -> tuple[list[str], dict[str, int]]:
     readability = corpora / READABILITY.relative_to(CORPORA)
     for page in sorted(readability.rglob("expected.html*")) if readability.is_dir() else []:
         raw = gzip.decompress(page.read_bytes()) if page.suffix == ".gz" else page.read_bytes()
-        root = lxml.html.fromstring(raw)
-        # Blocks are joined with spaces so "end.</p><p>Next" stays two words.
-        texts.append(" ".join(root.itertext()))
+        texts.append(page_text(raw))
     return texts, {"scrapinghub-aeb": n_aeb, "mozilla-readability": len(texts) - n_aeb}
 
 

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.dedup import CORPORA, READABILITY, read_originals  # noqa: E402
+from bench.dedup import CORPORA, read_originals  # noqa: E402
 from bench.reference import write_results  # noqa: E402
 from bench.relevance import OLD, SHIPPED, TOPIC, topic_spec  # noqa: E402
 from tasks.common.language import detect  # noqa: E402
@@ -48,10 +48,7 @@ def paragraphs(html: bytes) -> str:
 
 def real_articles(corpora: Path) -> list[tuple[str, str, str]]:
     """(id, title, text) of every real article: long bodies, then feed items."""
-    texts, _ = read_originals(corpora)  # scrapinghub's bodies keep their line breaks
-    readability = corpora / READABILITY.relative_to(CORPORA)
-    pages = sorted(readability.rglob("expected.html")) if readability.is_dir() else []
-    texts = texts[: len(texts) - len(pages)] + [paragraphs(page.read_bytes()) for page in pages]
+    texts, _ = read_originals(corpora, paragraphs)  # scrapinghub's bodies keep their line breaks
     articles = [(f"body-{i}", "", t) for i, t in enumerate(texts)]
     feeds = corpora / FEEDS.relative_to(CORPORA)
     for path in sorted(feeds.glob("*.json")) if feeds.is_dir() else []:

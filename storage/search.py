@@ -1,7 +1,7 @@
 """Archive search candidates from the full-text index (migrations 0005 and 0012): SQLite FTS5
 with trigrams (no positions), PostgreSQL's GIN text-search index. The index narrows the archive
-to the articles that contain one of a query's literals; the query itself is then evaluated in Python on those
-(tasks/matching/search.py), so search speaks the watchlist's query language exactly. The caller
+to the articles that contain one of a query's literals; the query itself is then evaluated in
+Python on those (tasks/matching/search.py), so search speaks the watchlist's query language exactly. The caller
 says which literals are in a script written without spaces (tasks.common.scripts): PostgreSQL
 cannot look those up, and storage does not know the query language's scripts."""
 
@@ -36,7 +36,7 @@ class NoIndex(Exception):
 
 
 def _trigrams(word: str) -> list[str]:
-    return list(dict.fromkeys(word[i : i + TRIGRAM] for i in range(len(word) - TRIGRAM + 1)))
+    return [word[i : i + TRIGRAM] for i in range(len(word) - TRIGRAM + 1)]
 
 
 def _words(literal: SearchLiteral) -> list[str]:

@@ -22,7 +22,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_WEIGHTS = 5000  # expressions: the shipped topic's has about 70 groups and clauses and 800 phrases
+MAX_WEIGHTS = 5000  # expressions: the shipped topic's has 55 groups and clauses and 724 phrases
 MAX_EXPRESSION = 1000  # characters of one weighted expression
 
 

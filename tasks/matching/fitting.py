@@ -48,7 +48,8 @@ def features_of(topic: TopicSpec, extra: Sequence[str] = ()) -> list[str]:
 def design(
     topic: TopicSpec, features: Sequence[str], articles: Sequence[LabelledArticle]
 ) -> tuple[list[list[float]], list[bool]]:
-    """Each article's row (1.0 where it matches the expression) and whether the query alone matches it."""
+    """Each article's row (1.0 where its lead matches the expression, as the score reads it:
+    scoring.lead) and whether the query alone matches it (the whole text, as a run does)."""
     index = expression_index(topic, features)
     query = compile_topic(topic.model_copy(update={"score": None}))
     rows, by_query = [], []

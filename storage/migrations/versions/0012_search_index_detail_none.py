@@ -7,10 +7,11 @@ Create Date: 2026-12-06
 The index (migration 0005) only narrows the archive to candidates that the query itself then
 decides on (storage/search.py), so it needs no positions: storage.search looks a word up as
 the AND of its trigrams, and checks words of ASCII letters with LIKE. Storing an article cost
-1.17 ms of CPU for the index with positions, 0.53 without (5,800-character articles,
-`bench/search_index.py`): the largest cost a run's process can shed (issue #18 part 4). Still
-trigrams: Khmer and Thai, written without spaces, stay searchable through the index. The table
-is rebuilt from `articles`; the triggers of 0005 name it and stay. PostgreSQL: nothing changes.
+0.945 ms of CPU and 14.9 KB for the index with positions, 0.478 ms and 1.0 KB without
+(5,800-character articles, `bench/search_index.py`): the largest cost a run's process could
+shed (issue #18 part 4). Still trigrams: Khmer and Thai, written without spaces, stay
+searchable through the index. The table is rebuilt from `articles`; the triggers of 0005 name
+it and stay. PostgreSQL: nothing changes.
 """
 
 from __future__ import annotations
