@@ -21,7 +21,7 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     cmd = [sys.executable, str(ROOT / "bench" / "pipeline.py"), "--sites", "8", "--entries", "3"]
     cmd += ["--naive-sites", "2", "--publish", "4", "--serve-runs", "2", "--warm-runs", "2", "--match-share", "0.25"]
     cmd += ["--new-match-share", "1.0", "--fail-share", "0.25", "--port-base", "26500"]
-    cmd += ["--phases", "naive,plain,floor,cold,semantic,warm,incremental,serve"]
+    cmd += ["--phases", "naive,plain,floor,cold,semantic,warm,incremental,serve", "--repeat", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=580, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     r = json.loads(results.read_text())
@@ -35,6 +35,11 @@ def test_pipeline_bench_runs_every_phase_and_checks_its_alerts(tmp_path: Path) -
     assert floor["fetched"] == floor["extracted"] == floor["requests"]["pages"] == cold["output"]["new_articles"]
     v = r["verdicts"]
     assert v["cold_vs_floor_cpu_per_article"] > 1 and "cold_vs_floor_cpu_per_article" in v["met"]
+    # --repeat 2: two floor and cold pairs, alternated; the verdict is the median pair's ratio.
+    pairs = r["pairs"]
+    assert len(pairs) == 2 and pairs[-1]["cold_cpu_ms"] == pytest.approx(1000 * cold["cpu_s"] / floor["fetched"])
+    assert v["cold_vs_floor_cpu_per_article"] == pytest.approx((pairs[0]["ratio"] + pairs[1]["ratio"]) / 2)
+    assert "floor and cold pairs" in done.stdout
     assert r["warm"]["pages_fetched"] == 0 and r["warm"]["output"]["new_articles"] == 0
     assert r["warm"]["runs"] == 2 and len(r["warm"]["walls_s"]) == 2
     assert len(r["warm"]["empty_flow_walls_s"]) == 2 and r["warm"]["empty_flow_wall_s"] > 0
