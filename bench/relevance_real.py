@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "alerts": {name: len(found) for name, found in alerts.items()},
     }
     write_results(
-        line, RESULTS, line | {"shipped_alerts": alerts["shipped"], "whole_alerts": alerts["score read whole"]}
+        line, args.out, line | {"shipped_alerts": alerts["shipped"], "whole_alerts": alerts["score read whole"]}
     )
     return 0
 
