@@ -33,6 +33,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.reference import write_results  # noqa: E402
 from tasks.config import TopicSpec, load_watchlist  # noqa: E402
-from tasks.matching import CompiledTopic, compile_topic, match  # noqa: E402
+from tasks.matching import CompiledTopic, LabelledArticle, compile_topic, match  # noqa: E402
 
 SET = ROOT / "bench" / "relevance" / "articles.jsonl"
 OLD = ROOT / "bench" / "relevance" / "old_topic.yaml"
@@ -137,18 +138,25 @@ SCORE_FEATURES = ("@held NEAR/4 @premises", "@phones NEAR/3 @seized", "@papers N
                   "@coerce ONEAR/5 @coerced-into", "SENTENCE(@trafficking AND @persons)")  # fmt: skip
 
 
+def shipped_features(spec: TopicSpec, articles: Sequence[LabelledArticle]) -> list[str]:
+    """What the shipped score is fitted over: the topic's groups, SCORE_FEATURES, and the words
+    and two-word phrases of `articles` (bench/relevance_models.py's "logistic + words" rows too)."""
+    from tasks.matching import features_of, phrase_features
+
+    return features_of(spec, [*SCORE_FEATURES, *phrase_features(articles)])
+
+
 def fit_shipped_score(records: list[dict[str, Any]]) -> str:
     """The shipped topic's `score:` block fitted on the tune half (tasks.matching.fitting), as YAML."""
     import yaml
 
-    from tasks.matching import MIN_WEIGHT, LabelledArticle, features_of, fit_score, phrase_features
+    from tasks.matching import MIN_WEIGHT, fit_score
 
     spec = topic_spec(SHIPPED, TOPIC)
     tune_half = [
         LabelledArticle(r["id"], r["lang"], r["title"], r["text"], r["wanted"]) for r in records if r["split"] == "tune"
     ]
-    features = features_of(spec, [*SCORE_FEATURES, *phrase_features(tune_half)])
-    fitted = fit_score(spec, tune_half, features, min_weight=MIN_WEIGHT)
+    fitted = fit_score(spec, tune_half, shipped_features(spec, tune_half), min_weight=MIN_WEIGHT)
     if fitted is None:
         raise SystemExit("no threshold keeps precision 0.95 on the tune half")
     block = {"score": fitted.spec.model_dump()}

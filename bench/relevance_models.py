@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.reference import write_results  # noqa: E402
-from bench.relevance import SCORE_FEATURES, SHIPPED, TOPIC, load_set, topic_spec  # noqa: E402
+from bench.relevance import SCORE_FEATURES, SHIPPED, TOPIC, load_set, shipped_features, topic_spec  # noqa: E402
 from bench.relevance import figures as relevance_figures  # noqa: E402
-from tasks.matching import MIN_WEIGHT, LabelledArticle, features_of, phrase_features  # noqa: E402
+from tasks.matching import MIN_WEIGHT, LabelledArticle, features_of  # noqa: E402
 from tasks.matching.fitting import FOLDS, SEED, STRENGTHS, design, lowest_threshold, out_of_fold_scores  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "relevance_models.json"
@@ -179,7 +179,7 @@ def word_rows(articles: list[LabelledArticle]) -> Any:
     import numpy as np
 
     spec = topic_spec(SHIPPED, TOPIC)
-    return np.array(design(spec, features_of(spec, [*SCORE_FEATURES, *phrase_features(articles)]), articles)[0])
+    return np.array(design(spec, shipped_features(spec, articles), articles)[0])
 
 
 def shipped_fit_rows(words: Any, wanted: Any, folds: Any) -> dict[str, Any]:
