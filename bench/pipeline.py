@@ -782,6 +782,8 @@ def main() -> None:
     unknown = set(phases) - set(PHASES)
     if unknown:
         p.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if args.repeat < 1:
+        p.error(f"--repeat: at least 1 pair of floor and cold runs, not {args.repeat}")
     work = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
     bench = Bench(args, work)
     try:
